@@ -1,0 +1,68 @@
+using CallMedia.Audit;
+using CallMedia.Hosting;
+
+namespace CallMedia.Auth;
+
+/// <summary>Log In Service (API.md §1) and logout.</summary>
+public static class LoginEndpoints
+{
+    public static void MapLoginEndpoints(this RouteGroupBuilder group)
+    {
+        group.MapMethods("/loginservlet", ["GET", "POST"], LogInAsync);
+        group.MapPost("/logout", LogOutAsync);
+    }
+
+    private static async Task<IResult> LogInAsync(HttpContext context, UserStore users, SessionService sessions, AuditLog audit, TimeProvider clock)
+    {
+        string? name;
+        string? password;
+        try
+        {
+            var p = await CallRecParameters.ReadAsync(context.Request);
+            name = p.One("loginname");
+            password = p.One("password");
+        }
+        catch (ParameterException)
+        {
+            name = null;
+            password = null;
+        }
+
+        var client = context.ClientAddress();
+        var user = string.IsNullOrEmpty(name) ? null : await users.FindForLoginAsync(name, context.RequestAborted);
+
+        // Always verify a hash, even for an unknown name, so timing tells nothing about which part was wrong.
+        var passwordOk = PasswordHashing.Verify(user?.PasswordHash ?? PasswordHashing.DummyHash, password ?? "");
+        if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password))
+        {
+            audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "denied"));
+            return CallRecResults.LoginDenied();
+        }
+
+        var sessionId = await sessions.CreateAsync(user.Value.Id, client, context.RequestAborted);
+        context.Response.Cookies.Append("JSESSIONID", sessionId, new CookieOptions
+        {
+            Path = "/callrec",
+            HttpOnly = true,
+            Secure = context.Request.IsHttps,
+            SameSite = SameSiteMode.Lax,
+        });
+        audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "ok"));
+        return CallRecResults.LoginOk(sessionId);
+    }
+
+    private static async Task<IResult> LogOutAsync(HttpContext context, SessionService sessions, UserStore users, AuditLog audit, TimeProvider clock)
+    {
+        var session = await sessions.ResolveAsync(context.SessionCandidate(), context.RequestAborted);
+        if (session is null)
+        {
+            return CallRecResults.SignInRedirect(context);
+        }
+
+        await sessions.EndAsync(session.IdHash, context.RequestAborted);
+        var user = await users.LoadAccessAsync(session.UserId, context.RequestAborted);
+        audit.Write(new AuditEntry(clock.GetUtcNow(), user?.Name, context.ClientAddress(), "logout", null, null, "ok"));
+        context.Response.Cookies.Delete("JSESSIONID", new CookieOptions { Path = "/callrec" });
+        return Results.NoContent();
+    }
+}

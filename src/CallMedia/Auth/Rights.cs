@@ -1,0 +1,24 @@
+namespace CallMedia.Auth;
+
+/// <summary>The rights of API.md §5. Roles grant them; the token service asks for one per (type, action).</summary>
+public static class Rights
+{
+    public const string AudioStream = "audio.stream";
+    public const string AudioDownload = "audio.download";
+    public const string VideoStream = "video.stream";
+    public const string VideoDownload = "video.download";
+    public const string VideoPrepare = "video.prepare";
+    public const string Admin = "admin";
+
+    public static readonly IReadOnlyList<string> All = [AudioStream, AudioDownload, VideoStream, VideoDownload, VideoPrepare, Admin];
+}
+
+/// <summary>What one user may do and see, loaded fresh for every token issue and every send.</summary>
+public sealed record UserAccess(long UserId, string Name, bool Disabled, IReadOnlySet<string> Rights, bool ScopeAll, IReadOnlySet<string> Numbers)
+{
+    public bool Has(string right) => !Disabled && Rights.Contains(right);
+
+    /// <summary>A couple is visible when the scope is <c>all</c> or either party's number is in the scope list.</summary>
+    public bool CanSee(string callingNumber, string calledNumber) =>
+        ScopeAll || Numbers.Contains(callingNumber) || Numbers.Contains(calledNumber);
+}

@@ -1,0 +1,79 @@
+using CallMedia.Data;
+using CallMedia.Hosting;
+using Dapper;
+using Microsoft.Extensions.Options;
+
+namespace CallMedia.Auth;
+
+/// <summary>A live session: only the hash of its id is known past the request that carried it.</summary>
+public sealed record SessionInfo(string IdHash, long UserId);
+
+/// <summary>Sessions in the database, so every node sees them; idle and absolute expiry per API.md §4.</summary>
+public sealed class SessionService(Database db, TimeProvider clock, IOptions<SessionSettings> options)
+{
+    /// <summary>Last-seen is written at most this often, so a burst of range requests is not a burst of writes.</summary>
+    private static readonly TimeSpan TouchGranularity = TimeSpan.FromSeconds(15);
+
+    public async Task<string> CreateAsync(long userId, string client, CancellationToken ct = default)
+    {
+        var id = Secrets.NewSessionId();
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await db.OpenAsync(ct);
+        await connection.ExecuteAsync(
+            "INSERT INTO sessions (id_hash, user_id, client, created_at, last_seen_at) VALUES (@hash, @userId, @client, @now, @now)",
+            new { hash = Secrets.HashSession(id), userId, client, now });
+        return id;
+    }
+
+    /// <summary>The live session for a raw id, touched; null when unknown, ended, expired or its user is disabled.</summary>
+    public async Task<SessionInfo?> ResolveAsync(string? sessionId, CancellationToken ct = default)
+    {
+        if (!Secrets.IsSessionIdShape(sessionId))
+        {
+            return null;
+        }
+
+        var hash = Secrets.HashSession(sessionId!);
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var o = options.Value;
+        var idleSince = now - (long)o.IdleTimeout.TotalMilliseconds;
+        var bornAfter = now - (long)o.MaxLifetime.TotalMilliseconds;
+        await using var connection = await db.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<SessionRow>(
+            """
+            SELECT s.user_id, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.id_hash = @hash AND s.ended_at IS NULL AND s.last_seen_at > @idleSince AND s.created_at > @bornAfter AND u.disabled = 0
+            """,
+            new { hash, idleSince, bornAfter });
+        if (row is null)
+        {
+            return null;
+        }
+
+        var touchEvery = Math.Min(TouchGranularity.TotalMilliseconds, o.IdleTimeout.TotalMilliseconds / 10);
+        if (now - row.LastSeenAt >= touchEvery)
+        {
+            await connection.ExecuteAsync("UPDATE sessions SET last_seen_at = @now WHERE id_hash = @hash AND last_seen_at < @now", new { hash, now });
+        }
+
+        return new SessionInfo(hash, row.UserId);
+    }
+
+    /// <summary>Ends a session and every token issued to it.</summary>
+    public async Task EndAsync(string idHash, CancellationToken ct = default)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync("UPDATE sessions SET ended_at = @now WHERE id_hash = @idHash AND ended_at IS NULL", new { idHash, now }, tx);
+        await connection.ExecuteAsync("UPDATE tokens SET revoked = 1 WHERE session_hash = @idHash", new { idHash }, tx);
+        await tx.CommitAsync(ct);
+    }
+
+    private sealed class SessionRow
+    {
+        public long UserId { get; set; }
+
+        public long LastSeenAt { get; set; }
+    }
+}

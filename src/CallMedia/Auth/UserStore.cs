@@ -1,0 +1,220 @@
+using System.Data.Common;
+using CallMedia.Data;
+using Dapper;
+
+namespace CallMedia.Auth;
+
+public sealed class UserSummary
+{
+    public long Id { get; set; }
+
+    public string Name { get; set; } = "";
+
+    public bool Disabled { get; set; }
+
+    public IReadOnlyList<string> Roles { get; set; } = [];
+
+    /// <summary><c>all</c>, or the numbers the user may see.</summary>
+    public IReadOnlyList<string> Scope { get; set; } = [];
+}
+
+/// <summary>Thrown for an admin request that cannot be carried out; its message is shown to the operator.</summary>
+public sealed class AdminException(string message) : Exception(message);
+
+/// <summary>Users, their roles and their call scope.</summary>
+public sealed class UserStore(Database db, TimeProvider clock)
+{
+    private sealed class LoginRow
+    {
+        public long Id { get; set; }
+
+        public string PasswordHash { get; set; } = "";
+
+        public long Disabled { get; set; }
+    }
+
+    private sealed class UserRow
+    {
+        public long Id { get; set; }
+
+        public string Name { get; set; } = "";
+
+        public long ScopeAll { get; set; }
+
+        public long Disabled { get; set; }
+    }
+
+    public async Task<(long Id, string PasswordHash, bool Disabled)?> FindForLoginAsync(string name, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<LoginRow>(
+            "SELECT id, password_hash, disabled FROM users WHERE name = @name", new { name });
+        return row is null ? null : (row.Id, row.PasswordHash, row.Disabled != 0);
+    }
+
+    public async Task<UserAccess?> LoadAccessAsync(long userId, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var u = await connection.QuerySingleOrDefaultAsync<UserRow>(
+            "SELECT id, name, scope_all, disabled FROM users WHERE id = @userId", new { userId });
+        if (u is null)
+        {
+            return null;
+        }
+
+        var rights = await connection.QueryAsync<string>(
+            "SELECT DISTINCT rr.right_name FROM user_roles ur JOIN role_rights rr ON rr.role = ur.role WHERE ur.user_id = @userId",
+            new { userId });
+        var numbers = await connection.QueryAsync<string>("SELECT number FROM user_scopes WHERE user_id = @userId", new { userId });
+        return new UserAccess(u.Id, u.Name, u.Disabled != 0, rights.ToHashSet(StringComparer.Ordinal), u.ScopeAll != 0, numbers.ToHashSet(StringComparer.Ordinal));
+    }
+
+    public async Task<long> AddAsync(string name, string password, IReadOnlyCollection<string> roles, IReadOnlyCollection<string>? scope, CancellationToken ct = default)
+    {
+        ValidateName(name);
+        ValidatePassword(password);
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE name = @name", new { name }, tx) > 0)
+        {
+            throw new AdminException($"user '{name}' already exists");
+        }
+
+        await EnsureRolesExistAsync(connection, tx, roles);
+        var id = await connection.ExecuteScalarAsync<long>(
+            "INSERT INTO users (name, password_hash, scope_all, disabled, created_at) VALUES (@name, @hash, @scopeAll, 0, @now) RETURNING id",
+            new { name, hash = PasswordHashing.Hash(password), scopeAll = scope is null ? 1 : 0, now = clock.GetUtcNow().ToUnixTimeMilliseconds() },
+            tx);
+        foreach (var role in roles.Distinct(StringComparer.Ordinal))
+        {
+            await connection.ExecuteAsync("INSERT INTO user_roles (user_id, role) VALUES (@id, @role)", new { id, role }, tx);
+        }
+
+        await WriteScopeAsync(connection, tx, id, scope);
+        await tx.CommitAsync(ct);
+        return id;
+    }
+
+    public async Task GrantAsync(string name, IReadOnlyCollection<string> roles, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var id = await RequireUserAsync(connection, tx, name);
+        await EnsureRolesExistAsync(connection, tx, roles);
+        foreach (var role in roles.Distinct(StringComparer.Ordinal))
+        {
+            await connection.ExecuteAsync(
+                "INSERT INTO user_roles (user_id, role) SELECT @id, @role WHERE NOT EXISTS (SELECT 1 FROM user_roles WHERE user_id = @id AND role = @role)",
+                new { id, role },
+                tx);
+        }
+
+        await tx.CommitAsync(ct);
+    }
+
+    public async Task RevokeAsync(string name, IReadOnlyCollection<string> roles, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var id = await RequireUserAsync(connection, tx, name);
+        await EnsureRolesExistAsync(connection, tx, roles);
+        await connection.ExecuteAsync("DELETE FROM user_roles WHERE user_id = @id AND role IN @roles", new { id, roles }, tx);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>Sets the call scope: null means <c>all</c>.</summary>
+    public async Task SetScopeAsync(string name, IReadOnlyCollection<string>? scope, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var id = await RequireUserAsync(connection, tx, name);
+        await connection.ExecuteAsync("UPDATE users SET scope_all = @all WHERE id = @id", new { id, all = scope is null ? 1 : 0 }, tx);
+        await connection.ExecuteAsync("DELETE FROM user_scopes WHERE user_id = @id", new { id }, tx);
+        await WriteScopeAsync(connection, tx, id, scope);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>Disables (or enables) a user; disabling ends their sessions and unused tokens at once.</summary>
+    public async Task SetDisabledAsync(string name, bool disabled, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var id = await RequireUserAsync(connection, tx, name);
+        await connection.ExecuteAsync("UPDATE users SET disabled = @d WHERE id = @id", new { id, d = disabled ? 1 : 0 }, tx);
+        if (disabled)
+        {
+            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            await connection.ExecuteAsync("UPDATE sessions SET ended_at = @now WHERE user_id = @id AND ended_at IS NULL", new { id, now }, tx);
+            await connection.ExecuteAsync("UPDATE tokens SET revoked = 1 WHERE user_id = @id", new { id }, tx);
+        }
+
+        await tx.CommitAsync(ct);
+    }
+
+    public async Task SetPasswordAsync(string name, string password, CancellationToken ct = default)
+    {
+        ValidatePassword(password);
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var id = await RequireUserAsync(connection, tx, name);
+        await connection.ExecuteAsync("UPDATE users SET password_hash = @hash WHERE id = @id", new { id, hash = PasswordHashing.Hash(password) }, tx);
+        await tx.CommitAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<UserSummary>> ListAsync(CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var users = (await connection.QueryAsync<(long Id, string Name, long ScopeAll, long Disabled)>(
+            "SELECT id, name, scope_all, disabled FROM users ORDER BY name")).ToList();
+        var roles = (await connection.QueryAsync<(long UserId, string Role)>("SELECT user_id, role FROM user_roles ORDER BY role"))
+            .ToLookup(r => r.UserId, r => r.Role);
+        var scopes = (await connection.QueryAsync<(long UserId, string Number)>("SELECT user_id, number FROM user_scopes ORDER BY number"))
+            .ToLookup(r => r.UserId, r => r.Number);
+        return users.Select(u => new UserSummary
+        {
+            Id = u.Id,
+            Name = u.Name,
+            Disabled = u.Disabled != 0,
+            Roles = roles[u.Id].ToList(),
+            Scope = u.ScopeAll != 0 ? ["all"] : scopes[u.Id].ToList(),
+        }).ToList();
+    }
+
+    public static void ValidateName(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 128 || name.Any(char.IsControl))
+        {
+            throw new AdminException("a user name is 1 to 128 printable characters");
+        }
+    }
+
+    private static void ValidatePassword(string password)
+    {
+        if (password.Length < 4 || password.Length > 1024)
+        {
+            throw new AdminException("a password is 4 to 1024 characters");
+        }
+    }
+
+    private static async Task<long> RequireUserAsync(DbConnection connection, DbTransaction tx, string name) =>
+        await connection.ExecuteScalarAsync<long?>("SELECT id FROM users WHERE name = @name", new { name }, tx)
+        ?? throw new AdminException($"no user '{name}'");
+
+    private static async Task EnsureRolesExistAsync(DbConnection connection, DbTransaction tx, IReadOnlyCollection<string> roles)
+    {
+        var known = (await connection.QueryAsync<string>("SELECT name FROM roles", transaction: tx)).ToHashSet(StringComparer.Ordinal);
+        var unknown = roles.Where(r => !known.Contains(r)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new AdminException($"unknown role '{unknown[0]}' (roles: {string.Join(", ", known.Order(StringComparer.Ordinal))})");
+        }
+    }
+
+    private static async Task WriteScopeAsync(DbConnection connection, DbTransaction tx, long id, IReadOnlyCollection<string>? scope)
+    {
+        foreach (var number in (scope ?? []).Distinct(StringComparer.Ordinal))
+        {
+            await connection.ExecuteAsync("INSERT INTO user_scopes (user_id, number) VALUES (@id, @number)", new { id, number }, tx);
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using System.Text;
+using CallMedia.Data;
+using Dapper;
+
+namespace CallMedia.Calls;
+
+/// <summary>Media type bits (API.md §Vocabulary); a couple keeps the OR of its files' types.</summary>
+public static class MediaType
+{
+    public const int Audio = 1;
+    public const int Video = 16;
+    public const int Recd = 32;
+
+    public static IReadOnlyList<string> Names(long types)
+    {
+        var names = new List<string>(3);
+        if ((types & Audio) != 0)
+        {
+            names.Add("audio");
+        }
+
+        if ((types & Video) != 0)
+        {
+            names.Add("video");
+        }
+
+        if ((types & Recd) != 0)
+        {
+            names.Add("recd");
+        }
+
+        return names;
+    }
+
+    public static int? Parse(string name) => name switch
+    {
+        "audio" => Audio,
+        "video" => Video,
+        "recd" => Recd,
+        _ => null,
+    };
+}
+
+public sealed class Couple
+{
+    public long Id { get; set; }
+
+    public string Sid { get; set; } = "";
+
+    public long StartAt { get; set; }
+
+    public long StopAt { get; set; }
+
+    public string CallingNumber { get; set; } = "";
+
+    public string CallingName { get; set; } = "";
+
+    public string CalledNumber { get; set; } = "";
+
+    public string CalledName { get; set; } = "";
+
+    public long Types { get; set; }
+
+    public DateTimeOffset Start => DateTimeOffset.FromUnixTimeMilliseconds(StartAt);
+
+    public DateTimeOffset Stop => DateTimeOffset.FromUnixTimeMilliseconds(StopAt);
+}
+
+public sealed class MediaFile
+{
+    public long Id { get; set; }
+
+    public long CoupleId { get; set; }
+
+    public long Type { get; set; }
+
+    /// <summary>Relative to the media root, or absolute for files linked in place.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>The file's extension without the dot, lower case: mp3, wav, mp4, recd.</summary>
+    public string Format { get; set; } = "";
+
+    public long Size { get; set; }
+
+    public long Crc32 { get; set; }
+
+    public long StartAt { get; set; }
+
+    public long StopAt { get; set; }
+}
+
+/// <summary>Filters for listing couples; every filter is optional.</summary>
+public sealed record CoupleFilter(DateTimeOffset? From = null, DateTimeOffset? To = null, string? Number = null, string? Sid = null, int Limit = 1000);
+
+/// <summary>Couples and their media files.</summary>
+public sealed class CallStore(Database db)
+{
+    private const string CoupleColumns = "id, sid, start_at, stop_at, calling_number, calling_name, called_number, called_name, types";
+
+    /// <summary>Couples by id, in chunks small enough for every engine's parameter limit.</summary>
+    public async Task<IReadOnlyDictionary<long, Couple>> GetCouplesAsync(IReadOnlyCollection<long> ids, CancellationToken ct = default)
+    {
+        var found = new Dictionary<long, Couple>(ids.Count);
+        await using var connection = await db.OpenAsync(ct);
+        foreach (var chunk in ids.Chunk(500))
+        {
+            foreach (var c in await connection.QueryAsync<Couple>($"SELECT {CoupleColumns} FROM couples WHERE id IN @chunk", new { chunk }))
+            {
+                found[c.Id] = c;
+            }
+        }
+
+        return found;
+    }
+
+    public async Task<long?> FindIdBySidAsync(string sid, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long?>("SELECT id FROM couples WHERE sid = @sid", new { sid });
+    }
+
+    /// <summary>Media files of the given couples, ordered by couple, type, start and id (the order of a zip).</summary>
+    public async Task<ILookup<long, MediaFile>> GetFilesAsync(IReadOnlyCollection<long> coupleIds, CancellationToken ct = default)
+    {
+        var files = new List<MediaFile>();
+        await using var connection = await db.OpenAsync(ct);
+        foreach (var chunk in coupleIds.Chunk(500))
+        {
+            files.AddRange(await connection.QueryAsync<MediaFile>(
+                "SELECT id, couple_id, type, path, format, size, crc32, start_at, stop_at FROM media_files WHERE couple_id IN @chunk",
+                new { chunk }));
+        }
+
+        return files.OrderBy(f => f.CoupleId).ThenBy(f => f.Type).ThenBy(f => f.StartAt).ThenBy(f => f.Id).ToLookup(f => f.CoupleId);
+    }
+
+    public async Task<IReadOnlyList<Couple>> ListAsync(CoupleFilter filter, CancellationToken ct = default)
+    {
+        var sql = new StringBuilder($"SELECT {CoupleColumns} FROM couples WHERE 1 = 1");
+        var args = new DynamicParameters();
+        if (filter.From is { } from)
+        {
+            sql.Append(" AND start_at >= @from");
+            args.Add("from", from.ToUnixTimeMilliseconds());
+        }
+
+        if (filter.To is { } to)
+        {
+            sql.Append(" AND start_at < @to");
+            args.Add("to", to.ToUnixTimeMilliseconds());
+        }
+
+        if (filter.Number is { } number)
+        {
+            sql.Append(" AND (calling_number = @number OR called_number = @number)");
+            args.Add("number", number);
+        }
+
+        if (filter.Sid is { } sid)
+        {
+            sql.Append(" AND sid = @sid");
+            args.Add("sid", sid);
+        }
+
+        sql.Append(" ORDER BY start_at, id LIMIT @limit");
+        args.Add("limit", filter.Limit);
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<Couple>(sql.ToString(), args)).ToList();
+    }
+}

@@ -1,0 +1,42 @@
+using CallMedia.Auth;
+
+namespace CallMedia.Calls;
+
+public enum AccessVerdict
+{
+    Allowed,
+    Forbidden,
+    NotFound,
+}
+
+/// <summary>
+/// Whether a user may have the named couples. A user with a limited scope gets Forbidden for a couple that does
+/// not exist, exactly as for one outside the scope, so existence is never revealed (API.md §2, §5).
+/// </summary>
+public sealed class CoupleAccess(CallStore calls)
+{
+    public async Task<(AccessVerdict Verdict, IReadOnlyDictionary<long, Couple> Couples)> CheckAsync(
+        UserAccess user, string right, IReadOnlyList<long> ids, CancellationToken ct = default)
+    {
+        if (!user.Has(right))
+        {
+            return (AccessVerdict.Forbidden, new Dictionary<long, Couple>());
+        }
+
+        var couples = await calls.GetCouplesAsync(ids, ct);
+        foreach (var id in ids)
+        {
+            if (!couples.TryGetValue(id, out var couple))
+            {
+                return (user.ScopeAll ? AccessVerdict.NotFound : AccessVerdict.Forbidden, couples);
+            }
+
+            if (!user.CanSee(couple.CallingNumber, couple.CalledNumber))
+            {
+                return (AccessVerdict.Forbidden, couples);
+            }
+        }
+
+        return (AccessVerdict.Allowed, couples);
+    }
+}

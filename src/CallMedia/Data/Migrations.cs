@@ -1,0 +1,165 @@
+using Dapper;
+
+namespace CallMedia.Data;
+
+/// <summary>
+/// Versioned schema changes, applied in order at start. Each migration runs in its own transaction and is
+/// recorded in <c>schema_version</c>; a migration once released is never edited, only followed by another.
+/// </summary>
+public static class Migrations
+{
+    /// <summary>{id} stands for the engine's auto-numbered key column.</summary>
+    private static readonly (int Version, string Sql)[] All =
+    [
+        (1, """
+            CREATE TABLE users (
+                id {id},
+                name TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                scope_all INTEGER NOT NULL DEFAULT 1,
+                disabled INTEGER NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL
+            );
+            CREATE TABLE roles (
+                name TEXT NOT NULL PRIMARY KEY,
+                builtin INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE TABLE role_rights (
+                role TEXT NOT NULL REFERENCES roles(name) ON DELETE CASCADE,
+                right_name TEXT NOT NULL,
+                PRIMARY KEY (role, right_name)
+            );
+            CREATE TABLE user_roles (
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                role TEXT NOT NULL REFERENCES roles(name) ON DELETE CASCADE,
+                PRIMARY KEY (user_id, role)
+            );
+            CREATE TABLE user_scopes (
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                number TEXT NOT NULL,
+                PRIMARY KEY (user_id, number)
+            );
+            CREATE TABLE sessions (
+                id_hash TEXT NOT NULL PRIMARY KEY,
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                client TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                ended_at BIGINT NULL
+            );
+            CREATE INDEX ix_sessions_user ON sessions(user_id);
+            CREATE TABLE tokens (
+                hash TEXT NOT NULL PRIMARY KEY,
+                session_hash TEXT NOT NULL,
+                user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                couple_ids TEXT NOT NULL,
+                media_type INTEGER NOT NULL,
+                action TEXT NOT NULL,
+                issued_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                redeemed_at BIGINT NULL,
+                lease_until BIGINT NULL,
+                revoked INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE INDEX ix_tokens_session ON tokens(session_hash);
+            CREATE TABLE couples (
+                id {id},
+                sid TEXT NOT NULL UNIQUE,
+                call_id TEXT NULL,
+                start_at BIGINT NOT NULL,
+                stop_at BIGINT NOT NULL,
+                calling_number TEXT NOT NULL,
+                calling_name TEXT NOT NULL DEFAULT '',
+                called_number TEXT NOT NULL,
+                called_name TEXT NOT NULL DEFAULT '',
+                types INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE INDEX ix_couples_start ON couples(start_at);
+            CREATE INDEX ix_couples_calling ON couples(calling_number);
+            CREATE INDEX ix_couples_called ON couples(called_number);
+            CREATE TABLE media_files (
+                id {id},
+                couple_id BIGINT NOT NULL REFERENCES couples(id) ON DELETE CASCADE,
+                type INTEGER NOT NULL,
+                path TEXT NOT NULL,
+                format TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                crc32 BIGINT NOT NULL,
+                start_at BIGINT NOT NULL,
+                stop_at BIGINT NOT NULL
+            );
+            CREATE INDEX ix_media_files_couple ON media_files(couple_id);
+            CREATE TABLE jobs (
+                id {id},
+                kind TEXT NOT NULL,
+                couple_id BIGINT NOT NULL REFERENCES couples(id) ON DELETE CASCADE,
+                state TEXT NOT NULL,
+                progress INTEGER NOT NULL DEFAULT 0,
+                owner TEXT NULL,
+                lease_until BIGINT NULL,
+                error TEXT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            );
+            CREATE INDEX ix_jobs_state ON jobs(state);
+            CREATE TABLE audit (
+                seq {id},
+                at BIGINT NOT NULL,
+                user_name TEXT NULL,
+                client TEXT NULL,
+                action TEXT NOT NULL,
+                couple_ids TEXT NULL,
+                bytes BIGINT NULL,
+                outcome TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            );
+            INSERT INTO roles (name, builtin) VALUES ('listener', 1), ('downloader', 1), ('supervisor', 1), ('admin', 1);
+            INSERT INTO role_rights (role, right_name) VALUES
+                ('listener', 'audio.stream'), ('listener', 'video.stream'),
+                ('downloader', 'audio.stream'), ('downloader', 'video.stream'),
+                ('downloader', 'audio.download'), ('downloader', 'video.download'),
+                ('supervisor', 'audio.stream'), ('supervisor', 'video.stream'),
+                ('supervisor', 'audio.download'), ('supervisor', 'video.download'), ('supervisor', 'video.prepare'),
+                ('admin', 'audio.stream'), ('admin', 'video.stream'), ('admin', 'audio.download'),
+                ('admin', 'video.download'), ('admin', 'video.prepare'), ('admin', 'admin');
+            """),
+    ];
+
+    public static int LatestVersion => All[^1].Version;
+
+    /// <summary>Brings the schema to the latest version; returns how many migrations ran.</summary>
+    public static async Task<int> ApplyAsync(Database db, TimeProvider clock, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        if (db.Kind == DbKind.Sqlite)
+        {
+            await connection.ExecuteAsync("PRAGMA journal_mode=WAL;");
+        }
+
+        await connection.ExecuteAsync(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)");
+        var applied = 0;
+        foreach (var (version, sql) in All)
+        {
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            var done = await connection.ExecuteScalarAsync<long>(
+                "SELECT COUNT(*) FROM schema_version WHERE version = @version", new { version }, tx);
+            if (done > 0)
+            {
+                await tx.RollbackAsync(ct);
+                continue;
+            }
+
+            await connection.ExecuteAsync(sql.Replace("{id}", db.IdentityColumn, StringComparison.Ordinal), transaction: tx);
+            await connection.ExecuteAsync(
+                "INSERT INTO schema_version (version, applied_at) VALUES (@version, @at)",
+                new { version, at = clock.GetUtcNow().ToUnixTimeMilliseconds() },
+                tx);
+            await tx.CommitAsync(ct);
+            applied++;
+        }
+
+        return applied;
+    }
+}

@@ -1,0 +1,15 @@
+using CallMedia.Delivery.Zip;
+
+namespace CallMedia.Delivery;
+
+/// <summary>What a send call file request gets, decided before the first byte (the delivery plan).</summary>
+public abstract record Delivery;
+
+/// <summary>A stored or cached file, sent with range support.</summary>
+public sealed record FileDelivery(string Path, string ContentType, string FileName, bool Inline, string ETag) : Delivery;
+
+/// <summary>A stored zip computed up front, sent with range support.</summary>
+public sealed record ZipDelivery(ZipLayout Layout, string FileName, string ETag, DateTimeOffset LastModified) : Delivery;
+
+/// <summary>An error in the CallREC framing.</summary>
+public sealed record FailedDelivery(int Status, int Number, string Message) : Delivery;

@@ -1,0 +1,125 @@
+using CallMedia.Audit;
+using CallMedia.Auth;
+using CallMedia.Calls;
+using CallMedia.Delivery.Zip;
+using CallMedia.Hosting;
+using CallMedia.Tokens;
+using Microsoft.Net.Http.Headers;
+
+namespace CallMedia.Delivery;
+
+/// <summary>Send Call File Service (API.md §3): <c>/callrec/sendcallfile.&lt;any extension&gt;</c>.</summary>
+public static class SendCallFileEndpoints
+{
+    public static void MapSendCallFileEndpoints(this RouteGroupBuilder group) =>
+        group.Map("/sendcallfile.{ext}", SendAsync);
+
+    private static async Task<IResult> SendAsync(
+        HttpContext context, SessionService sessions, UserStore users, CoupleAccess access, TokenService tokens, DeliveryPlanner planner, AuditLog audit, TimeProvider clock)
+    {
+        var request = context.Request;
+        var ct = context.RequestAborted;
+        var isHead = HttpMethods.IsHead(request.Method);
+        if (!isHead && !HttpMethods.IsGet(request.Method) && !HttpMethods.IsPost(request.Method))
+        {
+            context.Response.Headers.Allow = "GET, POST, HEAD";
+            return CallRecResults.Error(StatusCodes.Status405MethodNotAllowed, ErrorNumbers.MethodNotAllowed, "Use GET, POST or HEAD.");
+        }
+
+        string? token;
+        try
+        {
+            token = (await CallRecParameters.ReadAsync(request)).One("token");
+        }
+        catch (ParameterException ex)
+        {
+            return CallRecResults.Error(StatusCodes.Status400BadRequest, ErrorNumbers.BadRequest, ex.Message);
+        }
+
+        if (string.IsNullOrEmpty(token))
+        {
+            return CallRecResults.Error(StatusCodes.Status400BadRequest, ErrorNumbers.BadRequest, "The token parameter is required.");
+        }
+
+        var session = await sessions.ResolveAsync(context.SessionCandidate(), ct);
+        if (session is null)
+        {
+            return CallRecResults.SignInRedirect(context);
+        }
+
+        var hasRange = request.Headers.Range.Count > 0;
+        var grant = await tokens.AdmitAsync(token, session, isHead, hasRange, ct);
+        var user = await users.LoadAccessAsync(session.UserId, ct);
+        if (grant is null || user is null)
+        {
+            audit.Write(new AuditEntry(clock.GetUtcNow(), user?.Name, context.ClientAddress(), "send", null, null, "bad-token"));
+            return Forbidden();
+        }
+
+        var action = grant.FirstUse ? "redeem" : hasRange ? "range" : "head";
+        var coupleList = string.Join(',', grant.CoupleIds);
+        var right = new TokenCriteria(grant.CoupleIds, null, grant.Type, grant.Action).RequiredRight;
+        var (verdict, couples) = await access.CheckAsync(user, right, grant.CoupleIds, ct);
+        if (verdict != AccessVerdict.Allowed)
+        {
+            // The right was revoked or the couple left the user's scope since the token was issued.
+            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, context.ClientAddress(), action, coupleList, null, "forbidden"));
+            return verdict == AccessVerdict.NotFound
+                ? CallRecResults.Error(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "No such couple.")
+                : Forbidden();
+        }
+
+        var delivery = await planner.PlanAsync(grant, couples, ct);
+        audit.Write(new AuditEntry(
+            clock.GetUtcNow(), user.Name, context.ClientAddress(), action, coupleList, null, delivery is FailedDelivery f ? $"failed-{f.Status}" : "sent"));
+        return Respond(context, delivery);
+    }
+
+    private static IResult Forbidden() =>
+        CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "The token is unknown, expired, already used or not yours.");
+
+    /// <summary>
+    /// The one responder: every body goes through the framework's range processing (Accept-Ranges, ETag,
+    /// Last-Modified, If-Range, If-None-Match, 206 and 416), stored files through sendfile.
+    /// </summary>
+    private static IResult Respond(HttpContext context, Delivery delivery)
+    {
+        var headers = context.Response.Headers;
+        headers.CacheControl = "private, no-transform";
+        switch (delivery)
+        {
+            case FileDelivery file:
+            {
+                var info = new FileInfo(file.Path);
+                headers.ContentDisposition = Disposition(file.Inline ? "inline" : "attachment", file.FileName);
+                return Results.File(file.Path, file.ContentType, null, TruncateToSeconds(info.LastWriteTimeUtc), EntityTagHeaderValue.Parse(file.ETag), enableRangeProcessing: true);
+            }
+
+            case ZipDelivery zip:
+                // Exactly the original product's header, which existing clients match.
+                headers.ContentDisposition = $"attachment; filename={zip.FileName}";
+                return Results.Stream(new ZipStream(zip.Layout), "application/zip", null, TruncateToSeconds(zip.LastModified), EntityTagHeaderValue.Parse(zip.ETag), enableRangeProcessing: true);
+
+            case FailedDelivery failed:
+                if (failed.Status == StatusCodes.Status503ServiceUnavailable)
+                {
+                    headers.RetryAfter = "5";
+                }
+
+                return CallRecResults.Error(failed.Status, failed.Number, failed.Message);
+
+            default:
+                throw new InvalidOperationException($"unknown delivery {delivery.GetType().Name}");
+        }
+    }
+
+    /// <summary>RFC 6266: a plain ASCII <c>filename</c> for old clients and <c>filename*</c> in UTF-8 for the rest.</summary>
+    public static string Disposition(string kind, string fileName)
+    {
+        var value = new ContentDispositionHeaderValue(kind);
+        value.SetHttpFileName(fileName);
+        return value.ToString();
+    }
+
+    private static DateTimeOffset TruncateToSeconds(DateTimeOffset t) => new(t.Ticks - (t.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+}

@@ -1,0 +1,65 @@
+using CallMedia.Audit;
+using CallMedia.Auth;
+using CallMedia.Calls;
+using CallMedia.Data;
+using CallMedia.Delivery;
+using CallMedia.Import;
+using CallMedia.Media;
+using CallMedia.Storage;
+using CallMedia.Tokens;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CallMedia.Hosting;
+
+/// <summary>The services every entry point shares: the server and each CLI command.</summary>
+public static class CallMediaServices
+{
+    /// <summary>Configuration key of the data folder (<c>--data</c>, env <c>CALLMEDIA_DATA</c>).</summary>
+    public const string DataKey = "CallMedia:Data";
+
+    public static string DataFolder(IConfiguration configuration) =>
+        Path.GetFullPath(configuration[DataKey] ?? Environment.GetEnvironmentVariable("CALLMEDIA_DATA") ?? "data");
+
+    public static IServiceCollection AddCallMedia(this IServiceCollection services, IConfiguration configuration)
+    {
+        var dataDir = DataFolder(configuration);
+        Directory.CreateDirectory(dataDir);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => OpenDatabase(configuration, dataDir));
+        services.AddSingleton(_ => new MediaRoot(Path.Combine(dataDir, "media")));
+
+        services.AddOptions<SessionSettings>().Bind(configuration.GetSection(SessionSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<TokenOptions>().Bind(configuration.GetSection(TokenOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MediaOptions>().Bind(configuration.GetSection(MediaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton<UserStore>();
+        services.AddSingleton<SessionService>();
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<CallStore>();
+        services.AddSingleton<CoupleAccess>();
+        services.AddSingleton<Ffmpeg>();
+        services.AddSingleton<TranscodeCache>();
+        services.AddSingleton<RecordingImporter>();
+        services.AddSingleton<DemoData>();
+        services.AddSingleton<DeliveryPlanner>();
+        services.AddSingleton<AuditLog>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditLog>());
+        return services;
+    }
+
+    private static Database OpenDatabase(IConfiguration configuration, string dataDir)
+    {
+        var connectionString = configuration.GetConnectionString("CallMedia");
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            return Database.ForDataFolder(dataDir);
+        }
+
+        if (connectionString.Contains("Data Source", StringComparison.OrdinalIgnoreCase))
+        {
+            return new Database(connectionString, DbKind.Sqlite);
+        }
+
+        throw new InvalidOperationException("ConnectionStrings:CallMedia is not a SQLite connection string (Data Source=...); no other database is supported by this build");
+    }
+}

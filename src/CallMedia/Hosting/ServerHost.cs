@@ -1,0 +1,115 @@
+using System.Net;
+using CallMedia.Auth;
+using CallMedia.Data;
+using CallMedia.Delivery;
+using CallMedia.Import;
+using CallMedia.Tokens;
+using Dapper;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace CallMedia.Hosting;
+
+/// <summary>Builds and prepares the web host of <c>callmedia serve</c> (tests build the very same host).</summary>
+public static class ServerHost
+{
+    public const string DemoUser = "demo";
+    public const string LoopbackDemoPassword = "demo";
+
+    public static WebApplication Build(string[] configArgs, Action<WebApplicationBuilder>? customize = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = configArgs });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = CallRecParameters.MaxFormBytes;
+            // Room for 10,000 comma-separated ids in a GET query.
+            k.Limits.MaxRequestLineSize = 256 * 1024;
+            k.Limits.MaxRequestHeadersTotalSize = 288 * 1024;
+        });
+        builder.Services.Configure<FormOptions>(o =>
+        {
+            o.ValueCountLimit = 20_000;
+            o.ValueLengthLimit = (int)CallRecParameters.MaxFormBytes;
+        });
+        builder.Services.AddCallMedia(builder.Configuration);
+        customize?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseCallRecErrors();
+        app.UseSessionIdPathParameter();
+        app.UseRouting();
+        var callrec = app.MapGroup("/callrec");
+        callrec.MapLoginEndpoints();
+        callrec.MapTokenEndpoints();
+        callrec.MapSendCallFileEndpoints();
+        callrec.MapGet("/", SignInPage.Render);
+        app.MapGet("/", () => Results.Redirect("/callrec/"));
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        return app;
+    }
+
+    /// <summary>Migrates the database and, on an empty one, creates the demo recordings and user. Returns the demo sign-in to print, if any.</summary>
+    public static async Task<string?> PrepareAsync(WebApplication app, bool demo, CancellationToken ct = default)
+    {
+        var services = app.Services;
+        var db = services.GetRequiredService<Database>();
+        await Migrations.ApplyAsync(db, services.GetRequiredService<TimeProvider>(), ct);
+        if (!demo)
+        {
+            return null;
+        }
+
+        var loopbackOnly = BindsLoopbackOnly(app.Urls.Count > 0 ? app.Urls : (app.Configuration["urls"] ?? "").Split(';'));
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM couples") == 0)
+            {
+                await services.GetRequiredService<DemoData>().SeedAsync(ct);
+            }
+        }
+
+        var users = services.GetRequiredService<UserStore>();
+        var existing = await users.FindForLoginAsync(DemoUser, ct);
+        if (existing is null)
+        {
+            if ((await users.ListAsync(ct)).Count > 0)
+            {
+                return null;
+            }
+
+            var password = loopbackOnly ? LoopbackDemoPassword : Secrets.NewPassword();
+            await users.AddAsync(DemoUser, password, ["supervisor"], null, ct);
+            return $"loginname={DemoUser} password={password}";
+        }
+
+        // The fixed demo password is for loopback only: reachable from elsewhere, the demo user gets a random one.
+        if (!loopbackOnly && PasswordHashing.Verify(existing.Value.PasswordHash, LoopbackDemoPassword))
+        {
+            var password = Secrets.NewPassword();
+            await users.SetPasswordAsync(DemoUser, password, ct);
+            return $"loginname={DemoUser} password={password} (the loopback-only default was replaced)";
+        }
+
+        return loopbackOnly && PasswordHashing.Verify(existing.Value.PasswordHash, LoopbackDemoPassword)
+            ? $"loginname={DemoUser} password={LoopbackDemoPassword}"
+            : null;
+    }
+
+    public static bool BindsLoopbackOnly(IEnumerable<string> urls) =>
+        urls.Where(u => !string.IsNullOrWhiteSpace(u)).All(u =>
+        {
+            if (!Uri.TryCreate(u.Trim().Replace("://*", "://any", StringComparison.Ordinal).Replace("://+", "://any", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+            {
+                return false;
+            }
+
+            return uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+        });
+}

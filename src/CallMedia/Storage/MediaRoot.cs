@@ -1,0 +1,52 @@
+namespace CallMedia.Storage;
+
+/// <summary>
+/// The media folder. Stored paths are relative to it; a path from the database that would resolve outside it
+/// (through <c>..</c> or a rooted path that was not linked in by import) is refused, never opened.
+/// </summary>
+public sealed class MediaRoot
+{
+    public MediaRoot(string root)
+    {
+        Root = Path.GetFullPath(root);
+        Directory.CreateDirectory(Root);
+    }
+
+    public string Root { get; }
+
+    /// <summary>Transcodes and other derived files live here; they can be deleted at any time.</summary>
+    public string CacheDir => Path.Combine(Root, ".cache");
+
+    /// <summary>Files are written here first and renamed into place, so no reader ever sees half a file.</summary>
+    public string TempDir => Path.Combine(Root, ".tmp");
+
+    /// <summary>The absolute path of a stored media path; throws for one that escapes the root.</summary>
+    public string Resolve(string storedPath)
+    {
+        if (string.IsNullOrEmpty(storedPath) || storedPath.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new InvalidDataException("empty or invalid media path");
+        }
+
+        if (Path.IsPathRooted(storedPath))
+        {
+            // Linked in place by `callmedia import --link`; import checked it against Import:AllowedRoots.
+            return Path.GetFullPath(storedPath);
+        }
+
+        var full = Path.GetFullPath(Path.Combine(Root, storedPath));
+        if (!full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException("media path escapes the media root");
+        }
+
+        return full;
+    }
+
+    /// <summary>A fresh temp file name beside the destination's file system.</summary>
+    public string NewTempPath(string extension)
+    {
+        Directory.CreateDirectory(TempDir);
+        return Path.Combine(TempDir, $"{Guid.NewGuid():N}.{extension}");
+    }
+}
