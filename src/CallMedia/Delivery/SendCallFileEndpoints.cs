@@ -89,11 +89,11 @@ public static class SendCallFileEndpoints
         switch (delivery)
         {
             case FileDelivery file:
-            {
-                var info = new FileInfo(file.Path);
-                headers.ContentDisposition = Disposition(file.Inline ? "inline" : "attachment", file.FileName);
-                return Results.File(file.Path, file.ContentType, null, TruncateToSeconds(info.LastWriteTimeUtc), EntityTagHeaderValue.Parse(file.ETag), enableRangeProcessing: true);
-            }
+                {
+                    var info = new FileInfo(file.Path);
+                    headers.ContentDisposition = Disposition(file.Inline ? "inline" : "attachment", file.FileName);
+                    return Results.File(file.Path, file.ContentType, null, TruncateToSeconds(info.LastWriteTimeUtc), EntityTagHeaderValue.Parse(file.ETag), enableRangeProcessing: true);
+                }
 
             case ZipDelivery zip:
                 // Exactly the original product's header, which existing clients match.

@@ -105,53 +105,53 @@ public sealed class DemoData(RecordingImporter importer, Ffmpeg ffmpeg, MediaRoo
         {
             case "mp3":
             case "wav":
-            {
-                var path = $"{baseName}.{plan.Kind}";
-                await ffmpeg.RunAsync([.. Voice(tone, seconds), .. AudioCodec(plan.Kind), path], ct: ct);
-                return [new FileSpec(MediaType.Audio, path, plan.Start, stop)];
-            }
+                {
+                    var path = $"{baseName}.{plan.Kind}";
+                    await ffmpeg.RunAsync([.. Voice(tone, seconds), .. AudioCodec(plan.Kind), path], ct: ct);
+                    return [new FileSpec(MediaType.Audio, path, plan.Start, stop)];
+                }
 
             case "two-direction":
-            {
-                // The callee's leg starts 1.5 s after the caller's: merging must pad it with silence.
-                var offset = TimeSpan.FromSeconds(1.5);
-                var calleeSeconds = (plan.Duration - offset).TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
-                var caller = $"{baseName}-caller.wav";
-                var callee = $"{baseName}-callee.wav";
-                await ffmpeg.RunAsync([.. Voice(tone, seconds), .. AudioCodec("wav"), caller], ct: ct);
-                await ffmpeg.RunAsync([.. Voice(tone * 2, calleeSeconds), .. AudioCodec("wav"), callee], ct: ct);
-                return [new FileSpec(MediaType.Audio, caller, plan.Start, stop), new FileSpec(MediaType.Audio, callee, plan.Start + offset, stop)];
-            }
+                {
+                    // The callee's leg starts 1.5 s after the caller's: merging must pad it with silence.
+                    var offset = TimeSpan.FromSeconds(1.5);
+                    var calleeSeconds = (plan.Duration - offset).TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+                    var caller = $"{baseName}-caller.wav";
+                    var callee = $"{baseName}-callee.wav";
+                    await ffmpeg.RunAsync([.. Voice(tone, seconds), .. AudioCodec("wav"), caller], ct: ct);
+                    await ffmpeg.RunAsync([.. Voice(tone * 2, calleeSeconds), .. AudioCodec("wav"), callee], ct: ct);
+                    return [new FileSpec(MediaType.Audio, caller, plan.Start, stop), new FileSpec(MediaType.Audio, callee, plan.Start + offset, stop)];
+                }
 
             case "recd":
-            {
-                var audio = $"{baseName}.mp3";
-                var capture = $"{baseName}.mkv";
-                await ffmpeg.RunAsync([.. Voice(tone, seconds), .. AudioCodec("mp3"), audio], ct: ct);
-                await ffmpeg.RunAsync([.. Screen(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "matroska", capture], ct: ct);
-                return [new FileSpec(MediaType.Audio, audio, plan.Start, stop), new FileSpec(MediaType.Recd, capture, plan.Start, stop)];
-            }
+                {
+                    var audio = $"{baseName}.mp3";
+                    var capture = $"{baseName}.mkv";
+                    await ffmpeg.RunAsync([.. Voice(tone, seconds), .. AudioCodec("mp3"), audio], ct: ct);
+                    await ffmpeg.RunAsync([.. Screen(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "matroska", capture], ct: ct);
+                    return [new FileSpec(MediaType.Audio, audio, plan.Start, stop), new FileSpec(MediaType.Recd, capture, plan.Start, stop)];
+                }
 
             default:
-            {
-                var audio = $"{baseName}.mp3";
-                var capture = $"{baseName}.mkv";
-                var video = $"{baseName}.mp4";
-                await ffmpeg.RunAsync([.. Voice(tone, seconds), .. AudioCodec("mp3"), audio], ct: ct);
-                await ffmpeg.RunAsync([.. Screen(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "matroska", capture], ct: ct);
-                await ffmpeg.RunAsync(
-                    [
-                        "-i", capture, "-i", audio, "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast",
+                {
+                    var audio = $"{baseName}.mp3";
+                    var capture = $"{baseName}.mkv";
+                    var video = $"{baseName}.mp4";
+                    await ffmpeg.RunAsync([.. Voice(tone, seconds), .. AudioCodec("mp3"), audio], ct: ct);
+                    await ffmpeg.RunAsync([.. Screen(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "matroska", capture], ct: ct);
+                    await ffmpeg.RunAsync(
+                        [
+                            "-i", capture, "-i", audio, "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast",
                         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart", "-shortest", video,
                     ],
-                    ct: ct);
-                return
-                [
-                    new FileSpec(MediaType.Audio, audio, plan.Start, stop),
+                        ct: ct);
+                    return
+                    [
+                        new FileSpec(MediaType.Audio, audio, plan.Start, stop),
                     new FileSpec(MediaType.Recd, capture, plan.Start, stop),
                     new FileSpec(MediaType.Video, video, plan.Start, stop),
                 ];
-            }
+                }
         }
     }
 

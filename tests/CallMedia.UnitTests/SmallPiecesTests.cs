@@ -1,0 +1,64 @@
+using CallMedia.Audit;
+using CallMedia.Auth;
+using CallMedia.Delivery;
+using CallMedia.Hosting;
+
+namespace CallMedia.UnitTests;
+
+public sealed class SmallPiecesTests
+{
+    [Theory]
+    [InlineData(1001, "20261116.080000.1001@pbx", "mp3", 0, 1, "1001_20261116.080000.1001@pbx.mp3")]
+    [InlineData(7, "a/b\\c:d*e?f\"g<h>i|j", "wav", 0, 1, "7_a_b_c_d_e_f_g_h_i_j.wav")]
+    [InlineData(7, "x\ty", "mp3", 1, 2, "7_x_y_2.mp3")]
+    [InlineData(8, "Jiří", "mp4", 0, 3, "8_Jiří_1.mp4")]
+    public void EntryNames_ReplaceUnsafeCharactersAndNumberSeveralFiles(long id, string sid, string format, int index, int count, string expected) =>
+        Assert.Equal(expected, EntryNames.For(id, sid, format, index, count));
+
+    [Theory]
+    [InlineData(new[] { "http://127.0.0.1:8080" }, true)]
+    [InlineData(new[] { "http://localhost:8080" }, true)]
+    [InlineData(new[] { "http://[::1]:8080" }, true)]
+    [InlineData(new[] { "http://127.0.0.1:8080", "http://0.0.0.0:8080" }, false)]
+    [InlineData(new[] { "http://*:8080" }, false)]
+    [InlineData(new[] { "http://+:8080" }, false)]
+    [InlineData(new[] { "http://192.0.2.10:8080" }, false)]
+    public void BindsLoopbackOnly_OnlyForLoopbackAddresses(string[] urls, bool expected) =>
+        Assert.Equal(expected, ServerHost.BindsLoopbackOnly(urls));
+
+    [Fact]
+    public void Secrets_HaveTheContractShapes()
+    {
+        var session = Secrets.NewSessionId();
+        Assert.Matches("^[0-9A-F]{32}$", session);
+        Assert.Matches("^[A-Za-z0-9]{20}$", Secrets.NewToken());
+        Assert.NotEqual(Secrets.NewToken(), Secrets.NewToken());
+        Assert.Equal(Secrets.HashSession(session), Secrets.HashSession(session.ToLowerInvariant()));
+        Assert.DoesNotContain(session, Secrets.HashSession(session), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void PasswordHashing_IsSaltedAndVerifies()
+    {
+        var a = PasswordHashing.Hash("correct horse");
+        var b = PasswordHashing.Hash("correct horse");
+        Assert.NotEqual(a, b);
+        Assert.True(PasswordHashing.Verify(a, "correct horse"));
+        Assert.False(PasswordHashing.Verify(a, "correct horsE"));
+        Assert.False(PasswordHashing.Verify(PasswordHashing.DummyHash, ""));
+    }
+
+    [Fact]
+    public void AuditChainHash_ChangesWithAnyFieldAndThePreviousHash()
+    {
+        var baseline = AuditLog.ChainHash(AuditLog.Genesis, 1, "demo", "127.0.0.1", "redeem", "1001", 100, "sent");
+        Assert.Equal(baseline, AuditLog.ChainHash(AuditLog.Genesis, 1, "demo", "127.0.0.1", "redeem", "1001", 100, "sent"));
+        Assert.NotEqual(baseline, AuditLog.ChainHash(baseline, 1, "demo", "127.0.0.1", "redeem", "1001", 100, "sent"));
+        Assert.NotEqual(baseline, AuditLog.ChainHash(AuditLog.Genesis, 1, "demo", "127.0.0.1", "redeem", "1001", 101, "sent"));
+        Assert.NotEqual(baseline, AuditLog.ChainHash(AuditLog.Genesis, 1, "demo", "127.0.0.1", "redeem", "1002", 100, "sent"));
+        // Field boundaries are part of the hash: moving text between fields changes it.
+        Assert.NotEqual(
+            AuditLog.ChainHash(AuditLog.Genesis, 1, "ab", "c", "x", null, null, "ok"),
+            AuditLog.ChainHash(AuditLog.Genesis, 1, "a", "bc", "x", null, null, "ok"));
+    }
+}
