@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace CallMedia.Cli;
 
 /// <summary>Console streams of one CLI run, so tests can drive the CLI in-process.</summary>
-public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error, bool InputIsTerminal);
+public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error, bool InputIsTerminal, bool OutputIsTerminal = false);
 
 /// <summary><c>callmedia &lt;command&gt;</c>: parses the command line and runs one command (API.md §8).</summary>
 public static class CliApp
@@ -22,6 +22,7 @@ public static class CliApp
           user disable|enable <name>
           user passwd <name>                                 (password on standard input)
           user list [--json]
+          import <manifest.csv> [--link] [--dry-run]          bring recordings in (API.md §8)
           calls list [--json] [--from <time>] [--to <time>] [--number <n>] [--sid <sid>] [--limit <n>]
 
         --data <dir> (env CALLMEDIA_DATA, default ./data) holds the SQLite database and the media folder.
@@ -44,6 +45,7 @@ public static class CliApp
             {
                 "serve" => await ServeCommand.RunAsync(cli, configArgs, console, ct),
                 "user" => await WithServicesAsync(configArgs, services => UserCommands.RunAsync(cli, services, console, ct), ct),
+                "import" => await WithServicesAsync(configArgs, services => ImportCommand.RunAsync(cli, services, console, ct), ct),
                 "calls" => await WithServicesAsync(configArgs, services => CallsCommands.RunAsync(cli, services, console, ct), ct),
                 _ => throw new UsageException($"unknown command '{cli.Words[0]}' (try 'callmedia help')"),
             };
@@ -52,6 +54,11 @@ public static class CliApp
         {
             await console.Error.WriteLineAsync($"callmedia: {ex.Message}");
             return ex is UsageException ? 2 : 1;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await console.Error.WriteLineAsync($"callmedia: failed: {ex.GetType().Name}: {ex.Message}");
+            return 1;
         }
     }
 

@@ -124,6 +124,11 @@ public static class Migrations
                 ('admin', 'audio.stream'), ('admin', 'video.stream'), ('admin', 'audio.download'),
                 ('admin', 'video.download'), ('admin', 'video.prepare'), ('admin', 'admin');
             """),
+        (2, """
+            ALTER TABLE media_files ADD COLUMN source_path TEXT NULL;
+            ALTER TABLE media_files ADD COLUMN source_mtime BIGINT NULL;
+            CREATE INDEX ix_media_files_source ON media_files(couple_id, source_path);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

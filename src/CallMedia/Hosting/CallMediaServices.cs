@@ -30,6 +30,7 @@ public static class CallMediaServices
 
         services.AddOptions<SessionSettings>().Bind(configuration.GetSection(SessionSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<TokenOptions>().Bind(configuration.GetSection(TokenOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ImportSettings>().Bind(configuration.GetSection(ImportSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MediaOptions>().Bind(configuration.GetSection(MediaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton<UserStore>();
@@ -39,7 +40,7 @@ public static class CallMediaServices
         services.AddSingleton<CoupleAccess>();
         services.AddSingleton<Ffmpeg>();
         services.AddSingleton<TranscodeCache>();
-        services.AddSingleton<RecordingImporter>();
+        services.AddSingleton<ManifestImporter>();
         services.AddSingleton<DemoData>();
         services.AddSingleton<DeliveryPlanner>();
         services.AddSingleton<AuditLog>();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using CallMedia.Calls;
 using CallMedia.Media;
 using CallMedia.Storage;
@@ -9,7 +10,7 @@ namespace CallMedia.Import;
 /// Demo recordings for a first start: generated with ffmpeg, then brought in through the importer like any
 /// other recording. Deterministic, so every demo install holds the same couples (ids 1001–1028).
 /// </summary>
-public sealed class DemoData(RecordingImporter importer, Ffmpeg ffmpeg, MediaRoot media)
+public sealed class DemoData(ManifestImporter importer, Ffmpeg ffmpeg, MediaRoot media)
 {
     public const long FirstId = 1001;
     public const int MixedVideoId = 1028;
@@ -24,6 +25,9 @@ public sealed class DemoData(RecordingImporter importer, Ffmpeg ffmpeg, MediaRoo
         "José Peña", "Björk Guðmundsdóttir", "Renée Côté", "Mårten Åberg", "Çağla Yıldız", "Dvořák Antonín", "Ørjan Bø",
         "Nguyễn Văn An", "Małgorzata Wójcik", "Sérgio Conceição", "Żaneta Kęska", "Émile Zola", "Ana Müller-Lüdenscheidt",
     ];
+
+    /// <summary>A generated file, before import.</summary>
+    private sealed record FileSpec(int Type, string SourcePath, DateTimeOffset Start, DateTimeOffset Stop);
 
     private sealed record Plan(long Id, DateTimeOffset Start, TimeSpan Duration, string Kind, int Agent, int Customer, bool Inbound);
 
@@ -47,20 +51,33 @@ public sealed class DemoData(RecordingImporter importer, Ffmpeg ffmpeg, MediaRoo
                     }
                 });
 
+            // The demo comes in like any archive: a manifest, imported.
+            var manifest = new StringBuilder("sid,start,stop,calling_number,calling_name,called_number,called_name,type,path,file_start,file_stop,couple_id\n");
             foreach (var plan in plans)
             {
                 var agent = $"20{plan.Agent + 1:00}";
                 var customer = CustomerNumber(plan.Customer);
-                var couple = new CoupleSpec(
-                    Sid: string.Create(CultureInfo.InvariantCulture, $"{plan.Start:yyyyMMdd.HHmmss}.{plan.Id}@pbx-demo"),
-                    Start: plan.Start,
-                    Stop: plan.Start + plan.Duration,
-                    CallingNumber: plan.Inbound ? customer : agent,
-                    CallingName: plan.Inbound ? Customers[plan.Customer] : Agents[plan.Agent],
-                    CalledNumber: plan.Inbound ? agent : customer,
-                    CalledName: plan.Inbound ? Agents[plan.Agent] : Customers[plan.Customer],
-                    CoupleId: plan.Id);
-                await importer.ImportAsync(couple, generated[plan.Id], ct);
+                var sid = string.Create(CultureInfo.InvariantCulture, $"{plan.Start:yyyyMMdd.HHmmss}.{plan.Id}@pbx-demo");
+                string[] parties = plan.Inbound
+                    ? [customer, Customers[plan.Customer], agent, Agents[plan.Agent]]
+                    : [agent, Agents[plan.Agent], customer, Customers[plan.Customer]];
+                foreach (var file in generated[plan.Id])
+                {
+                    string[] fields =
+                    [
+                        sid, Iso(plan.Start), Iso(plan.Start + plan.Duration), .. parties, TypeName(file.Type), file.SourcePath,
+                        Iso(file.Start), Iso(file.Stop), plan.Id.ToString(CultureInfo.InvariantCulture),
+                    ];
+                    manifest.AppendJoin(',', fields.Select(Csv)).Append('\n');
+                }
+            }
+
+            var manifestPath = Path.Combine(work, "demo.csv");
+            await File.WriteAllTextAsync(manifestPath, manifest.ToString(), ct);
+            var summary = await importer.ImportAsync(manifestPath, link: false, dryRun: false, progress: null, ct);
+            if (summary.Errors.Count > 0)
+            {
+                throw new InvalidOperationException($"demo import failed: line {summary.Errors[0].Line}: {summary.Errors[0].Message}");
             }
 
             return plans.Count;
@@ -92,6 +109,12 @@ public sealed class DemoData(RecordingImporter importer, Ffmpeg ffmpeg, MediaRoo
 
         return plans;
     }
+
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    private static string Csv(string field) => "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static string TypeName(int type) => MediaType.Names(type)[0];
 
     private static string CustomerNumber(int index) => string.Create(CultureInfo.InvariantCulture, $"+4206021{index * 7919 % 100000:00000}");
 

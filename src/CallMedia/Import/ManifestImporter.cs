@@ -1,0 +1,358 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using CallMedia.Data;
+using CallMedia.Hosting;
+using CallMedia.Storage;
+using Dapper;
+using Microsoft.Extensions.Options;
+
+namespace CallMedia.Import;
+
+/// <summary>How far an import is.</summary>
+public sealed record ImportProgress(int FilesDone, int FilesTotal, long BytesDone, long BytesTotal);
+
+/// <summary>What an import did.</summary>
+public sealed class ImportSummary
+{
+    public int CouplesAdded { get; set; }
+
+    public int CouplesExtended { get; set; }
+
+    public int CouplesUnchanged { get; set; }
+
+    public int FilesAdded { get; set; }
+
+    public int FilesUnchanged { get; set; }
+
+    public long BytesAdded { get; set; }
+
+    public List<ManifestError> Errors { get; } = [];
+
+    public int CouplesRejected { get; set; }
+}
+
+/// <summary>
+/// The one way recordings come in (API.md §8): a manifest's rows are grouped into couples by sid, every row of a
+/// couple is checked before anything of it is stored, files are copied into the media root (or linked in place)
+/// with size and CRC-32 computed in the same single read, and each batch of couples is stored in one transaction.
+/// Re-running a manifest changes nothing; a file that changed since it was imported is reported, never overwritten.
+/// </summary>
+public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<ImportSettings> settings)
+{
+    private sealed record PlannedFile(ManifestRow Row, long Size, long MTime);
+
+    private sealed record PlannedCouple(string Sid, ManifestRow First, List<PlannedFile> Files);
+
+    private sealed class Existing
+    {
+        public long Id { get; set; }
+
+        public string Sid { get; set; } = "";
+    }
+
+    private sealed class ExistingFile
+    {
+        public long CoupleId { get; set; }
+
+        public string? SourcePath { get; set; }
+
+        public long Size { get; set; }
+
+        public long? SourceMtime { get; set; }
+    }
+
+    public async Task<ImportSummary> ImportAsync(string manifestPath, bool link, bool dryRun, IProgress<ImportProgress>? progress, CancellationToken ct)
+    {
+        var (rows, errors) = ManifestReader.Read(manifestPath);
+        var summary = new ImportSummary();
+        summary.Errors.AddRange(errors);
+        var couples = Plan(rows, summary);
+        var total = couples.Sum(c => c.Files.Count);
+        var totalBytes = couples.Sum(c => c.Files.Sum(f => f.Size));
+        var done = 0;
+        long bytesDone = 0;
+        foreach (var batch in couples.Chunk(settings.Value.BatchSize))
+        {
+            ct.ThrowIfCancellationRequested();
+            await ImportBatchAsync(
+                batch,
+                link,
+                dryRun,
+                summary,
+                (files, bytes) =>
+                {
+                    var f = Interlocked.Add(ref done, files);
+                    var b = Interlocked.Add(ref bytesDone, bytes);
+                    progress?.Report(new ImportProgress(f, total, b, totalBytes));
+                },
+                ct);
+        }
+
+        summary.Errors.Sort((a, b) => a.Line.CompareTo(b.Line));
+        return summary;
+    }
+
+    /// <summary>Groups rows by sid and rejects every couple that has a bad row, a duplicate row or a file that cannot be used.</summary>
+    private List<PlannedCouple> Plan(List<ManifestRow> rows, ImportSummary summary)
+    {
+        var badSids = summary.Errors.Where(e => e.Sid is not null).Select(e => e.Sid!).ToHashSet(StringComparer.Ordinal);
+        var planned = new List<PlannedCouple>();
+        foreach (var group in rows.GroupBy(r => r.Sid, StringComparer.Ordinal))
+        {
+            var first = group.First();
+            var problems = new List<ManifestError>();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var files = new List<PlannedFile>();
+            foreach (var row in group)
+            {
+                if (!seen.Add(row.Path))
+                {
+                    problems.Add(new ManifestError(row.Line, row.Sid, $"duplicate row: {row.Path} is already listed for this sid"));
+                    continue;
+                }
+
+                if (row.Start != first.Start || row.Stop != first.Stop || row.CallingNumber != first.CallingNumber || row.CalledNumber != first.CalledNumber
+                    || row.CallingName != first.CallingName || row.CalledName != first.CalledName || row.CoupleId != first.CoupleId)
+                {
+                    problems.Add(new ManifestError(row.Line, row.Sid, $"couple fields differ from line {first.Line} of the same sid"));
+                    continue;
+                }
+
+                var problem = CheckFile(row.Path);
+                if (problem is not null)
+                {
+                    problems.Add(new ManifestError(row.Line, row.Sid, problem));
+                    continue;
+                }
+
+                var info = new FileInfo(row.Path);
+                files.Add(new PlannedFile(row, info.Length, info.LastWriteTimeUtc.Ticks));
+            }
+
+            if (problems.Count > 0 || badSids.Contains(group.Key))
+            {
+                summary.Errors.AddRange(problems);
+                summary.CouplesRejected++;
+                continue;
+            }
+
+            planned.Add(new PlannedCouple(group.Key, first, files));
+        }
+
+        return planned;
+    }
+
+    private string? CheckFile(string path)
+    {
+        var roots = settings.Value.AllowedRoots;
+        if (roots.Count > 0 && !roots.Any(root => IsUnder(path, root)))
+        {
+            return $"{path} is outside Import:AllowedRoots";
+        }
+
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            return $"file not found: {path}";
+        }
+
+        if (info.LinkTarget is not null && roots.Count > 0)
+        {
+            var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName;
+            if (target is null || !roots.Any(root => IsUnder(target, root)))
+            {
+                return $"{path} links outside Import:AllowedRoots";
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsUnder(string path, string root)
+    {
+        var full = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        return path.StartsWith(full, StringComparison.Ordinal);
+    }
+
+    private async Task ImportBatchAsync(PlannedCouple[] batch, bool link, bool dryRun, ImportSummary summary, Action<int, long> advanced, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var sids = batch.Select(c => c.Sid).ToList();
+        var existing = (await connection.QueryAsync<Existing>("SELECT id, sid FROM couples WHERE sid IN @sids", new { sids }))
+            .ToDictionary(e => e.Sid, e => e.Id, StringComparer.Ordinal);
+        var existingIds = existing.Values.ToList();
+        var existingFiles = (await connection.QueryAsync<ExistingFile>(
+                "SELECT couple_id, source_path, size, source_mtime FROM media_files WHERE couple_id IN @existingIds", new { existingIds }))
+            .Where(f => f.SourcePath is not null)
+            .ToLookup(f => f.CoupleId);
+        var requestedIds = batch.Where(c => c.First.CoupleId is not null && !existing.ContainsKey(c.Sid)).Select(c => c.First.CoupleId!.Value).ToList();
+        var takenIds = (await connection.QueryAsync<long>("SELECT id FROM couples WHERE id IN @requestedIds", new { requestedIds })).ToHashSet();
+
+        // Decide per couple: new, extended with new files, unchanged, or in conflict.
+        var work = new List<(PlannedCouple Couple, long? Id, List<PlannedFile> NewFiles)>();
+        foreach (var couple in batch)
+        {
+            if (existing.TryGetValue(couple.Sid, out var id))
+            {
+                var known = existingFiles[id].ToDictionary(f => f.SourcePath!, StringComparer.Ordinal);
+                var changed = couple.Files.Where(f => known.TryGetValue(f.Row.Path, out var k) && (k.Size != f.Size || k.SourceMtime != f.MTime)).ToList();
+                if (changed.Count > 0)
+                {
+                    summary.Errors.AddRange(changed.Select(f => new ManifestError(f.Row.Line, couple.Sid, $"{f.Row.Path} changed since it was imported; not overwritten")));
+                    summary.CouplesRejected++;
+                    advanced(couple.Files.Count, 0);
+                    continue;
+                }
+
+                var fresh = couple.Files.Where(f => !known.ContainsKey(f.Row.Path)).ToList();
+                summary.FilesUnchanged += couple.Files.Count - fresh.Count;
+                if (fresh.Count == 0)
+                {
+                    summary.CouplesUnchanged++;
+                    advanced(couple.Files.Count, 0);
+                    continue;
+                }
+
+                work.Add((couple, id, fresh));
+            }
+            else if (couple.First.CoupleId is { } wanted && takenIds.Contains(wanted))
+            {
+                summary.Errors.Add(new ManifestError(couple.First.Line, couple.Sid, $"couple_id {wanted} belongs to another sid"));
+                summary.CouplesRejected++;
+                advanced(couple.Files.Count, 0);
+            }
+            else
+            {
+                work.Add((couple, null, couple.Files));
+            }
+        }
+
+        if (dryRun)
+        {
+            foreach (var (couple, id, files) in work)
+            {
+                Count(summary, id, files.Count, files.Sum(f => f.Size));
+                advanced(couple.Files.Count, files.Sum(f => f.Size));
+            }
+
+            return;
+        }
+
+        // Copy (or hash in place) every new file of the batch, a few at a time, before one transaction stores them.
+        var stored = new Dictionary<ManifestRow, (string StoredPath, long Size, uint Crc)>();
+        var copies = work.SelectMany(w => w.NewFiles.Select(f => (w.Couple, File: f))).ToList();
+        await Parallel.ForEachAsync(copies, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (item, token) =>
+        {
+            var (storedPath, size, crc) = await StoreFileAsync(item.Couple.Sid, item.File.Row, link, token);
+            lock (stored)
+            {
+                stored[item.File.Row] = (storedPath, size, crc);
+            }
+
+            advanced(1, size);
+        });
+
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        foreach (var (couple, existingId, files) in work)
+        {
+            var id = existingId ?? await InsertCoupleAsync(connection, tx, couple);
+            var types = 0;
+            foreach (var f in files)
+            {
+                var (storedPath, size, crc) = stored[f.Row];
+                types |= f.Row.Type;
+                await connection.ExecuteAsync(
+                    """
+                    INSERT INTO media_files (couple_id, type, path, format, size, crc32, start_at, stop_at, source_path, source_mtime)
+                    VALUES (@id, @type, @storedPath, @format, @size, @crc, @start, @stop, @source, @mtime)
+                    """,
+                    new
+                    {
+                        id,
+                        type = f.Row.Type,
+                        storedPath,
+                        format = FormatOf(f.Row),
+                        size,
+                        crc = (long)crc,
+                        start = f.Row.FileStart.ToUnixTimeMilliseconds(),
+                        stop = f.Row.FileStop.ToUnixTimeMilliseconds(),
+                        source = f.Row.Path,
+                        mtime = f.MTime,
+                    },
+                    tx);
+            }
+
+            await connection.ExecuteAsync("UPDATE couples SET types = types | @types WHERE id = @id", new { id, types }, tx);
+            Count(summary, existingId, files.Count, files.Sum(f => stored[f.Row].Size));
+        }
+
+        await tx.CommitAsync(ct);
+    }
+
+    private static void Count(ImportSummary summary, long? existingId, int files, long bytes)
+    {
+        if (existingId is null)
+        {
+            summary.CouplesAdded++;
+        }
+        else
+        {
+            summary.CouplesExtended++;
+        }
+
+        summary.FilesAdded += files;
+        summary.BytesAdded += bytes;
+    }
+
+    private static async Task<long> InsertCoupleAsync(DbConnection connection, DbTransaction tx, PlannedCouple couple)
+    {
+        var c = couple.First;
+        return await connection.ExecuteScalarAsync<long>(
+            c.CoupleId is null
+                ? """
+                  INSERT INTO couples (sid, start_at, stop_at, calling_number, calling_name, called_number, called_name, types)
+                  VALUES (@Sid, @start, @stop, @CallingNumber, @CallingName, @CalledNumber, @CalledName, 0) RETURNING id
+                  """
+                : """
+                  INSERT INTO couples (id, sid, start_at, stop_at, calling_number, calling_name, called_number, called_name, types)
+                  VALUES (@CoupleId, @Sid, @start, @stop, @CallingNumber, @CallingName, @CalledNumber, @CalledName, 0) RETURNING id
+                  """,
+            new { c.CoupleId, c.Sid, start = c.Start.ToUnixTimeMilliseconds(), stop = c.Stop.ToUnixTimeMilliseconds(), c.CallingNumber, c.CallingName, c.CalledNumber, c.CalledName },
+            tx);
+    }
+
+    /// <summary>Copies a file into the media root under a name fixed by its sid and source (so a re-run after a crash overwrites, never duplicates), or hashes it in place.</summary>
+    private async Task<(string StoredPath, long Size, uint Crc)> StoreFileAsync(string sid, ManifestRow row, bool link, CancellationToken ct)
+    {
+        if (link)
+        {
+            var (size, crc) = await MediaCopier.HashAsync(row.Path, ct);
+            return (row.Path, size, crc);
+        }
+
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sid + "\n" + row.Path)))[..12].ToLowerInvariant();
+        var relative = Path.Combine(
+            row.Start.UtcDateTime.ToString("yyyy/MM/dd", System.Globalization.CultureInfo.InvariantCulture),
+            $"{SafeName(sid)}-{key}.{FormatOf(row)}");
+        var (copiedSize, copiedCrc) = await MediaCopier.CopyAsync(row.Path, media.Resolve(relative), media.NewTempPath("part"), ct);
+        return (relative, copiedSize, copiedCrc);
+    }
+
+    public static string FormatOf(ManifestRow row)
+    {
+        if (row.Type == Calls.MediaType.Recd)
+        {
+            return "recd";
+        }
+
+        var ext = Path.GetExtension(row.Path).TrimStart('.').ToLowerInvariant();
+        return ext.Length is > 0 and <= 8 && ext.All(char.IsAsciiLetterOrDigit) ? ext : "bin";
+    }
+
+    private static string SafeName(string sid)
+    {
+        var safe = new string(sid.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
+        return safe.Length > 80 ? safe[..80] : safe;
+    }
+}

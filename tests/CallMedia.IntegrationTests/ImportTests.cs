@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using CallMedia.Data;
+using CallMedia.IntegrationTests.Infrastructure;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CallMedia.IntegrationTests;
+
+/// <summary><c>callmedia import</c> against the data folder of a running server.</summary>
+public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFixture>, IDisposable
+{
+    private const string Header = "sid,start,stop,calling_number,called_number,type,path,calling_name,called_name\n";
+
+    private readonly string _work = Directory.CreateTempSubdirectory("callmedia-import-").FullName;
+
+    private TestServer Server => fixture.Server;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    [Fact]
+    public async Task Import_EveryKindOfBadRow_IsReportedWithLineNumber_GoodCouplesGoIn()
+    {
+        var good = Recording("good.mp3", 3000);
+        var other = Recording("other.mp3", 2000);
+        var outside = Path.Combine(Path.GetTempPath(), $"outside-{Guid.NewGuid():N}.mp3");
+        await File.WriteAllBytesAsync(outside, new byte[100]);
+        var sid = Unique();
+        var manifest = new StringBuilder(Header)
+            .Append(Row(sid + "-ok", good, "Zoë Ærø")) // line 2
+            .Append(Row(sid + "-missing", Path.Combine(_work, "nope.mp3"))) // line 3
+            .Append($"{sid}-badtime,yesterday,2026-11-01T10:05:00Z,100,200,audio,{other},,\n") // line 4
+            .Append(Row(sid + "-badtype", other).Replace(",audio,", ",sound,", StringComparison.Ordinal)) // line 5
+            .Append(Row(sid + "-dup", other)) // line 6
+            .Append(Row(sid + "-dup", other)) // line 7
+            .Append(Row(sid + "-outside", outside)); // line 8
+        var path = Path.Combine(_work, "manifest.csv");
+        var bytes = Encoding.UTF8.GetBytes(manifest.ToString()).Concat(Encoding.UTF8.GetBytes($"{sid}-latin,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,100,200,audio,{other},")).Concat(new byte[] { 0xE9, 0x0A }).ToArray(); // line 9
+        await File.WriteAllBytesAsync(path, bytes);
+
+        try
+        {
+            var (exit, output, error) = await Server.CliAsync("", "import", path, $"--Import:AllowedRoots:0={_work}");
+
+            Assert.Equal(1, exit);
+            Assert.Contains("line 3: file not found", error, StringComparison.Ordinal);
+            Assert.Contains("line 4: start or stop is not an ISO 8601 time", error, StringComparison.Ordinal);
+            Assert.Contains("line 5: unknown type 'sound'", error, StringComparison.Ordinal);
+            Assert.Contains("line 7: duplicate row", error, StringComparison.Ordinal);
+            Assert.Contains("line 8: " + outside + " is outside Import:AllowedRoots", error, StringComparison.Ordinal);
+            Assert.Contains("line 9: not valid UTF-8", error, StringComparison.Ordinal);
+            Assert.Contains("import: added 1 couples", output, StringComparison.Ordinal);
+            Assert.Equal([sid + "-ok"], await SidsLikeAsync(sid));
+        }
+        finally
+        {
+            File.Delete(outside);
+        }
+    }
+
+    [Fact]
+    public async Task Import_SameManifestTwice_ChangesNothing_ChangedFileIsReported()
+    {
+        var sid = Unique();
+        var a = Recording("a.mp3", 5000);
+        var b = Recording("b.wav", 7000);
+        var path = Manifest(Row(sid, a), Row(sid, b), Row(sid + "-2", Recording("c.mp3", 100)));
+
+        Assert.Equal(0, (await Server.CliAsync("", "import", path)).Exit);
+        var before = await SnapshotAsync();
+        var (exit, output, _) = await Server.CliAsync("", "import", path);
+        Assert.Equal(0, exit);
+        Assert.Contains("added 0 couples (+0 extended), 0 files", output, StringComparison.Ordinal);
+        Assert.Equal(before, await SnapshotAsync());
+
+        await File.AppendAllTextAsync(b, "edited");
+        var (changedExit, _, error) = await Server.CliAsync("", "import", path);
+        Assert.Equal(1, changedExit);
+        Assert.Contains("line 3: " + b + " changed since it was imported; not overwritten", error, StringComparison.Ordinal);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task Import_NewRowForKnownSid_ExtendsTheCoupleAndOrsItsType()
+    {
+        var sid = Unique();
+        var audio = Recording("leg.mp3", 1000);
+        Assert.Equal(0, (await Server.CliAsync("", "import", Manifest(Row(sid, audio)))).Exit);
+        var capture = Recording("screen.mkv", 2000);
+        var (exit, output, error) = await Server.CliAsync("", "import", Manifest(Row(sid, audio), Row(sid, capture).Replace(",audio,", ",recd,", StringComparison.Ordinal)));
+        Assert.True(exit == 0, error);
+        Assert.Contains("(+1 extended), 1 files", output, StringComparison.Ordinal);
+        await using var connection = await Server.Services.GetRequiredService<Database>().OpenAsync();
+        Assert.Equal(1 | 32, await connection.ExecuteScalarAsync<long>("SELECT types FROM couples WHERE sid = @sid", new { sid }));
+    }
+
+    [Fact]
+    public async Task Import_DryRun_ChangesNothing()
+    {
+        var before = await SnapshotAsync();
+        var (exit, output, _) = await Server.CliAsync("", "import", Manifest(Row(Unique(), Recording("dry.mp3", 10))), "--dry-run");
+        Assert.Equal(0, exit);
+        Assert.Contains("would add 1 couples", output, StringComparison.Ordinal);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Import_ThenFetch_IsByteIdenticalToSource(bool link)
+    {
+        var sid = Unique();
+        var source = Recording("fetch.mp3", 250_000);
+        var (exit, _, error) = await Server.CliAsync("", link ? ["import", Manifest(Row(sid, source)), "--link"] : ["import", Manifest(Row(sid, source))]);
+        Assert.True(exit == 0, error);
+
+        using var client = Server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, $"sid={sid}&action=download");
+        using var response = await client.SendAsync(CallRec.Send(session, token));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(await File.ReadAllBytesAsync(source), await response.Content.ReadAsByteArrayAsync());
+
+        await using var connection = await Server.Services.GetRequiredService<Database>().OpenAsync();
+        var stored = await connection.ExecuteScalarAsync<string>("SELECT f.path FROM media_files f JOIN couples c ON c.id = f.couple_id WHERE c.sid = @sid", new { sid });
+        Assert.Equal(link, stored == source);
+    }
+
+    [Fact]
+    public async Task Import_KilledMidway_RerunCompletesWithEveryFilePresentOnce()
+    {
+        var sid = Unique();
+        var rows = new List<string>();
+        for (var i = 0; i < 3000; i++)
+        {
+            rows.Add(Row($"{sid}-{i:0000}", Recording($"k{i}.mp3", 64 * 1024)));
+        }
+
+        var path = Manifest([.. rows]);
+        var dll = typeof(CallMedia.Cli.CliApp).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { dll, "import", path, "--data", Server.DataDir, "--Import:BatchSize=25" })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using (var process = Process.Start(start)!)
+        {
+            // Kill it (SIGKILL) once some batches are committed and before it finishes.
+            var deadline = Stopwatch.StartNew();
+            long stored;
+            do
+            {
+                await Task.Delay(20);
+                stored = (await SidsLikeAsync(sid)).Count;
+            }
+            while (stored < 100 && !process.HasExited && deadline.Elapsed < TimeSpan.FromMinutes(2));
+
+            Assert.False(process.HasExited, "the import finished before it could be interrupted");
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        var partial = (await SidsLikeAsync(sid)).Count;
+        Assert.InRange(partial, 100, 2999);
+
+        var (exit, output, error) = await Server.CliAsync("", "import", path);
+        Assert.True(exit == 0, error);
+        Assert.Contains($"added {3000 - partial} couples", output, StringComparison.Ordinal);
+        await using var connection = await Server.Services.GetRequiredService<Database>().OpenAsync();
+        var files = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM media_files f JOIN couples c ON c.id = f.couple_id WHERE c.sid LIKE @p", new { p = sid + "-%" });
+        Assert.Equal(3000, (await SidsLikeAsync(sid)).Count);
+        Assert.Equal(3000, files);
+    }
+
+    private static string Unique() => "imp" + Guid.NewGuid().ToString("N")[..12];
+
+    private string Recording(string name, int size)
+    {
+        var path = Path.Combine(_work, name);
+        var bytes = new byte[size];
+        Random.Shared.NextBytes(bytes);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private static string Row(string sid, string path, string callingName = "") =>
+        $"{sid},2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,+15550100,2001,audio,{path},\"{callingName}\",Agent\n";
+
+    private string Manifest(params string[] rows)
+    {
+        var path = Path.Combine(_work, $"m-{Guid.NewGuid():N}.csv");
+        File.WriteAllText(path, Header + string.Concat(rows));
+        return path;
+    }
+
+    private async Task<List<string>> SidsLikeAsync(string prefix)
+    {
+        await using var connection = await Server.Services.GetRequiredService<Database>().OpenAsync();
+        return (await connection.QueryAsync<string>("SELECT sid FROM couples WHERE sid LIKE @p ORDER BY sid", new { p = prefix + "%" })).ToList();
+    }
+
+    private async Task<(long Couples, long Files, long Types)> SnapshotAsync()
+    {
+        await using var connection = await Server.Services.GetRequiredService<Database>().OpenAsync();
+        return (
+            await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM couples"),
+            await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM media_files"),
+            await connection.ExecuteScalarAsync<long>("SELECT COALESCE(SUM(types), 0) FROM couples"));
+    }
+}
