@@ -30,9 +30,11 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
     public void Write(AuditEntry entry) => _queue.Writer.TryWrite(entry);
 
     /// <summary>Appends records now, in one transaction (the CLI's path; the server batches through <see cref="Write"/>).</summary>
-    public async Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct = default)
+    public Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct = default) =>
+        db.WriteAsync(connection => AppendAsync(connection, entries, ct), ct);
+
+    private static async Task<int> AppendAsync(System.Data.Common.DbConnection connection, IReadOnlyList<AuditEntry> entries, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         var prev = await connection.ExecuteScalarAsync<string?>("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1", transaction: tx) ?? Genesis;
         foreach (var e in entries)
@@ -50,6 +52,7 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
         }
 
         await tx.CommitAsync(ct);
+        return entries.Count;
     }
 
     public static string ChainHash(string prev, long at, string? user, string? client, string action, string? coupleIds, long? bytes, string outcome)

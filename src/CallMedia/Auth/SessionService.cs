@@ -18,10 +18,11 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
     {
         var id = Secrets.NewSessionId();
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync(
-            "INSERT INTO sessions (id_hash, user_id, client, created_at, last_seen_at) VALUES (@hash, @userId, @client, @now, @now)",
-            new { hash = Secrets.HashSession(id), userId, client, now });
+        await db.WriteAsync(
+            connection => connection.ExecuteAsync(
+                "INSERT INTO sessions (id_hash, user_id, client, created_at, last_seen_at) VALUES (@hash, @userId, @client, @now, @now)",
+                new { hash = Secrets.HashSession(id), userId, client, now }),
+            ct);
         return id;
     }
 
@@ -38,13 +39,17 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
         var o = options.Value;
         var idleSince = now - (long)o.IdleTimeout.TotalMilliseconds;
         var bornAfter = now - (long)o.MaxLifetime.TotalMilliseconds;
-        await using var connection = await db.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<SessionRow>(
+        SessionRow? row;
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            row = await connection.QuerySingleOrDefaultAsync<SessionRow>(
             """
             SELECT s.user_id, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.id_hash = @hash AND s.ended_at IS NULL AND s.last_seen_at > @idleSince AND s.created_at > @bornAfter AND u.disabled = 0
             """,
             new { hash, idleSince, bornAfter });
+        }
+
         if (row is null)
         {
             return null;
@@ -53,7 +58,9 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
         var touchEvery = Math.Min(TouchGranularity.TotalMilliseconds, o.IdleTimeout.TotalMilliseconds / 10);
         if (now - row.LastSeenAt >= touchEvery)
         {
-            await connection.ExecuteAsync("UPDATE sessions SET last_seen_at = @now WHERE id_hash = @hash AND last_seen_at < @now", new { hash, now });
+            await db.WriteAsync(
+                connection => connection.ExecuteAsync("UPDATE sessions SET last_seen_at = @now WHERE id_hash = @hash AND last_seen_at < @now", new { hash, now }),
+                ct);
         }
 
         return new SessionInfo(hash, row.UserId);
@@ -63,11 +70,16 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
     public async Task EndAsync(string idHash, CancellationToken ct = default)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync("UPDATE sessions SET ended_at = @now WHERE id_hash = @idHash AND ended_at IS NULL", new { idHash, now }, tx);
-        await connection.ExecuteAsync("UPDATE tokens SET revoked = 1 WHERE session_hash = @idHash", new { idHash }, tx);
-        await tx.CommitAsync(ct);
+        await db.WriteAsync(
+            async connection =>
+            {
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                await connection.ExecuteAsync("UPDATE sessions SET ended_at = @now WHERE id_hash = @idHash AND ended_at IS NULL", new { idHash, now }, tx);
+                await connection.ExecuteAsync("UPDATE tokens SET revoked = 1 WHERE session_hash = @idHash", new { idHash }, tx);
+                await tx.CommitAsync(ct);
+                return 0;
+            },
+            ct);
     }
 
     private sealed class SessionRow

@@ -33,17 +33,6 @@ public sealed class UserStore(Database db, TimeProvider clock)
         public long Disabled { get; set; }
     }
 
-    private sealed class UserRow
-    {
-        public long Id { get; set; }
-
-        public string Name { get; set; } = "";
-
-        public long ScopeAll { get; set; }
-
-        public long Disabled { get; set; }
-    }
-
     public async Task<(long Id, string PasswordHash, bool Disabled)?> FindForLoginAsync(string name, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
@@ -52,21 +41,39 @@ public sealed class UserStore(Database db, TimeProvider clock)
         return row is null ? null : (row.Id, row.PasswordHash, row.Disabled != 0);
     }
 
+    /// <summary>The user, their rights and their scope in one round trip (this runs on every token issue and send).</summary>
     public async Task<UserAccess?> LoadAccessAsync(long userId, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
-        var u = await connection.QuerySingleOrDefaultAsync<UserRow>(
-            "SELECT id, name, scope_all, disabled FROM users WHERE id = @userId", new { userId });
-        if (u is null)
+        var rows = (await connection.QueryAsync<AccessRow>(
+            """
+            SELECT 'u' AS kind, name AS value, scope_all, disabled FROM users WHERE id = @userId
+            UNION ALL
+            SELECT DISTINCT 'r', rr.right_name, 0, 0 FROM user_roles ur JOIN role_rights rr ON rr.role = ur.role WHERE ur.user_id = @userId
+            UNION ALL
+            SELECT 's', number, 0, 0 FROM user_scopes WHERE user_id = @userId
+            """,
+            new { userId })).ToList();
+        var user = rows.FirstOrDefault(r => r.Kind == "u");
+        if (user is null)
         {
             return null;
         }
 
-        var rights = await connection.QueryAsync<string>(
-            "SELECT DISTINCT rr.right_name FROM user_roles ur JOIN role_rights rr ON rr.role = ur.role WHERE ur.user_id = @userId",
-            new { userId });
-        var numbers = await connection.QueryAsync<string>("SELECT number FROM user_scopes WHERE user_id = @userId", new { userId });
-        return new UserAccess(u.Id, u.Name, u.Disabled != 0, rights.ToHashSet(StringComparer.Ordinal), u.ScopeAll != 0, numbers.ToHashSet(StringComparer.Ordinal));
+        var rights = rows.Where(r => r.Kind == "r").Select(r => r.Value).ToHashSet(StringComparer.Ordinal);
+        var numbers = rows.Where(r => r.Kind == "s").Select(r => r.Value).ToHashSet(StringComparer.Ordinal);
+        return new UserAccess(userId, user.Value, user.Disabled != 0, rights, user.ScopeAll != 0, numbers);
+    }
+
+    private sealed class AccessRow
+    {
+        public string Kind { get; set; } = "";
+
+        public string Value { get; set; } = "";
+
+        public long ScopeAll { get; set; }
+
+        public long Disabled { get; set; }
     }
 
     public async Task<long> AddAsync(string name, string password, IReadOnlyCollection<string> roles, IReadOnlyCollection<string>? scope, CancellationToken ct = default)

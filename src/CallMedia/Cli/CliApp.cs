@@ -77,7 +77,7 @@ public static class CliApp
     /// <summary>Runs an admin command against the same services and database the server uses, migrated first.</summary>
     private static async Task<int> WithServicesAsync(string[] configArgs, Func<IServiceProvider, Task<int>> command, CancellationToken ct)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configArgs });
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configArgs, ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Services.AddCallMedia(builder.Configuration);
         using var host = builder.Build();

@@ -17,7 +17,9 @@ public static class ServerHost
 
     public static WebApplication Build(string[] configArgs, Action<WebApplicationBuilder>? customize = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = configArgs });
+        // The content root is the application's folder, not the working directory: configuration files are watched
+        // for changes recursively under it, and the data folder (often ./data) must not be in that watch.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = configArgs, ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {

@@ -21,8 +21,8 @@ public sealed class TokenService(Database db, TimeProvider clock, IOptions<Token
     {
         var token = Secrets.NewToken();
         var now = clock.GetUtcNow();
-        await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync(
+        await db.WriteAsync(
+            connection => connection.ExecuteAsync(
             """
             INSERT INTO tokens (hash, session_hash, user_id, couple_ids, media_type, action, issued_at, expires_at)
             VALUES (@hash, @session, @userId, @ids, @type, @action, @now, @expires)
@@ -37,7 +37,8 @@ public sealed class TokenService(Database db, TimeProvider clock, IOptions<Token
                 action = TokenCriteria.ActionName(action),
                 now = now.ToUnixTimeMilliseconds(),
                 expires = (now + options.Value.Lifetime).ToUnixTimeMilliseconds(),
-            });
+            }),
+            ct);
         return token;
     }
 
@@ -55,24 +56,29 @@ public sealed class TokenService(Database db, TimeProvider clock, IOptions<Token
         var hash = Secrets.HashToken(token!);
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var lease = (long)options.Value.RangeLease.TotalMilliseconds;
-        await using var connection = await db.OpenAsync(ct);
         if (!isHead)
         {
-            var redeemed = await connection.ExecuteAsync(
+            // The one statement that decides who redeems: at most one request, on any node, sees its row.
+            var redeemed = await db.WriteAsync(
+                connection => connection.QuerySingleOrDefaultAsync<GrantRow>(
                 """
                 UPDATE tokens SET redeemed_at = @now, lease_until = @leaseUntil
                 WHERE hash = @hash AND session_hash = @session AND revoked = 0 AND redeemed_at IS NULL AND expires_at > @now
+                RETURNING user_id, couple_ids, media_type, action
                 """,
-                new { hash, session = session.IdHash, now, leaseUntil = now + lease });
-            if (redeemed == 1)
+                new { hash, session = session.IdHash, now, leaseUntil = now + lease }),
+                ct);
+            if (redeemed is not null)
             {
-                return await LoadAsync(connection, hash, firstUse: true);
+                return Grant(redeemed, firstUse: true);
             }
         }
 
+        await using var connection = await db.OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<TokenRow>(
-            "SELECT session_hash, revoked, expires_at, redeemed_at, lease_until FROM tokens WHERE hash = @hash", new { hash });
-        if (row is null || row.Revoked != 0 || !string.Equals(row.SessionHash, session.IdHash, StringComparison.Ordinal))
+            "SELECT session_hash, revoked, expires_at, redeemed_at, lease_until, user_id, couple_ids, media_type, action FROM tokens WHERE hash = @hash",
+            new { hash });
+        if (row is null || row.Revoked != 0 || !FixedTimeEquals(row.SessionHash, session.IdHash))
         {
             return null;
         }
@@ -80,20 +86,22 @@ public sealed class TokenService(Database db, TimeProvider clock, IOptions<Token
         var usable = row.RedeemedAt is null
             ? isHead && row.ExpiresAt > now
             : (isHead || hasRange) && row.LeaseUntil > now;
-        return usable ? await LoadAsync(connection, hash, firstUse: false) : null;
+        return usable ? Grant(row, firstUse: false) : null;
     }
 
-    private static async Task<TokenGrant> LoadAsync(System.Data.Common.DbConnection connection, string hash, bool firstUse)
+    private static bool FixedTimeEquals(string a, string b) =>
+        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.ASCII.GetBytes(a), System.Text.Encoding.ASCII.GetBytes(b));
+
+    private static TokenGrant Grant(GrantRow row, bool firstUse)
     {
-        var row = await connection.QuerySingleAsync<GrantRow>(
-            "SELECT user_id, couple_ids, media_type, action FROM tokens WHERE hash = @hash", new { hash });
         var ids = row.CoupleIds.Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(s => long.Parse(s, CultureInfo.InvariantCulture))
             .ToList();
         return new TokenGrant(row.UserId, ids, (int)row.MediaType, TokenCriteria.ParseAction(row.Action), firstUse);
     }
 
-    private sealed class TokenRow
+    private sealed class TokenRow : GrantRow
     {
         public string SessionHash { get; set; } = "";
 
@@ -106,7 +114,7 @@ public sealed class TokenService(Database db, TimeProvider clock, IOptions<Token
         public long? LeaseUntil { get; set; }
     }
 
-    private sealed class GrantRow
+    private class GrantRow
     {
         public long UserId { get; set; }
 
