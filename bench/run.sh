@@ -73,12 +73,12 @@ rm -rf "$work/cp"
 
 manifest zip-set "$work"/src/zip/*.mp3
 manifest one-gib "$work/src/one-gib.mp4"
-"$cm" import "$work/zip-set.csv" --data "$work/data" --link >/dev/null 2>&1
-"$cm" import "$work/one-gib.csv" --data "$work/data" --link >/dev/null 2>&1
+"$cm" import "$work/zip-set.csv" --data "$work/data" --link "--Import:AllowedRoots:0=$work/src" >/dev/null 2>&1
+"$cm" import "$work/one-gib.csv" --data "$work/data" --link "--Import:AllowedRoots:0=$work/src" >/dev/null 2>&1
 echo "bench-password" | "$cm" user add bench --role downloader --data "$work/data" >/dev/null
 
 cm_port=$(free_port); ng_port=$(free_port)
-"$cm" serve --no-demo --data "$work/data" --urls "http://127.0.0.1:$cm_port" --Logging:LogLevel:Default=Warning > "$work/serve.log" 2>&1 &
+"$cm" serve --no-demo --data "$work/data" --urls "http://127.0.0.1:$cm_port" --Logging:LogLevel:Default=Warning "--Import:AllowedRoots:0=$work/src" --Tokens:MaxPerSessionPerMinute=10000000 > "$work/serve.log" 2>&1 &
 cm_pid=$!
 mkdir -p "$work/nginx"
 cat > "$work/nginx/nginx.conf" <<NGINX

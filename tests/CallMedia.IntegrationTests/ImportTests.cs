@@ -112,7 +112,7 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
     {
         var sid = Unique();
         var source = Recording("fetch.mp3", 250_000);
-        var (exit, _, error) = await Server.CliAsync("", link ? ["import", Manifest(Row(sid, source)), "--link"] : ["import", Manifest(Row(sid, source))]);
+        var (exit, _, error) = await Server.CliAsync("", link ? ["import", Manifest(Row(sid, source)), "--link", $"--Import:AllowedRoots:0={_work}"] : ["import", Manifest(Row(sid, source))]);
         Assert.True(exit == 0, error);
 
         using var client = Server.CreateClient();

@@ -12,7 +12,7 @@ public static class LoginEndpoints
         group.MapPost("/logout", LogOutAsync);
     }
 
-    private static async Task<IResult> LogInAsync(HttpContext context, UserStore users, SessionService sessions, AuditLog audit, TimeProvider clock)
+    private static async Task<IResult> LogInAsync(HttpContext context, UserStore users, SessionService sessions, LoginThrottle throttle, AuditLog audit, TimeProvider clock)
     {
         string? name;
         string? password;
@@ -29,16 +29,24 @@ public static class LoginEndpoints
         }
 
         var client = context.ClientAddress();
+        if (await throttle.IsThrottledAsync(name, client, context.RequestAborted))
+        {
+            audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "throttled"));
+            return CallRecResults.LoginDenied();
+        }
+
         var user = string.IsNullOrEmpty(name) ? null : await users.FindForLoginAsync(name, context.RequestAborted);
 
         // Always verify a hash, even for an unknown name, so timing tells nothing about which part was wrong.
         var passwordOk = PasswordHashing.Verify(user?.PasswordHash ?? PasswordHashing.DummyHash, password ?? "");
         if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password))
         {
+            await throttle.RecordFailureAsync(name, client, context.RequestAborted);
             audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "denied"));
             return CallRecResults.LoginDenied();
         }
 
+        await throttle.RecordSuccessAsync(name!, context.RequestAborted);
         var sessionId = await sessions.CreateAsync(user.Value.Id, client, context.RequestAborted);
         context.Response.Cookies.Append("JSESSIONID", sessionId, new CookieOptions
         {

@@ -48,7 +48,7 @@ public static class CallsCommands
         return 0;
     }
 
-    private static DateTimeOffset? Time(string? value, string option)
+    public static DateTimeOffset? Time(string? value, string option)
     {
         if (value is null)
         {

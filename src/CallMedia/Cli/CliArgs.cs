@@ -10,7 +10,7 @@ public sealed class UsageException(string message) : Exception(message);
 public sealed class CliArgs
 {
     private static readonly HashSet<string> ValueOptions =
-        ["--data", "--urls", "--role", "--scope", "--from", "--to", "--number", "--sid", "--limit"];
+        ["--data", "--urls", "--role", "--scope", "--from", "--to", "--number", "--sid", "--limit", "--anchor"];
 
     private static readonly HashSet<string> Flags = ["--no-demo", "--json", "--link", "--dry-run", "--help", "--all-unmixed"];
 

@@ -129,6 +129,14 @@ public static class Migrations
             ALTER TABLE media_files ADD COLUMN source_mtime BIGINT NULL;
             CREATE INDEX ix_media_files_source ON media_files(couple_id, source_path);
             """),
+        (3, """
+            CREATE TABLE login_failures (
+                throttle_key TEXT NOT NULL PRIMARY KEY,
+                failures INTEGER NOT NULL,
+                last_failure BIGINT NOT NULL
+            );
+            CREATE INDEX ix_tokens_session_issued ON tokens(session_hash, issued_at);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

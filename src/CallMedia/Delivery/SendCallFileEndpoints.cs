@@ -70,9 +70,18 @@ public static class SendCallFileEndpoints
         }
 
         var delivery = await planner.PlanAsync(grant, couples, ct);
-        audit.Write(new AuditEntry(
-            clock.GetUtcNow(), user.Name, context.ClientAddress(), action, coupleList, null, delivery is FailedDelivery f ? $"failed-{f.Status}" : "sent"));
-        return Respond(context, delivery);
+        var client = context.ClientAddress();
+        if (delivery is FailedDelivery failed)
+        {
+            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, client, action, coupleList, 0, $"failed-{failed.Status}"));
+            return Respond(context, delivery);
+        }
+
+        // Who got which call, how many bytes, and whether the transfer completed (API.md §7).
+        return new AuditedTransfer(
+            Respond(context, delivery),
+            (bytes, completed) => audit.Write(new AuditEntry(
+                clock.GetUtcNow(), user.Name, client, action, coupleList, bytes, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}")));
     }
 
     private static IResult Forbidden() =>

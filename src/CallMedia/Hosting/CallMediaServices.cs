@@ -8,6 +8,7 @@ using CallMedia.Media;
 using CallMedia.Storage;
 using CallMedia.Tokens;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace CallMedia.Hosting;
 
@@ -26,15 +27,17 @@ public static class CallMediaServices
         Directory.CreateDirectory(dataDir);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(_ => OpenDatabase(configuration, dataDir));
-        services.AddSingleton(_ => new MediaRoot(Path.Combine(dataDir, "media")));
+        services.AddSingleton(sp => new MediaRoot(Path.Combine(dataDir, "media"), sp.GetRequiredService<IOptions<ImportSettings>>().Value.AllowedRoots));
 
         services.AddOptions<SessionSettings>().Bind(configuration.GetSection(SessionSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<TokenOptions>().Bind(configuration.GetSection(TokenOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LoginSettings>().Bind(configuration.GetSection(LoginSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ImportSettings>().Bind(configuration.GetSection(ImportSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MediaOptions>().Bind(configuration.GetSection(MediaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton<UserStore>();
         services.AddSingleton<SessionService>();
+        services.AddSingleton<LoginThrottle>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<CallStore>();
         services.AddSingleton<CoupleAccess>();
@@ -44,6 +47,8 @@ public static class CallMediaServices
         services.AddSingleton<DemoData>();
         services.AddSingleton<DeliveryPlanner>();
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<AuditChain>();
+        services.AddSingleton<RoleStore>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditLog>());
         return services;
     }

@@ -15,6 +15,7 @@ public static class ErrorNumbers
     public const int Busy = 8;
     public const int NotImplemented = 9;
     public const int SessionRequired = 10;
+    public const int TooMany = 11;
 }
 
 /// <summary>

@@ -28,6 +28,10 @@ public sealed class TokenOptions
 
     [Range(1, 10_000)]
     public int MaxIdsPerToken { get; set; } = 10_000;
+
+    /// <summary>Tokens one session may be issued per minute; beyond it, 429.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxPerSessionPerMinute { get; set; } = 3000;
 }
 
 /// <summary><c>Media:*</c> — ffmpeg and the transcode cache.</summary>
@@ -60,4 +64,30 @@ public sealed class ImportSettings
     /// <summary>Couples stored per transaction: an interrupted import loses at most one batch, which a re-run redoes.</summary>
     [Range(1, 100_000)]
     public int BatchSize { get; set; } = 256;
+}
+
+/// <summary><c>Login:*</c> — throttling of failed sign-ins (API.md §5).</summary>
+public sealed class LoginSettings
+{
+    public const string Section = "Login";
+
+    /// <summary>Failures of one name before each further attempt must wait.</summary>
+    [Range(1, 1_000_000)]
+    public int FreeFailuresPerName { get; set; } = 5;
+
+    /// <summary>Failures from one client address before it must wait (higher: offices share addresses).</summary>
+    [Range(1, 1_000_000)]
+    public int FreeFailuresPerAddress { get; set; } = 50;
+
+    /// <summary>The first wait; it doubles with every further failure.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait, so an attacker can slow a user's sign-in but never lock it out for good.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Failures older than this (since the last one) are forgotten.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan ForgetAfter { get; set; } = TimeSpan.FromMinutes(15);
 }

@@ -6,6 +6,7 @@ using CallMedia.Import;
 using CallMedia.Tokens;
 using Dapper;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.HttpOverrides;
 
 namespace CallMedia.Hosting;
 
@@ -27,6 +28,13 @@ public static class ServerHost
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             o.UseUtcTimestamp = true;
         });
+
+        // These framework categories log request lines, which carry ;jsessionid= and ?token=. CallMedia logs each
+        // request itself (RequestLog), without secrets; see docs/security.md before lowering these levels.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Http.Result", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -43,9 +51,31 @@ public static class ServerHost
         builder.Services.AddCallMedia(builder.Configuration);
         customize?.Invoke(builder);
 
+        var proxies = builder.Configuration.GetSection("Hosting:KnownProxies").Get<string[]>() ?? [];
+        if (proxies.Length > 0)
+        {
+            // Only the proxies named in configuration may set the client address and scheme (and so the cookie's Secure flag).
+            builder.Services.Configure<ForwardedHeadersOptions>(o =>
+            {
+                o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+                o.KnownProxies.Clear();
+                o.KnownIPNetworks.Clear();
+                foreach (var proxy in proxies)
+                {
+                    o.KnownProxies.Add(IPAddress.Parse(proxy));
+                }
+            });
+        }
+
         var app = builder.Build();
-        app.UseCallRecErrors();
+        if (proxies.Length > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+
         app.UseSessionIdPathParameter();
+        app.UseRequestLog();
+        app.UseCallRecErrors();
         app.UseRouting();
         var callrec = app.MapGroup("/callrec");
         callrec.MapLoginEndpoints();

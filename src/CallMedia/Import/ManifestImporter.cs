@@ -64,6 +64,11 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
 
     public async Task<ImportSummary> ImportAsync(string manifestPath, bool link, bool dryRun, IProgress<ImportProgress>? progress, CancellationToken ct)
     {
+        if (link && settings.Value.AllowedRoots.Count == 0)
+        {
+            throw new InvalidDataException("--link needs Import:AllowedRoots: the server serves linked files only from those folders");
+        }
+
         var (rows, errors) = ManifestReader.Read(manifestPath);
         var summary = new ImportSummary();
         summary.Errors.AddRange(errors);

@@ -6,10 +6,15 @@ namespace CallMedia.Storage;
 /// </summary>
 public sealed class MediaRoot
 {
-    public MediaRoot(string root)
+    private readonly string[] _linkRoots;
+
+    /// <param name="root">The media folder.</param>
+    /// <param name="linkRoots">Folders whose files may be linked in place (<c>Import:AllowedRoots</c>).</param>
+    public MediaRoot(string root, IEnumerable<string>? linkRoots = null)
     {
         Root = Path.GetFullPath(root);
         Directory.CreateDirectory(Root);
+        _linkRoots = (linkRoots ?? []).Select(r => Path.GetFullPath(r).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar).ToArray();
     }
 
     public string Root { get; }
@@ -28,19 +33,19 @@ public sealed class MediaRoot
             throw new InvalidDataException("empty or invalid media path");
         }
 
-        if (Path.IsPathRooted(storedPath))
+        var full = Path.GetFullPath(Path.IsPathRooted(storedPath) ? storedPath : Path.Combine(Root, storedPath));
+        if (full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
         {
-            // Linked in place by `callmedia import --link`; import checked it against Import:AllowedRoots.
-            return Path.GetFullPath(storedPath);
+            return full;
         }
 
-        var full = Path.GetFullPath(Path.Combine(Root, storedPath));
-        if (!full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        // Linked in place by `callmedia import --link`: only inside the folders allowed for that.
+        if (Path.IsPathRooted(storedPath) && _linkRoots.Any(r => full.StartsWith(r, StringComparison.Ordinal)))
         {
-            throw new InvalidDataException("media path escapes the media root");
+            return full;
         }
 
-        return full;
+        throw new InvalidDataException("media path is outside the media root and the allowed link folders");
     }
 
     /// <summary>A fresh temp file name beside the destination's file system.</summary>

@@ -61,6 +61,13 @@ public static class TokenEndpoints
                 return CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "Access to the requested media is not allowed.");
         }
 
+        if (await tokens.OverRateAsync(session, ct))
+        {
+            Audit("rate-limited");
+            context.Response.Headers.RetryAfter = "60";
+            return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.TooMany, "Too many tokens for this session in the last minute; retry later.");
+        }
+
         var token = await tokens.IssueAsync(session, ids, criteria.Type, criteria.Action, ct);
         Audit("issued");
         return CallRecResults.Reply(token);

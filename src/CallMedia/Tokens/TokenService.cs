@@ -17,6 +17,16 @@ public sealed record TokenGrant(long UserId, IReadOnlyList<long> CoupleIds, int 
 /// </summary>
 public sealed class TokenService(Database db, TimeProvider clock, IOptions<TokenOptions> options)
 {
+    /// <summary>Whether the session has used up its tokens for the last minute (<see cref="TokenOptions.MaxPerSessionPerMinute"/>).</summary>
+    public async Task<bool> OverRateAsync(SessionInfo session, CancellationToken ct = default)
+    {
+        var since = (clock.GetUtcNow() - TimeSpan.FromMinutes(1)).ToUnixTimeMilliseconds();
+        await using var connection = await db.OpenAsync(ct);
+        var recent = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM tokens WHERE session_hash = @session AND issued_at > @since", new { session = session.IdHash, since });
+        return recent >= options.Value.MaxPerSessionPerMinute;
+    }
+
     public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, CancellationToken ct = default)
     {
         var token = Secrets.NewToken();

@@ -43,7 +43,13 @@ public sealed class TestServer : IAsyncDisposable
         var dataDir = await DemoTemplate.CopyAsync();
         var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
         var app = ServerHost.Build(
-            [$"--{CallMediaServices.DataKey}={dataDir}", "--urls=http://127.0.0.1:0", .. config.Select(c => "--" + c)],
+            [
+                $"--{CallMediaServices.DataKey}={dataDir}", "--urls=http://127.0.0.1:0",
+                // Tests link files from the temp folder, and sign in wrongly on purpose: throttling has its own tests.
+                $"--Import:AllowedRoots:0={Path.GetTempPath()}", "--Login:FreeFailuresPerName=100000", "--Login:FreeFailuresPerAddress=100000",
+                "--Logging:LogLevel:Default=Debug",
+                .. config.Select(c => "--" + c),
+            ],
             builder => builder.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock)));
         await ServerHost.PrepareAsync(app, demo: true);
         await app.StartAsync();

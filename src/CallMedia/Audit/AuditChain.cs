@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using CallMedia.Data;
+using Dapper;
+
+namespace CallMedia.Audit;
+
+/// <summary>The result of walking the chain: how far it is intact, and the first broken link if any.</summary>
+public sealed record ChainReport(long Records, long? HeadSeq, string HeadHash, long? BrokenAt, string? Problem);
+
+/// <summary>Verifies and exports the audit log (API.md §7).</summary>
+public sealed class AuditChain(Database db)
+{
+    private const int Page = 5000;
+
+    public sealed class AuditRow
+    {
+        public long Seq { get; set; }
+
+        public long At { get; set; }
+
+        public string? UserName { get; set; }
+
+        public string? Client { get; set; }
+
+        public string Action { get; set; } = "";
+
+        public string? CoupleIds { get; set; }
+
+        public long? Bytes { get; set; }
+
+        public string Outcome { get; set; } = "";
+
+        public string PrevHash { get; set; } = "";
+
+        public string Hash { get; set; } = "";
+    }
+
+    /// <summary>
+    /// Recomputes every record's hash from its fields and the previous record's hash. An edited record fails its
+    /// own hash; a deleted or inserted one breaks the link of the next. Removing records at the end leaves a
+    /// valid shorter chain, which <paramref name="anchor"/> (a seq and hash noted earlier) detects.
+    /// </summary>
+    public async Task<ChainReport> VerifyAsync((long Seq, string Hash)? anchor, CancellationToken ct = default)
+    {
+        var prev = AuditLog.Genesis;
+        long? headSeq = null;
+        long count = 0;
+        var anchorSeen = false;
+        await foreach (var row in RowsAsync(null, null, ct))
+        {
+            count++;
+            if (!string.Equals(row.PrevHash, prev, StringComparison.Ordinal))
+            {
+                return new ChainReport(count - 1, headSeq, prev, row.Seq, "does not link to the record before it (a record was removed, inserted or reordered)");
+            }
+
+            var expected = AuditLog.ChainHash(prev, row.At, row.UserName, row.Client, row.Action, row.CoupleIds, row.Bytes, row.Outcome);
+            if (!string.Equals(row.Hash, expected, StringComparison.Ordinal))
+            {
+                return new ChainReport(count - 1, headSeq, prev, row.Seq, "its fields do not match its hash (the record was edited)");
+            }
+
+            if (anchor is { } a && a.Seq == row.Seq)
+            {
+                if (!string.Equals(a.Hash, row.Hash, StringComparison.OrdinalIgnoreCase))
+                {
+                    return new ChainReport(count, row.Seq, row.Hash, row.Seq, "does not carry the anchored hash (the chain was rewritten)");
+                }
+
+                anchorSeen = true;
+            }
+
+            prev = row.Hash;
+            headSeq = row.Seq;
+        }
+
+        if (anchor is { } missing && !anchorSeen)
+        {
+            return new ChainReport(count, headSeq, prev, missing.Seq, "the anchored record is gone (records were removed from the end)");
+        }
+
+        return new ChainReport(count, headSeq, prev, null, null);
+    }
+
+    /// <summary>Writes records between two times as CSV (RFC 4180), header first.</summary>
+    public async Task ExportCsvAsync(TextWriter output, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct = default)
+    {
+        await output.WriteLineAsync("seq,time_utc,user,client,action,couple_ids,bytes,outcome,prev_hash,hash");
+        await foreach (var r in RowsAsync(from, to, ct))
+        {
+            var time = DateTimeOffset.FromUnixTimeMilliseconds(r.At).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+            string[] fields = [r.Seq.ToString(CultureInfo.InvariantCulture), time, r.UserName ?? "", r.Client ?? "", r.Action, r.CoupleIds ?? "", r.Bytes?.ToString(CultureInfo.InvariantCulture) ?? "", r.Outcome, r.PrevHash, r.Hash];
+            await output.WriteLineAsync(string.Join(',', fields.Select(Csv)));
+        }
+    }
+
+    private static string Csv(string field)
+    {
+        // A leading = + - @ would make a spreadsheet evaluate the field; a quote keeps it text.
+        var risky = field.Length > 0 && field[0] is '=' or '+' or '-' or '@';
+        if (!risky && field.AsSpan().IndexOfAny(",\"\r\n") < 0)
+        {
+            return field;
+        }
+
+        var text = risky ? "'" + field : field;
+        return new StringBuilder("\"").Append(text.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"').ToString();
+    }
+
+    private async IAsyncEnumerable<AuditRow> RowsAsync(DateTimeOffset? from, DateTimeOffset? to, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var after = long.MinValue;
+        var fromMs = from?.ToUnixTimeMilliseconds() ?? long.MinValue;
+        var toMs = to?.ToUnixTimeMilliseconds() ?? long.MaxValue;
+        while (true)
+        {
+            List<AuditRow> page;
+            await using (var connection = await db.OpenAsync(ct))
+            {
+                page = (await connection.QueryAsync<AuditRow>(
+                    """
+                    SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash FROM audit
+                    WHERE seq > @after AND at >= @fromMs AND at < @toMs ORDER BY seq LIMIT @Page
+                    """,
+                    new { after, fromMs, toMs, Page })).ToList();
+            }
+
+            foreach (var row in page)
+            {
+                yield return row;
+            }
+
+            if (page.Count < Page)
+            {
+                yield break;
+            }
+
+            after = page[^1].Seq;
+        }
+    }
+}
