@@ -27,7 +27,13 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
 
     private readonly Channel<AuditEntry> _queue = Channel.CreateUnbounded<AuditEntry>(new UnboundedChannelOptions { SingleReader = true });
 
-    public void Write(AuditEntry entry) => _queue.Writer.TryWrite(entry);
+    private long _pending;
+
+    public void Write(AuditEntry entry)
+    {
+        Interlocked.Increment(ref _pending);
+        _queue.Writer.TryWrite(entry);
+    }
 
     /// <summary>Appends records now, in one transaction (the CLI's path; the server batches through <see cref="Write"/>).</summary>
     public Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct = default) =>
@@ -73,13 +79,11 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
     /// <summary>Waits until everything written so far is in the database (tests, shutdown).</summary>
     public async Task FlushAsync(CancellationToken ct = default)
     {
-        while (_queue.Reader.Count > 0 || Volatile.Read(ref _inFlight) > 0)
+        while (Interlocked.Read(ref _pending) > 0)
         {
             await Task.Delay(10, ct);
         }
     }
-
-    private int _inFlight;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -101,26 +105,18 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
 
     private async Task DrainAsync(List<AuditEntry> batch, CancellationToken ct)
     {
-        Interlocked.Increment(ref _inFlight);
-        try
+        while (_queue.Reader.TryRead(out var entry))
         {
-            while (_queue.Reader.TryRead(out var entry))
-            {
-                batch.Add(entry);
-                if (batch.Count == 256)
-                {
-                    await AppendWithRetryAsync(batch, ct);
-                }
-            }
-
-            if (batch.Count > 0)
+            batch.Add(entry);
+            if (batch.Count == 256)
             {
                 await AppendWithRetryAsync(batch, ct);
             }
         }
-        finally
+
+        if (batch.Count > 0)
         {
-            Interlocked.Decrement(ref _inFlight);
+            await AppendWithRetryAsync(batch, ct);
         }
     }
 
@@ -131,6 +127,7 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
             try
             {
                 await AppendAsync(batch, ct);
+                Interlocked.Add(ref _pending, -batch.Count);
                 batch.Clear();
                 return;
             }

@@ -22,6 +22,8 @@ public static partial class CallRec
         var body = await response.Content.ReadAsStringAsync();
         var match = LoginOk().Match(body);
         Assert.True(match.Success, $"login failed: {body}");
+        LogSink.Shared.AddSecret(password);
+        LogSink.Shared.AddSecret(match.Groups[1].Value);
         return match.Groups[1].Value;
     }
 
@@ -38,6 +40,11 @@ public static partial class CallRec
         using var response = await client.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
         var match = Reply().Match(body);
+        if (match.Success)
+        {
+            LogSink.Shared.AddSecret(match.Groups[1].Value);
+        }
+
         return (response.StatusCode, match.Success ? match.Groups[1].Value : null, body);
     }
 

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace CallMedia.IntegrationTests.Infrastructure;
@@ -50,7 +51,11 @@ public sealed class TestServer : IAsyncDisposable
                 "--Logging:LogLevel:Default=Debug",
                 .. config.Select(c => "--" + c),
             ],
-            builder => builder.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock)));
+            builder =>
+            {
+                builder.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock));
+                builder.Logging.AddProvider(LogSink.Shared);
+            });
         await ServerHost.PrepareAsync(app, demo: true);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -67,14 +72,18 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>Runs a CLI command in-process against this server's data folder.</summary>
     public async Task<(int Exit, string Out, string Error)> CliAsync(string stdin, params string[] args)
     {
+        LogSink.Shared.AddSecret(stdin.Trim());
         var output = new StringWriter();
         var error = new StringWriter();
         var exit = await CliApp.RunAsync([.. args, "--data", DataDir], new CliConsole(new StringReader(stdin), output, error, false));
         return (exit, output.ToString(), error.ToString());
     }
 
-    public async Task AddUserAsync(string name, string password, string[] roles, string[]? scope = null) =>
+    public async Task AddUserAsync(string name, string password, string[] roles, string[]? scope = null)
+    {
+        LogSink.Shared.AddSecret(password);
         await Services.GetRequiredService<UserStore>().AddAsync(name, password, roles, scope);
+    }
 
     public Task FlushAuditAsync() => Services.GetRequiredService<AuditLog>().FlushAsync();
 

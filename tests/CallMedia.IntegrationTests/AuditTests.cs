@@ -1,0 +1,151 @@
+using System.Net.Http.Headers;
+using CallMedia.Audit;
+using CallMedia.Data;
+using CallMedia.IntegrationTests.Infrastructure;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CallMedia.IntegrationTests;
+
+/// <summary>The audit trail an auditor relies on: complete, with bytes sent, and tamper-evident.</summary>
+public sealed class AuditTests
+{
+    [Fact]
+    public async Task Audit_RecordsWhoFetchedWhatWithBytesSentAndCompletion()
+    {
+        await using var server = await TestServer.StartAsync();
+        await server.AddUserAsync("auditee", "auditee-password", ["downloader"]);
+        using var client = server.CreateClient();
+        await client.GetStringAsync("/callrec/loginservlet?loginname=auditee&password=nope-nope");
+        var session = await CallRec.LoginAsync(client, "auditee", "auditee-password");
+        var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=1003&action=download");
+        using var full = await client.SendAsync(CallRec.Send(session, token));
+        var size = (await full.Content.ReadAsByteArrayAsync()).Length;
+        using (var range = CallRec.Send(session, token))
+        {
+            range.Headers.Range = new RangeHeaderValue(100, 1099);
+            (await client.SendAsync(range)).Dispose();
+        }
+
+        (await client.SendAsync(CallRec.Send(session, token))).Dispose();
+        await server.CliAsync("", "user", "grant", "auditee", "supervisor");
+        await server.FlushAuditAsync();
+
+        var rows = await RowsAsync(server);
+        Assert.Contains(rows, r => r.UserName == "auditee" && r.Action == "login" && r.Outcome == "denied");
+        Assert.Contains(rows, r => r.UserName == "auditee" && r.Action == "login" && r.Outcome == "ok");
+        Assert.Contains(rows, r => r.UserName == "auditee" && r.Action == "token.download" && r.CoupleIds == "1003" && r.Outcome == "issued");
+        Assert.Contains(rows, r => r.Action == "redeem" && r.CoupleIds == "1003" && r.Bytes == size && r.Outcome == "200-complete");
+        Assert.Contains(rows, r => r.Action == "range" && r.CoupleIds == "1003" && r.Bytes == 1000 && r.Outcome == "206-complete");
+        Assert.Contains(rows, r => r.UserName == "auditee" && r.Action == "send" && r.Outcome == "bad-token");
+        Assert.Contains(rows, r => r.Action == "admin.user.grant:auditee" && r.Client == "cli");
+        Assert.All(rows.Where(r => r.Client != "cli"), r => Assert.Equal("127.0.0.1", r.Client));
+    }
+
+    [Fact]
+    public async Task Audit_AbortedDownload_IsRecordedIncomplete()
+    {
+        await using var server = await TestServer.StartAsync();
+        var big = Path.Combine(Path.GetTempPath(), $"big-{Guid.NewGuid():N}.mp4");
+        await File.WriteAllBytesAsync(big, new byte[64 << 20]);
+        try
+        {
+            var id = (await server.SeedAsync([[TestData.FileOf(CallMedia.Calls.MediaType.Audio, big)]]))[0];
+            using var client = server.CreateClient();
+            var session = await CallRec.LoginAsync(client);
+            var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download");
+            using (var response = await client.SendAsync(CallRec.Send(session, token), HttpCompletionOption.ResponseHeadersRead))
+            {
+                await using var body = await response.Content.ReadAsStreamAsync();
+                await body.ReadExactlyAsync(new byte[1 << 16]);
+            }
+
+            client.Dispose();
+            // The server notices the abort when its next write fails; wait for that record.
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            AuditChain.AuditRow? row = null;
+            while (row is null && waited.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await server.FlushAuditAsync();
+                row = (await RowsAsync(server)).FirstOrDefault(r => r.Action == "redeem" && r.CoupleIds == id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                await Task.Delay(50);
+            }
+
+            Assert.NotNull(row);
+            Assert.Equal("200-incomplete", row!.Outcome);
+            Assert.InRange(row.Bytes!.Value, 0, (64 << 20) - 1);
+        }
+        finally
+        {
+            File.Delete(big);
+        }
+    }
+
+    [Fact]
+    public async Task AuditVerify_FindsTheFirstEditedOrRemovedRecord_AndATruncatedTail()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = server.CreateClient();
+        for (var i = 0; i < 5; i++)
+        {
+            var session = await CallRec.LoginAsync(client);
+            await CallRec.RequireTokenAsync(client, session, "id_call[]=1001");
+        }
+
+        await server.FlushAuditAsync();
+        var (exit, output, _) = await server.CliAsync("", "audit", "verify");
+        Assert.Equal(0, exit);
+        Assert.Contains("chain intact", output, StringComparison.Ordinal);
+        var head = output[(output.IndexOf("head ", StringComparison.Ordinal) + 5)..].Split(' ')[0];
+
+        var db = server.Services.GetRequiredService<Database>();
+        await using var connection = await db.OpenAsync();
+        var seqs = (await connection.QueryAsync<long>("SELECT seq FROM audit ORDER BY seq")).ToList();
+
+        // The tail removed: the chain is still valid, but the anchor noted before is gone.
+        await connection.ExecuteAsync("DELETE FROM audit WHERE seq = @last", new { last = seqs[^1] });
+        var (anchorExit, _, anchorError) = await server.CliAsync("", "audit", "verify", "--anchor", head);
+        Assert.Equal(1, anchorExit);
+        Assert.Contains($"broken at record {seqs[^1]}", anchorError, StringComparison.Ordinal);
+
+        // A record edited: its own hash no longer matches.
+        await connection.ExecuteAsync("UPDATE audit SET user_name = 'someone-else' WHERE seq = @s", new { s = seqs[4] });
+        var (editExit, _, editError) = await server.CliAsync("", "audit", "verify");
+        Assert.Equal(1, editExit);
+        Assert.Contains($"broken at record {seqs[4]}: its fields do not match", editError, StringComparison.Ordinal);
+
+        // A record removed before it: the next one no longer links.
+        await connection.ExecuteAsync("DELETE FROM audit WHERE seq = @s", new { s = seqs[2] });
+        var (deleteExit, _, deleteError) = await server.CliAsync("", "audit", "verify");
+        Assert.Equal(1, deleteExit);
+        Assert.Contains($"broken at record {seqs[3]}: does not link", deleteError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AuditExport_WritesCsvOfTheRequestedPeriod()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = server.CreateClient();
+        await CallRec.LoginAsync(client);
+        server.Clock.Advance(TimeSpan.FromDays(2));
+        await CallRec.LoginAsync(client);
+        await server.FlushAuditAsync();
+
+        var (exit, csv, _) = await server.CliAsync("", "audit", "export");
+        Assert.Equal(0, exit);
+        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("seq,time_utc,user,client,action,couple_ids,bytes,outcome,prev_hash,hash", lines[0]);
+        Assert.Equal(2, lines.Count(l => l.Contains(",login,", StringComparison.Ordinal)));
+
+        var from = server.Clock.GetUtcNow().AddDays(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        var (_, recent, _) = await server.CliAsync("", "audit", "export", "--from", from);
+        Assert.Single(recent.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains(",login,", StringComparison.Ordinal));
+    }
+
+    private static async Task<List<AuditChain.AuditRow>> RowsAsync(TestServer server)
+    {
+        await using var connection = await server.Services.GetRequiredService<Database>().OpenAsync();
+        return (await connection.QueryAsync<AuditChain.AuditRow>(
+            "SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash FROM audit ORDER BY seq")).ToList();
+    }
+}
