@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using CallMedia.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CallMedia.IntegrationTests;
 
@@ -80,5 +81,51 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         var mixed = couples.Single(c => c.GetProperty("id").GetInt64() == 1028);
         Assert.Equal(["audio", "video", "recd"], mixed.GetProperty("types").EnumerateArray().Select(t => t.GetString()));
         Assert.EndsWith("Z", mixed.GetProperty("start").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RoleCommands_CustomRoleGrantsExactlyItsRights_BuiltinsAreFixed()
+    {
+        Assert.Equal(0, (await Server.CliAsync("", "role", "add", "auditor", "audio.stream")).Exit);
+        await Server.CliAsync("pw-erin-12\n", "user", "add", "erin", "--role", "auditor");
+        using var client = Server.CreateClient();
+        var session = await CallRec.LoginAsync(client, "erin", "pw-erin-12");
+        Assert.Equal(HttpStatusCode.OK, (await CallRec.TokenAsync(client, session, "id_call[]=1001")).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await CallRec.TokenAsync(client, session, "id_call[]=1028&type=16")).Status);
+
+        Assert.Equal(0, (await Server.CliAsync("", "role", "grant", "auditor", "video.stream")).Exit);
+        Assert.Equal(HttpStatusCode.OK, (await CallRec.TokenAsync(client, session, "id_call[]=1028&type=16")).Status);
+
+        var (exit, _, error) = await Server.CliAsync("", "role", "revoke", "supervisor", "video.prepare");
+        Assert.Equal(1, exit);
+        Assert.Contains("built in", error, StringComparison.Ordinal);
+        var (badExit, _, badError) = await Server.CliAsync("", "role", "add", "x", "audio.everything");
+        Assert.Equal(1, badExit);
+        Assert.Contains("unknown right", badError, StringComparison.Ordinal);
+
+        var (_, json, _) = await Server.CliAsync("", "role", "list", "--json");
+        var auditor = JsonDocument.Parse(json).RootElement.EnumerateArray().Single(r => r.GetProperty("name").GetString() == "auditor");
+        Assert.Equal(["audio.stream", "video.stream"], auditor.GetProperty("rights").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
+    public async Task Serve_BoundBeyondLoopback_GivesTheDemoUserARandomPassword()
+    {
+        var data = await DemoTemplate.CopyAsync();
+        try
+        {
+            await using var app = CallMedia.Hosting.ServerHost.Build([$"--CallMedia:Data={data}", "--urls=http://0.0.0.0:0"]);
+            var signIn = await CallMedia.Hosting.ServerHost.PrepareAsync(app, demo: true);
+            Assert.NotNull(signIn);
+            Assert.DoesNotContain("password=demo ", signIn + " ", StringComparison.Ordinal);
+            var users = app.Services.GetRequiredService<CallMedia.Auth.UserStore>();
+            var demo = await users.FindForLoginAsync("demo");
+            Assert.False(CallMedia.Auth.PasswordHashing.Verify(demo!.Value.PasswordHash, "demo"));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(data, recursive: true);
+        }
     }
 }
