@@ -23,6 +23,7 @@ public static class CliApp
           user passwd <name>                                 (password on standard input)
           user list [--json]
           import <manifest.csv> [--link] [--dry-run]          bring recordings in (API.md §8)
+          prepare <couple-id>... | --all-unmixed              mix screen captures with their audio into videos
           role list [--json] | role add <name> <right>... | role grant|revoke <name> <right>... | role delete <name>
           audit verify [--anchor <seq>:<hash>]                check the hash chain; prints the head to anchor later
           audit export [--from <time>] [--to <time>]          CSV on standard output
@@ -49,6 +50,7 @@ public static class CliApp
                 "serve" => await ServeCommand.RunAsync(cli, configArgs, console, ct),
                 "user" => await WithServicesAsync(configArgs, services => UserCommands.RunAsync(cli, services, console, ct), ct),
                 "import" => await WithServicesAsync(configArgs, services => ImportCommand.RunAsync(cli, services, console, ct), ct),
+                "prepare" => await WithServicesAsync(configArgs, services => PrepareCommand.RunAsync(cli, services, console, ct), ct),
                 "role" => await WithServicesAsync(configArgs, services => AdminCommands.RoleAsync(cli, services, console, ct), ct),
                 "audit" => await WithServicesAsync(configArgs, services => AdminCommands.AuditAsync(cli, services, console, ct), ct),
                 "calls" => await WithServicesAsync(configArgs, services => CallsCommands.RunAsync(cli, services, console, ct), ct),

@@ -137,6 +137,9 @@ public static class Migrations
             );
             CREATE INDEX ix_tokens_session_issued ON tokens(session_hash, issued_at);
             """),
+        (4, """
+            CREATE UNIQUE INDEX ux_jobs_active ON jobs(couple_id, kind) WHERE state IN ('queued', 'running');
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

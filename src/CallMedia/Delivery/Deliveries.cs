@@ -11,5 +11,11 @@ public sealed record FileDelivery(string Path, string ContentType, string FileNa
 /// <summary>A stored zip computed up front, sent with range support.</summary>
 public sealed record ZipDelivery(ZipLayout Layout, string FileName, string ETag, DateTimeOffset LastModified) : Delivery;
 
+/// <summary>A transcode in progress, streamed as it is produced (no length, no ranges until it is cached).</summary>
+public sealed record LiveDelivery(Media.LiveTranscode Live, IDisposable Listener, string FileName) : Delivery;
+
+/// <summary>A prepare request: mix the couple's capture with its audio (API.md §3, §6).</summary>
+public sealed record PrepareDelivery(long CoupleId) : Delivery;
+
 /// <summary>An error in the CallREC framing.</summary>
 public sealed record FailedDelivery(int Status, int Number, string Message) : Delivery;

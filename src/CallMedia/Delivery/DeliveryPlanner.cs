@@ -16,19 +16,28 @@ namespace CallMedia.Delivery;
 /// </summary>
 public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeCache transcodes)
 {
-    public async Task<Delivery> PlanAsync(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, CancellationToken ct)
+    /// <param name="grant">What the token was issued for.</param>
+    /// <param name="couples">The couples it names, already checked against the user's rights and scope.</param>
+    /// <param name="needsLength">The client needs a length (HEAD, or a range past the start): no live streaming.</param>
+    /// <param name="ct">The request's cancellation.</param>
+    public async Task<Delivery> PlanAsync(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, bool needsLength, CancellationToken ct)
     {
         var files = await calls.GetFilesAsync(grant.CoupleIds, ct);
         return (grant.Action, grant.Type) switch
         {
-            (TokenAction.Stream, MediaType.Audio) => await AudioStreamAsync(couples[grant.CoupleIds[0]], files, ct),
+            (TokenAction.Stream, MediaType.Audio) => await AudioStreamAsync(couples[grant.CoupleIds[0]], files, needsLength, ct),
             (TokenAction.Stream, _) => VideoStream(couples[grant.CoupleIds[0]], files),
-            (TokenAction.Prepare, _) => new FailedDelivery(StatusCodes.Status501NotImplemented, ErrorNumbers.NotImplemented, "Preparing video is not available on this server yet."),
+            (TokenAction.Prepare, _) => Prepare(couples[grant.CoupleIds[0]], files),
             _ => Download(grant, couples, files),
         };
     }
 
-    private async Task<Delivery> AudioStreamAsync(Couple couple, ILookup<long, MediaFile> files, CancellationToken ct)
+    private static Delivery Prepare(Couple couple, ILookup<long, MediaFile> files) =>
+        files[couple.Id].Any(f => f.Type is MediaType.Recd or MediaType.Video)
+            ? new PrepareDelivery(couple.Id)
+            : new FailedDelivery(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "This call has no screen capture to prepare.");
+
+    private async Task<Delivery> AudioStreamAsync(Couple couple, ILookup<long, MediaFile> files, bool needsLength, CancellationToken ct)
     {
         var audio = files[couple.Id].Where(f => f.Type == MediaType.Audio).ToList();
         if (audio.Count == 0)
@@ -49,8 +58,10 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
 
         try
         {
-            var cached = await transcodes.GetMp3Async(audio, ct);
-            return new FileDelivery(cached, "audio/mpeg", name, Inline: true, $"\"t-{Path.GetFileNameWithoutExtension(cached)}\"");
+            var (cached, live, listener) = needsLength ? (await transcodes.GetCachedAsync(audio, ct), null, null) : transcodes.Get(audio);
+            return cached is not null
+                ? new FileDelivery(cached, "audio/mpeg", name, Inline: true, $"\"t-{Path.GetFileNameWithoutExtension(cached)}\"")
+                : new LiveDelivery(live!, listener!, name);
         }
         catch (TranscodeBusyException)
         {

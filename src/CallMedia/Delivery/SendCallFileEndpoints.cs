@@ -3,6 +3,7 @@ using CallMedia.Auth;
 using CallMedia.Calls;
 using CallMedia.Delivery.Zip;
 using CallMedia.Hosting;
+using CallMedia.Media;
 using CallMedia.Tokens;
 using Microsoft.Net.Http.Headers;
 
@@ -69,7 +70,14 @@ public static class SendCallFileEndpoints
                 : Forbidden();
         }
 
-        var delivery = await planner.PlanAsync(grant, couples, ct);
+        var needsLength = isHead || (hasRange && request.Headers.Range.ToString().Replace(" ", "", StringComparison.Ordinal) != "bytes=0-");
+        var delivery = await planner.PlanAsync(grant, couples, needsLength, ct);
+        if (delivery is PrepareDelivery prepare)
+        {
+            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, context.ClientAddress(), "prepare", coupleList, null, "requested"));
+            return await PrepareEndpoints.PrepareAsync(context, session, prepare.CoupleId);
+        }
+
         var client = context.ClientAddress();
         if (delivery is FailedDelivery failed)
         {
@@ -109,6 +117,10 @@ public static class SendCallFileEndpoints
                 headers.ContentDisposition = $"attachment; filename={zip.FileName}";
                 return Results.Stream(new ZipStream(zip.Layout), "application/zip", null, TruncateToSeconds(zip.LastModified), EntityTagHeaderValue.Parse(zip.ETag), enableRangeProcessing: true);
 
+            case LiveDelivery live:
+                headers.ContentDisposition = Disposition("inline", live.FileName);
+                return new LiveStreamResult(live);
+
             case FailedDelivery failed:
                 if (failed.Status == StatusCodes.Status503ServiceUnavailable)
                 {
@@ -131,4 +143,21 @@ public static class SendCallFileEndpoints
     }
 
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset t) => new(t.Ticks - (t.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+
+    /// <summary>A transcode streamed as it is produced: no length and no ranges yet, but Accept-Ranges, since the cached result will take them.</summary>
+    private sealed class LiveStreamResult(LiveDelivery live) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            using (live.Listener)
+            {
+                var response = httpContext.Response;
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentType = "audio/mpeg";
+                response.Headers.AcceptRanges = "bytes";
+                response.Headers.CacheControl = "no-store";
+                await live.Live.CopyToAsync(response.Body, httpContext.RequestAborted);
+            }
+        }
+    }
 }

@@ -43,6 +43,9 @@ public static class CallMediaServices
         services.AddSingleton<CoupleAccess>();
         services.AddSingleton<Ffmpeg>();
         services.AddSingleton<TranscodeCache>();
+        services.AddSingleton<VideoMixer>();
+        services.AddSingleton<PrepareJobs>();
+        services.AddSingleton<PrepareRunner>();
         services.AddSingleton<ManifestImporter>();
         services.AddSingleton<DemoData>();
         services.AddSingleton<DeliveryPlanner>();

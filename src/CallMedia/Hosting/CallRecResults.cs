@@ -16,6 +16,7 @@ public static class ErrorNumbers
     public const int NotImplemented = 9;
     public const int SessionRequired = 10;
     public const int TooMany = 11;
+    public const int PrepareFailed = 12;
 }
 
 /// <summary>
@@ -36,8 +37,8 @@ public static class CallRecResults
 
     public static IResult Reply(string token) => Xml(StatusCodes.Status200OK, $"<reply>{token}</reply>\n");
 
-    public static IResult Job(long id, string state, int progress, string? token) =>
-        Xml(StatusCodes.Status200OK, $"<job id=\"{id}\" state=\"{state}\" progress=\"{progress}\"/>\n" + (token is null ? "" : $"<reply>{token}</reply>\n"));
+    public static IResult Job(int status, long id, string state, int progress, string? token) =>
+        Xml(status, $"<job id=\"{id}\" state=\"{state}\" progress=\"{progress}\"/>\n" + (token is null ? "" : $"<reply>{token}</reply>\n"));
 
     /// <summary>An error in the caller's language: HTML for a browser that asks for it, otherwise the XML framing.</summary>
     public static IResult Error(int status, int number, string message) => new ErrorResult(status, number, message);

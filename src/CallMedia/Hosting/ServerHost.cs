@@ -3,6 +3,7 @@ using CallMedia.Auth;
 using CallMedia.Data;
 using CallMedia.Delivery;
 using CallMedia.Import;
+using CallMedia.Media;
 using CallMedia.Tokens;
 using Dapper;
 using Microsoft.AspNetCore.Http.Features;
@@ -49,6 +50,7 @@ public static class ServerHost
             o.ValueLengthLimit = (int)CallRecParameters.MaxFormBytes;
         });
         builder.Services.AddCallMedia(builder.Configuration);
+        builder.Services.AddHostedService<PrepareWorker>();
         customize?.Invoke(builder);
 
         var proxies = builder.Configuration.GetSection("Hosting:KnownProxies").Get<string[]>() ?? [];
@@ -81,6 +83,7 @@ public static class ServerHost
         callrec.MapLoginEndpoints();
         callrec.MapTokenEndpoints();
         callrec.MapSendCallFileEndpoints();
+        callrec.MapPrepareEndpoints();
         callrec.MapGet("/", SignInPage.Render);
         app.MapGet("/", () => Results.Redirect("/callrec/"));
         app.MapGet("/healthz", () => Results.Text("ok\n"));

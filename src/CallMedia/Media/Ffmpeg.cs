@@ -15,8 +15,80 @@ public sealed class Ffmpeg(IOptions<MediaOptions> options)
 {
     private const int TailLines = 20;
 
-    public Task RunAsync(IReadOnlyList<string> arguments, string? logPath = null, CancellationToken ct = default) =>
-        RunToolAsync(options.Value.Ffmpeg, ["-hide_banner", "-nostdin", "-y", .. arguments], logPath, ct);
+    public Task RunAsync(IReadOnlyList<string> arguments, string? logPath = null, Action<string>? onStdout = null, CancellationToken ct = default) =>
+        RunToolAsync(options.Value.Ffmpeg, ["-hide_banner", "-nostdin", "-y", .. arguments], logPath, ct, onStdout);
+
+    /// <summary>
+    /// Starts ffmpeg with its standard output as a stream (for live transcodes). The caller reads the stream;
+    /// the returned task completes when ffmpeg exits (throwing <see cref="FfmpegException"/> on failure).
+    /// </summary>
+    public (Stream Output, Task Exited) Start(IReadOnlyList<string> arguments, CancellationToken ct)
+    {
+        var start = new ProcessStartInfo(options.Value.Ffmpeg)
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in (string[])["-hide_banner", "-nostdin", "-y", .. arguments])
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        var process = new Process { StartInfo = start };
+        var tail = new Queue<string>(TailLines);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (tail)
+                {
+                    if (tail.Count == TailLines)
+                    {
+                        tail.Dequeue();
+                    }
+
+                    tail.Enqueue(e.Data);
+                }
+            }
+        };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            process.Dispose();
+            throw new FfmpegException($"cannot start ffmpeg: {ex.Message} (install ffmpeg, or set Media:Ffmpeg)");
+        }
+
+        process.BeginErrorReadLine();
+        async Task WaitAsync()
+        {
+            try
+            {
+                await process.WaitForExitAsync(ct);
+                if (process.ExitCode != 0)
+                {
+                    lock (tail)
+                    {
+                        throw new FfmpegException($"ffmpeg exited with code {process.ExitCode}: {string.Join(" | ", tail.TakeLast(4))}");
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw;
+            }
+            finally
+            {
+                process.Dispose();
+            }
+        }
+
+        return (process.StandardOutput.BaseStream, WaitAsync());
+    }
 
     /// <summary>Runs ffprobe and returns its standard output.</summary>
     public async Task<string> ProbeAsync(IReadOnlyList<string> arguments, CancellationToken ct = default)

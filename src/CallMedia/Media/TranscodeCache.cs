@@ -13,72 +13,106 @@ namespace CallMedia.Media;
 public sealed class TranscodeBusyException() : Exception("all transcoding slots are busy");
 
 /// <summary>
-/// MP3 renditions of recordings that are not plain MP3 (WAV, or two one-direction legs merged into stereo),
-/// cached by content: the key covers the sources' CRCs, sizes and start times and the encoder settings, so a
-/// cached file is reused until its sources change. At most <see cref="MediaOptions.MaxConcurrentTranscodes"/>
-/// run at once; requests for a rendition already being made wait for that one instead of starting another.
+/// MP3 renditions of recordings that are not plain MP3 (WAV, or two one-direction legs merged into stereo).
+/// The first request streams ffmpeg's output as it is made while the same encode fills the cache (ffmpeg's tee
+/// muxer writes both, so the cached file gets its LAME/Xing header); later requests get the cached file with
+/// ranges. Cached by content: the key covers the sources' CRCs, sizes and times and the encoder settings. At most
+/// <see cref="MediaOptions.MaxConcurrentTranscodes"/> run at once.
 /// </summary>
-public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, IHostApplicationLifetime lifetime) : IDisposable
+public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, IHostApplicationLifetime lifetime, ILogger<TranscodeCache> logger) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LiveTranscode> _running = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrentTranscodes);
+    private readonly Lock _gate = new();
 
     public void Dispose() => _slots.Dispose();
 
-    /// <summary>Path of the cached MP3 for <paramref name="sources"/> (audio files of one couple, caller first).</summary>
-    public async Task<string> GetMp3Async(IReadOnlyList<MediaFile> sources, CancellationToken ct)
+    /// <summary>The cached file, or a live transcode joined as a listener (dispose the handle to leave).</summary>
+    public (string? CachedPath, LiveTranscode? Live, IDisposable? Listener) Get(IReadOnlyList<MediaFile> sources)
     {
         var key = Key(sources);
-        var path = Path.Combine(media.CacheDir, "mp3", key + ".mp3");
-        if (File.Exists(path))
+        var path = CachePath(key);
+        lock (_gate)
+        {
+            if (File.Exists(path))
+            {
+                return (path, null, null);
+            }
+
+            if (!_running.TryGetValue(key, out var live))
+            {
+                if (!_slots.Wait(0))
+                {
+                    throw new TranscodeBusyException();
+                }
+
+                live = new LiveTranscode(lifetime.ApplicationStopping);
+                _running[key] = live;
+                _ = RunAsync(key, live, sources, path);
+            }
+
+            return (null, live, live.Attach());
+        }
+    }
+
+    /// <summary>The cached file, waiting for (or starting) the transcode when it is not there yet.</summary>
+    public async Task<string> GetCachedAsync(IReadOnlyList<MediaFile> sources, CancellationToken ct)
+    {
+        var (path, live, listener) = Get(sources);
+        if (path is not null)
         {
             return path;
         }
 
-        var job = _running.GetOrAdd(key, _ => new Lazy<Task<string>>(() => MakeAsync(sources, path)));
-        try
+        using (listener)
         {
-            return await job.Value.WaitAsync(ct);
-        }
-        finally
-        {
-            if (job.Value.IsCompleted)
-            {
-                _running.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(key, job));
-            }
+            return await live!.Completed.WaitAsync(ct);
         }
     }
 
-    private async Task<string> MakeAsync(IReadOnlyList<MediaFile> sources, string path)
-    {
-        if (!await _slots.WaitAsync(0))
-        {
-            throw new TranscodeBusyException();
-        }
+    private string CachePath(string key) => Path.Combine(media.CacheDir, "mp3", key + ".mp3");
 
+    private async Task RunAsync(string key, LiveTranscode live, IReadOnlyList<MediaFile> sources, string path)
+    {
+        await Task.Yield();
+        var temp = media.NewTempPath("mp3");
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var temp = media.NewTempPath("mp3");
-            try
+            var (output, exited) = ffmpeg.Start(Arguments(sources, temp), live.Cancelled);
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await output.ReadAsync(buffer, live.Cancelled)) > 0)
             {
-                // Shared by every listener waiting for it, so only server shutdown stops it.
-                await ffmpeg.RunAsync(Arguments(sources, temp), ct: lifetime.ApplicationStopping);
-                File.Move(temp, path, overwrite: true);
-                return path;
+                live.Append(buffer.AsSpan(0, read));
             }
-            finally
+
+            await exited;
+            File.Move(temp, path, overwrite: true);
+            live.Complete(path);
+        }
+        catch (Exception ex)
+        {
+            if (ex is not OperationCanceledException)
             {
-                File.Delete(temp);
+                LogFailed(logger, ex, key);
             }
+
+            live.Fail(ex is OperationCanceledException ? new OperationCanceledException("transcode cancelled: no listener left") : ex);
         }
         finally
         {
+            File.Delete(temp);
+            lock (_gate)
+            {
+                _running.TryRemove(key, out _);
+            }
+
             _slots.Release();
         }
     }
 
-    private List<string> Arguments(IReadOnlyList<MediaFile> sources, string output)
+    private List<string> Arguments(IReadOnlyList<MediaFile> sources, string cacheFile)
     {
         var kbps = options.Value.Mp3Kbps.ToString(CultureInfo.InvariantCulture) + "k";
         var args = new List<string>();
@@ -89,28 +123,34 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
 
         if (sources.Count == 1)
         {
-            args.AddRange(["-vn", "-c:a", "libmp3lame", "-b:a", kbps, "-f", "mp3", output]);
-            return args;
+            args.AddRange(["-map", "0:a"]);
         }
-
-        // One leg per channel (caller left, callee right), each delayed to its start on the call's timeline and
-        // padded, then cut to the span of the whole call.
-        var origin = sources.Min(s => s.StartAt);
-        var end = sources.Max(s => s.StopAt);
-        var graph = new StringBuilder();
-        var labels = new StringBuilder();
-        for (var i = 0; i < sources.Count; i++)
+        else
         {
-            var delay = sources[i].StartAt - origin;
-            graph.Append(CultureInfo.InvariantCulture, $"[{i}:a]aformat=sample_fmts=fltp:sample_rates=16000:channel_layouts=mono,adelay={delay},apad[a{i}];");
-            labels.Append(CultureInfo.InvariantCulture, $"[a{i}]");
+            // One leg per channel (caller left, callee right), each delayed to its start on the call's timeline and
+            // padded, then cut to the span of the whole call.
+            var origin = sources.Min(s => s.StartAt);
+            var end = sources.Max(s => s.StopAt);
+            var graph = new StringBuilder();
+            var labels = new StringBuilder();
+            for (var i = 0; i < sources.Count; i++)
+            {
+                var delay = sources[i].StartAt - origin;
+                graph.Append(CultureInfo.InvariantCulture, $"[{i}:a]aformat=sample_fmts=fltp:sample_rates=16000:channel_layouts=mono,adelay={delay},apad[a{i}];");
+                labels.Append(CultureInfo.InvariantCulture, $"[a{i}]");
+            }
+
+            graph.Append(CultureInfo.InvariantCulture, $"{labels}amerge=inputs={sources.Count}[out]");
+            var seconds = ((end - origin) / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
+            args.AddRange(["-filter_complex", graph.ToString(), "-map", "[out]", "-t", seconds, "-ac", "2"]);
         }
 
-        graph.Append(CultureInfo.InvariantCulture, $"{labels}amerge=inputs={sources.Count}[out]");
-        var seconds = ((end - origin) / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
-        args.AddRange(["-filter_complex", graph.ToString(), "-map", "[out]", "-t", seconds, "-ac", "2", "-c:a", "libmp3lame", "-b:a", kbps, "-f", "mp3", output]);
+        // One encode, two outputs: the cache file (seekable, so ffmpeg writes its Info header) and the live pipe.
+        args.AddRange(["-c:a", "libmp3lame", "-b:a", kbps, "-flush_packets", "1", "-f", "tee", $"[f=mp3]{TeeEscape(cacheFile)}|[f=mp3]pipe:1"]);
         return args;
     }
+
+    private static string TeeEscape(string path) => path.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("|", "\\|", StringComparison.Ordinal).Replace("[", "\\[", StringComparison.Ordinal);
 
     private string Key(IReadOnlyList<MediaFile> sources)
     {
@@ -122,4 +162,7 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
 
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..32].ToLowerInvariant();
     }
+
+    private static void LogFailed(ILogger logger, Exception ex, string key) =>
+        logger.LogWarning(ex, "Transcode {Key} failed", key);
 }
