@@ -70,7 +70,9 @@ public static class SendCallFileEndpoints
                 : Forbidden();
         }
 
-        var needsLength = isHead || (hasRange && request.Headers.Range.ToString().Replace(" ", "", StringComparison.Ordinal) != "bytes=0-");
+        // Players ask for ranges (even "bytes=0-") and need a length to seek: they get the finished transcode, which
+        // takes well under a second for a call; a plain GET streams while it transcodes.
+        var needsLength = isHead || hasRange;
         var delivery = await planner.PlanAsync(grant, couples, needsLength, ct);
         if (delivery is PrepareDelivery prepare)
         {

@@ -150,8 +150,9 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
 
     private string? CheckFile(string path)
     {
-        var roots = settings.Value.AllowedRoots;
-        if (roots.Count > 0 && !roots.Any(root => IsUnder(path, root)))
+        // Files staged in the media root's own temp folder (the demo generator's) are always allowed.
+        var roots = settings.Value.AllowedRoots.Append(media.TempDir).ToList();
+        if (settings.Value.AllowedRoots.Count > 0 && !roots.Any(root => IsUnder(path, root)))
         {
             return $"{path} is outside Import:AllowedRoots";
         }
@@ -162,7 +163,7 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
             return $"file not found: {path}";
         }
 
-        if (info.LinkTarget is not null && roots.Count > 0)
+        if (info.LinkTarget is not null && settings.Value.AllowedRoots.Count > 0)
         {
             var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName;
             if (target is null || !roots.Any(root => IsUnder(target, root)))

@@ -39,9 +39,11 @@ public sealed class TestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestServer> StartAsync(params string[] config)
+    public static async Task<TestServer> StartAsync(params string[] config) => await StartOnAsync(await DemoTemplate.CopyAsync(), config);
+
+    /// <summary>Starts on an existing data folder (another server's, say, after it died).</summary>
+    public static async Task<TestServer> StartOnAsync(string dataDir, params string[] config)
     {
-        var dataDir = await DemoTemplate.CopyAsync();
         var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
         var app = ServerHost.Build(
             [
