@@ -140,7 +140,7 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
         var path = Manifest([.. rows]);
         var dll = typeof(CallMedia.Cli.CliApp).Assembly.Location;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { dll, "import", path, "--data", Server.DataDir, "--Import:BatchSize=25" })
+        foreach (var a in (string[])[dll, "import", path, .. Server.DatabaseArgs, "--Import:BatchSize=25"])
         {
             start.ArgumentList.Add(a);
         }

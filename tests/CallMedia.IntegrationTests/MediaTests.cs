@@ -223,22 +223,22 @@ public sealed partial class MediaTests : IDisposable
     [Fact]
     public async Task Prepare_ServerKilledMidJob_NextServerFinishesIt_OneVideoNoHalfFile()
     {
-        var data = await DemoTemplate.CopyAsync();
+        var (data, dbArgs) = await TestDatabase.NewAsync();
         var capture = await GenerateAsync("long.mkv", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=90", "-c:v", "libx264", "-preset", "ultrafast", "-f", "matroska");
         var audio = await WavAsync("long.wav", 90);
         var manifest = Path.Combine(_work, "long.csv");
         var sid = "killed-" + Guid.NewGuid().ToString("N")[..8];
         await File.WriteAllTextAsync(manifest, $"sid,start,stop,calling_number,called_number,type,path\n{sid},{Iso(T0)},{Iso(T0.AddSeconds(90))},100,200,audio,{audio}\n{sid},{Iso(T0)},{Iso(T0.AddSeconds(90))},100,200,recd,{capture}\n");
         var dll = typeof(CallMedia.Cli.CliApp).Assembly.Location;
-        await Tool.RequireAsync("dotnet", dll, "import", manifest, "--data", data);
+        await Tool.RequireAsync("dotnet", [dll, "import", manifest, .. dbArgs]);
         var added = await CallMedia.Cli.CliApp.RunAsync(
-            ["user", "add", "killer", "--role", "supervisor", "--data", data],
+            ["user", "add", "killer", "--role", "supervisor", .. dbArgs],
             new CallMedia.Cli.CliConsole(new StringReader("killer-password\n"), TextWriter.Null, TextWriter.Null, false));
         Assert.Equal(0, added);
 
         // A real server process, killed with SIGKILL while the job runs.
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { dll, "serve", "--no-demo", "--data", data, "--urls", "http://127.0.0.1:0", "--Media:JobLease=00:00:05" })
+        foreach (var a in (string[])[dll, "serve", "--no-demo", .. dbArgs, "--urls", "http://127.0.0.1:0", "--Media:JobLease=00:00:05"])
         {
             start.ArgumentList.Add(a);
         }
@@ -254,14 +254,14 @@ public sealed partial class MediaTests : IDisposable
             Assert.NotNull(url);
             using var client = new HttpClient { BaseAddress = new Uri(url!) };
             var session = await CallRec.LoginAsync(client, "killer", "killer-password");
-            var id = await CoupleIdAsync(data, sid);
+            var id = await CoupleIdAsync(dbArgs, sid);
             var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&type=16&action=prepare");
             using var request = CallRec.Send(session, token, "mp4");
             request.Headers.Add("Prefer", "respond-async");
             (await client.SendAsync(request)).Dispose();
 
             var waited = Stopwatch.StartNew();
-            while (await ProgressAsync(data, id) is < 1 and >= 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
+            while (await ProgressAsync(dbArgs, id) is < 1 and >= 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(50);
             }
@@ -270,19 +270,19 @@ public sealed partial class MediaTests : IDisposable
             await process.WaitForExitAsync();
         }
 
-        Assert.InRange(await ProgressAsync(data, await CoupleIdAsync(data, sid)), 1, 99);
+        Assert.InRange(await ProgressAsync(dbArgs, await CoupleIdAsync(dbArgs, sid)), 1, 99);
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(data, "media"), "*video*.mp4", SearchOption.AllDirectories));
 
-        await using var next = await TestServer.StartOnAsync(data, "Media:JobLease=00:00:05");
+        await using var next = await TestServer.StartOnAsync(data, dbArgs, "Media:JobLease=00:00:05");
         next.Clock.Advance(TimeSpan.FromMinutes(1)); // the dead node's lease has run out
-        var coupleId = await CoupleIdAsync(data, sid);
+        var coupleId = await CoupleIdAsync(dbArgs, sid);
         var finished = Stopwatch.StartNew();
-        while (await StateAsync(data, coupleId) != "done" && finished.Elapsed < TimeSpan.FromSeconds(120))
+        while (await StateAsync(dbArgs, coupleId) != "done" && finished.Elapsed < TimeSpan.FromSeconds(120))
         {
             await Task.Delay(100);
         }
 
-        Assert.Equal("done", await StateAsync(data, coupleId));
+        Assert.Equal("done", await StateAsync(dbArgs, coupleId));
         await using var connection = await next.Services.GetRequiredService<Database>().OpenAsync();
         Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM media_files WHERE couple_id = @coupleId AND type = 16", new { coupleId }));
         Assert.Single(Directory.EnumerateFiles(Path.Combine(data, "media"), "*video*.mp4", SearchOption.AllDirectories));
@@ -301,21 +301,24 @@ public sealed partial class MediaTests : IDisposable
 
     private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    private static async Task<long> CoupleIdAsync(string data, string sid)
+    private static async Task<long> CoupleIdAsync(string[] dbArgs, string sid)
     {
-        await using var connection = await Database.ForDataFolder(data).OpenAsync();
+        using var db = TestDatabase.Open(dbArgs);
+        await using var connection = await db.OpenAsync();
         return await connection.ExecuteScalarAsync<long>("SELECT id FROM couples WHERE sid = @sid", new { sid });
     }
 
-    private static async Task<long> ProgressAsync(string data, long coupleId)
+    private static async Task<long> ProgressAsync(string[] dbArgs, long coupleId)
     {
-        await using var connection = await Database.ForDataFolder(data).OpenAsync();
+        using var db = TestDatabase.Open(dbArgs);
+        await using var connection = await db.OpenAsync();
         return await connection.ExecuteScalarAsync<long?>("SELECT progress FROM jobs WHERE couple_id = @coupleId", new { coupleId }) ?? 0;
     }
 
-    private static async Task<string?> StateAsync(string data, long coupleId)
+    private static async Task<string?> StateAsync(string[] dbArgs, long coupleId)
     {
-        await using var connection = await Database.ForDataFolder(data).OpenAsync();
+        using var db = TestDatabase.Open(dbArgs);
+        await using var connection = await db.OpenAsync();
         return await connection.ExecuteScalarAsync<string?>("SELECT state FROM jobs WHERE couple_id = @coupleId", new { coupleId });
     }
 
@@ -347,7 +350,7 @@ public sealed partial class MediaTests : IDisposable
         var ids = new List<long>();
         foreach (var sid in rows.Select(r => r.Sid).Distinct())
         {
-            ids.Add(await CoupleIdAsync(server.DataDir, sid));
+            ids.Add(await CoupleIdAsync(server.DatabaseArgs, sid));
         }
 
         return ids;

@@ -39,9 +39,10 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
     public Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct = default) =>
         db.WriteAsync(connection => AppendAsync(connection, entries, ct), ct);
 
-    private static async Task<int> AppendAsync(System.Data.Common.DbConnection connection, IReadOnlyList<AuditEntry> entries, CancellationToken ct)
+    private async Task<int> AppendAsync(System.Data.Common.DbConnection connection, IReadOnlyList<AuditEntry> entries, CancellationToken ct)
     {
         await using var tx = await connection.BeginTransactionAsync(ct);
+        await db.LockAuditChainAsync(connection, tx);
         var prev = await connection.ExecuteScalarAsync<string?>("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1", transaction: tx) ?? Genesis;
         foreach (var e in entries)
         {

@@ -29,7 +29,7 @@ public sealed class LoginThrottle(Database db, TimeProvider clock, IOptions<Logi
         var o = options.Value;
         await using var connection = await db.OpenAsync(ct);
         var rows = await connection.QueryAsync<FailureRow>(
-            "SELECT throttle_key, failures, last_failure FROM login_failures WHERE throttle_key IN @keys", new { keys });
+            $"SELECT throttle_key, failures, last_failure FROM login_failures WHERE {db.In("throttle_key", "keys")}", new { keys });
         return rows.Any(r =>
         {
             var free = r.ThrottleKey.StartsWith("n:", StringComparison.Ordinal) ? o.FreeFailuresPerName : o.FreeFailuresPerAddress;

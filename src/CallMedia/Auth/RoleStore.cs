@@ -49,7 +49,7 @@ public sealed class RoleStore(Database db)
         ChangeAsync(name, rights, async (connection, tx) => await InsertRightsAsync(connection, tx, name, rights), ct);
 
     public Task RevokeAsync(string name, IReadOnlyCollection<string> rights, CancellationToken ct = default) =>
-        ChangeAsync(name, rights, (connection, tx) => connection.ExecuteAsync("DELETE FROM role_rights WHERE role = @name AND right_name IN @rights", new { name, rights }, tx), ct);
+        ChangeAsync(name, rights, (connection, tx) => connection.ExecuteAsync($"DELETE FROM role_rights WHERE role = @name AND {db.In("right_name", "rights")}", new { name, rights = rights.ToArray() }, tx), ct);
 
     public Task DeleteAsync(string name, CancellationToken ct = default) =>
         ChangeAsync(name, [], (connection, tx) => connection.ExecuteAsync("DELETE FROM roles WHERE name = @name", new { name }, tx), ct);

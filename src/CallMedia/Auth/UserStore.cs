@@ -125,7 +125,7 @@ public sealed class UserStore(Database db, TimeProvider clock)
         await using var tx = await connection.BeginTransactionAsync(ct);
         var id = await RequireUserAsync(connection, tx, name);
         await EnsureRolesExistAsync(connection, tx, roles);
-        await connection.ExecuteAsync("DELETE FROM user_roles WHERE user_id = @id AND role IN @roles", new { id, roles }, tx);
+        await connection.ExecuteAsync($"DELETE FROM user_roles WHERE user_id = @id AND {db.In("role", "roles")}", new { id, roles = roles.ToArray() }, tx);
         await tx.CommitAsync(ct);
     }
 

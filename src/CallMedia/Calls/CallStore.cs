@@ -104,7 +104,7 @@ public sealed class CallStore(Database db)
         await using var connection = await db.OpenAsync(ct);
         foreach (var chunk in ids.Chunk(500))
         {
-            foreach (var c in await connection.QueryAsync<Couple>($"SELECT {CoupleColumns} FROM couples WHERE id IN @chunk", new { chunk }))
+            foreach (var c in await connection.QueryAsync<Couple>($"SELECT {CoupleColumns} FROM couples WHERE {db.In("id", "chunk")}", new { chunk }))
             {
                 found[c.Id] = c;
             }
@@ -127,7 +127,7 @@ public sealed class CallStore(Database db)
         foreach (var chunk in coupleIds.Chunk(500))
         {
             files.AddRange(await connection.QueryAsync<MediaFile>(
-                "SELECT id, couple_id, type, path, format, size, crc32, start_at, stop_at FROM media_files WHERE couple_id IN @chunk",
+                $"SELECT id, couple_id, type, path, format, size, crc32, start_at, stop_at FROM media_files WHERE {db.In("couple_id", "chunk")}",
                 new { chunk }));
         }
 

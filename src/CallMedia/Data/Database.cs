@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace CallMedia.Data;
 
@@ -19,10 +20,54 @@ public sealed class Database : IDisposable
         DefaultTypeMap.MatchNamesWithUnderscores = true;
     }
 
+    private readonly NpgsqlDataSource? _postgres;
+
     public Database(string connectionString, DbKind kind)
     {
         ConnectionString = connectionString;
         Kind = kind;
+        if (kind == DbKind.Postgres)
+        {
+            _postgres = NpgsqlDataSource.Create(connectionString);
+        }
+    }
+
+    /// <summary>
+    /// The database a connection string names: PostgreSQL for a key/value string with <c>Host=</c>, SQLite for one with
+    /// <c>Data Source=</c>. PostgreSQL pooling, timeouts and retries are set with the usual Npgsql keys in the string
+    /// (see docs/deployment.md for the values CallMedia is tested with).
+    /// </summary>
+    public static Database FromConnectionString(string connectionString)
+    {
+        if (connectionString.Contains("Data Source", StringComparison.OrdinalIgnoreCase))
+        {
+            return new Database(connectionString, DbKind.Sqlite);
+        }
+
+        if (connectionString.Contains("Host", StringComparison.OrdinalIgnoreCase))
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            // Deliberate defaults where the string is silent: fail fast when the server is away, so requests get a
+            // 503 in seconds instead of hanging; keep pooled connections healthy across a server restart.
+            if (!connectionString.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
+            {
+                builder.Timeout = 5;
+            }
+
+            if (!connectionString.Contains("Command Timeout", StringComparison.OrdinalIgnoreCase))
+            {
+                builder.CommandTimeout = 30;
+            }
+
+            if (!connectionString.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase))
+            {
+                builder.MaxPoolSize = 50;
+            }
+
+            return new Database(builder.ConnectionString, DbKind.Postgres);
+        }
+
+        throw new InvalidOperationException("ConnectionStrings:CallMedia is neither SQLite (Data Source=...) nor PostgreSQL (Host=...)");
     }
 
     public string ConnectionString { get; }
@@ -43,6 +88,11 @@ public sealed class Database : IDisposable
 
     public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
     {
+        if (_postgres is not null)
+        {
+            return await _postgres.OpenConnectionAsync(ct);
+        }
+
         var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(ct);
 
@@ -87,11 +137,34 @@ public sealed class Database : IDisposable
 
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
-    public void Dispose() => _writeGate.Dispose();
+    public void Dispose()
+    {
+        _writeGate.Dispose();
+        _postgres?.Dispose();
+    }
+
+    /// <summary>
+    /// Serialises appends to the audit chain across every node: each record must see the one before it. SQLite's
+    /// write transaction already does; PostgreSQL takes a transaction-scoped advisory lock.
+    /// </summary>
+    public async Task LockAuditChainAsync(DbConnection connection, DbTransaction tx)
+    {
+        if (Kind == DbKind.Postgres)
+        {
+            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(7731)", transaction: tx);
+        }
+    }
 
     private static readonly object Marker = new();
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> Prepared = new();
+
+    /// <summary>
+    /// SQL for "column is one of the list in @parameter": Dapper expands a list for SQLite, while for PostgreSQL it
+    /// passes the list as one array parameter.
+    /// </summary>
+    public string In(string column, string parameter) =>
+        Kind == DbKind.Sqlite ? $"{column} IN @{parameter}" : $"{column} = ANY(@{parameter})";
 
     /// <summary>SQL text for an auto-numbered primary key column.</summary>
     public string IdentityColumn => Kind == DbKind.Sqlite

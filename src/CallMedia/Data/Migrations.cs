@@ -16,13 +16,13 @@ public static class Migrations
                 id {id},
                 name TEXT NOT NULL UNIQUE,
                 password_hash TEXT NOT NULL,
-                scope_all INTEGER NOT NULL DEFAULT 1,
-                disabled INTEGER NOT NULL DEFAULT 0,
+                scope_all BIGINT NOT NULL DEFAULT 1,
+                disabled BIGINT NOT NULL DEFAULT 0,
                 created_at BIGINT NOT NULL
             );
             CREATE TABLE roles (
                 name TEXT NOT NULL PRIMARY KEY,
-                builtin INTEGER NOT NULL DEFAULT 0
+                builtin BIGINT NOT NULL DEFAULT 0
             );
             CREATE TABLE role_rights (
                 role TEXT NOT NULL REFERENCES roles(name) ON DELETE CASCADE,
@@ -53,13 +53,13 @@ public static class Migrations
                 session_hash TEXT NOT NULL,
                 user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
                 couple_ids TEXT NOT NULL,
-                media_type INTEGER NOT NULL,
+                media_type BIGINT NOT NULL,
                 action TEXT NOT NULL,
                 issued_at BIGINT NOT NULL,
                 expires_at BIGINT NOT NULL,
                 redeemed_at BIGINT NULL,
                 lease_until BIGINT NULL,
-                revoked INTEGER NOT NULL DEFAULT 0
+                revoked BIGINT NOT NULL DEFAULT 0
             );
             CREATE INDEX ix_tokens_session ON tokens(session_hash);
             CREATE TABLE couples (
@@ -72,7 +72,7 @@ public static class Migrations
                 calling_name TEXT NOT NULL DEFAULT '',
                 called_number TEXT NOT NULL,
                 called_name TEXT NOT NULL DEFAULT '',
-                types INTEGER NOT NULL DEFAULT 0
+                types BIGINT NOT NULL DEFAULT 0
             );
             CREATE INDEX ix_couples_start ON couples(start_at);
             CREATE INDEX ix_couples_calling ON couples(calling_number);
@@ -80,7 +80,7 @@ public static class Migrations
             CREATE TABLE media_files (
                 id {id},
                 couple_id BIGINT NOT NULL REFERENCES couples(id) ON DELETE CASCADE,
-                type INTEGER NOT NULL,
+                type BIGINT NOT NULL,
                 path TEXT NOT NULL,
                 format TEXT NOT NULL,
                 size BIGINT NOT NULL,
@@ -94,7 +94,7 @@ public static class Migrations
                 kind TEXT NOT NULL,
                 couple_id BIGINT NOT NULL REFERENCES couples(id) ON DELETE CASCADE,
                 state TEXT NOT NULL,
-                progress INTEGER NOT NULL DEFAULT 0,
+                progress BIGINT NOT NULL DEFAULT 0,
                 owner TEXT NULL,
                 lease_until BIGINT NULL,
                 error TEXT NULL,
@@ -132,7 +132,7 @@ public static class Migrations
         (3, """
             CREATE TABLE login_failures (
                 throttle_key TEXT NOT NULL PRIMARY KEY,
-                failures INTEGER NOT NULL,
+                failures BIGINT NOT NULL,
                 last_failure BIGINT NOT NULL
             );
             CREATE INDEX ix_tokens_session_issued ON tokens(session_hash, issued_at);
@@ -145,6 +145,9 @@ public static class Migrations
     public static int LatestVersion => All[^1].Version;
 
     /// <summary>Brings the schema to the latest version; returns how many migrations ran.</summary>
+    /// <summary>Any number; the advisory lock that lets one of several nodes starting at once migrate, the others wait.</summary>
+    private const long MigrationLock = 0x43_61_6c_6c_4d_65_64;
+
     public static async Task<int> ApplyAsync(Database db, TimeProvider clock, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
@@ -152,7 +155,26 @@ public static class Migrations
         {
             await connection.ExecuteAsync("PRAGMA journal_mode=WAL;");
         }
+        else
+        {
+            await connection.ExecuteAsync("SELECT pg_advisory_lock(@MigrationLock)", new { MigrationLock });
+        }
 
+        try
+        {
+            return await ApplyLockedAsync(db, connection, clock, ct);
+        }
+        finally
+        {
+            if (db.Kind == DbKind.Postgres)
+            {
+                await connection.ExecuteAsync("SELECT pg_advisory_unlock(@MigrationLock)", new { MigrationLock });
+            }
+        }
+    }
+
+    private static async Task<int> ApplyLockedAsync(Database db, System.Data.Common.DbConnection connection, TimeProvider clock, CancellationToken ct)
+    {
         await connection.ExecuteAsync(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)");
         var applied = 0;

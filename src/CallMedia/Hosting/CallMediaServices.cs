@@ -59,16 +59,6 @@ public static class CallMediaServices
     private static Database OpenDatabase(IConfiguration configuration, string dataDir)
     {
         var connectionString = configuration.GetConnectionString("CallMedia");
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            return Database.ForDataFolder(dataDir);
-        }
-
-        if (connectionString.Contains("Data Source", StringComparison.OrdinalIgnoreCase))
-        {
-            return new Database(connectionString, DbKind.Sqlite);
-        }
-
-        throw new InvalidOperationException("ConnectionStrings:CallMedia is not a SQLite connection string (Data Source=...); no other database is supported by this build");
+        return string.IsNullOrWhiteSpace(connectionString) ? Database.ForDataFolder(dataDir) : Database.FromConnectionString(connectionString);
     }
 }

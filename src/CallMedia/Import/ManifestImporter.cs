@@ -185,15 +185,15 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
     {
         await using var connection = await db.OpenAsync(ct);
         var sids = batch.Select(c => c.Sid).ToList();
-        var existing = (await connection.QueryAsync<Existing>("SELECT id, sid FROM couples WHERE sid IN @sids", new { sids }))
+        var existing = (await connection.QueryAsync<Existing>($"SELECT id, sid FROM couples WHERE {db.In("sid", "sids")}", new { sids = sids.ToArray() }))
             .ToDictionary(e => e.Sid, e => e.Id, StringComparer.Ordinal);
         var existingIds = existing.Values.ToList();
         var existingFiles = (await connection.QueryAsync<ExistingFile>(
-                "SELECT couple_id, source_path, size, source_mtime FROM media_files WHERE couple_id IN @existingIds", new { existingIds }))
+                $"SELECT couple_id, source_path, size, source_mtime FROM media_files WHERE {db.In("couple_id", "existingIds")}", new { existingIds = existingIds.ToArray() }))
             .Where(f => f.SourcePath is not null)
             .ToLookup(f => f.CoupleId);
         var requestedIds = batch.Where(c => c.First.CoupleId is not null && !existing.ContainsKey(c.Sid)).Select(c => c.First.CoupleId!.Value).ToList();
-        var takenIds = (await connection.QueryAsync<long>("SELECT id FROM couples WHERE id IN @requestedIds", new { requestedIds })).ToHashSet();
+        var takenIds = (await connection.QueryAsync<long>($"SELECT id FROM couples WHERE {db.In("id", "requestedIds")}", new { requestedIds = requestedIds.ToArray() })).ToHashSet();
 
         // Decide per couple: new, extended with new files, unchanged, or in conflict.
         var work = new List<(PlannedCouple Couple, long? Id, List<PlannedFile> NewFiles)>();

@@ -23,15 +23,19 @@ public sealed class TestServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private TestServer(WebApplication app, string dataDir, FakeTimeProvider clock, Uri baseAddress)
+    private TestServer(WebApplication app, string dataDir, string[] databaseArgs, FakeTimeProvider clock, Uri baseAddress)
     {
         _app = app;
         DataDir = dataDir;
+        DatabaseArgs = databaseArgs;
         Clock = clock;
         BaseAddress = baseAddress;
     }
 
     public string DataDir { get; }
+
+    /// <summary>The arguments that point a CLI or another server at this server's data: data folder and database.</summary>
+    public string[] DatabaseArgs { get; }
 
     public FakeTimeProvider Clock { get; }
 
@@ -39,15 +43,19 @@ public sealed class TestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestServer> StartAsync(params string[] config) => await StartOnAsync(await DemoTemplate.CopyAsync(), config);
+    public static async Task<TestServer> StartAsync(params string[] config)
+    {
+        var (dataDir, databaseArgs) = await TestDatabase.NewAsync();
+        return await StartOnAsync(dataDir, databaseArgs, config);
+    }
 
-    /// <summary>Starts on an existing data folder (another server's, say, after it died).</summary>
-    public static async Task<TestServer> StartOnAsync(string dataDir, params string[] config)
+    /// <summary>Starts on existing data (another server's, say, after it died).</summary>
+    public static async Task<TestServer> StartOnAsync(string dataDir, string[] databaseArgs, params string[] config)
     {
         var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
         var app = ServerHost.Build(
             [
-                $"--{CallMediaServices.DataKey}={dataDir}", "--urls=http://127.0.0.1:0",
+                .. databaseArgs, "--urls=http://127.0.0.1:0",
                 // Tests link files from the temp folder, and sign in wrongly on purpose: throttling has its own tests.
                 $"--Import:AllowedRoots:0={Path.GetTempPath()}", "--Login:FreeFailuresPerName=100000", "--Login:FreeFailuresPerAddress=100000",
                 "--Logging:LogLevel:Default=Debug",
@@ -61,7 +69,7 @@ public sealed class TestServer : IAsyncDisposable
         await ServerHost.PrepareAsync(app, demo: true);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestServer(app, dataDir, clock, new Uri(address));
+        return new TestServer(app, dataDir, databaseArgs, clock, new Uri(address));
     }
 
     /// <summary>A client that keeps no cookies: tests say exactly which session travels, and how.</summary>
@@ -77,7 +85,7 @@ public sealed class TestServer : IAsyncDisposable
         LogSink.Shared.AddSecret(stdin.Trim());
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = await CliApp.RunAsync([.. args, "--data", DataDir], new CliConsole(new StringReader(stdin), output, error, false));
+        var exit = await CliApp.RunAsync([.. args, .. DatabaseArgs], new CliConsole(new StringReader(stdin), output, error, false));
         return (exit, output.ToString(), error.ToString());
     }
 
@@ -93,6 +101,7 @@ public sealed class TestServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        await TestDatabase.DropAsync(DatabaseArgs);
         try
         {
             Directory.Delete(DataDir, recursive: true);
