@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages CallMedia needs, only those missing (no network when all are there).
 #   scripts/setup.sh          what the service needs (ffmpeg)
-#   scripts/setup.sh --test   plus what the tests use (curl, unzip, 7z, python3, chromium)
+#   scripts/setup.sh --test   plus what the tests use (curl, unzip, 7z, python3, chromium, postgresql)
 set -euo pipefail
 
 packages=(ffmpeg)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(curl unzip p7zip-full python3 chromium)
+  packages+=(curl unzip p7zip-full python3 chromium postgresql)
 fi
 
 missing=()

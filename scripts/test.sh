@@ -11,9 +11,15 @@ trap 'rm -rf "$results"' EXIT
 status=0
 dotnet format --verify-no-changes || { echo "test: code is not formatted (run 'dotnet format')"; status=1; }
 dotnet build -c Release -warnaserror || { echo "0 passed, 1 failed"; exit 1; }
-for project in tests/*/; do
-  name=$(basename "$project")
-  dotnet test "$project" -c Release --no-build --logger "trx;LogFileName=$name.trx" --results-directory "$results" || status=1
+# A throwaway PostgreSQL cluster: the integration tests run once on SQLite and once on PostgreSQL.
+pg_env=$(bash scripts/pg.sh start) || { echo "test: could not start PostgreSQL"; echo "0 passed, 1 failed"; exit 1; }
+eval "$pg_env"
+trap 'bash scripts/pg.sh stop "$CALLMEDIA_TEST_PGDIR"; rm -rf "$results"' EXIT
+
+dotnet test tests/CallMedia.UnitTests -c Release --no-build --logger "trx;LogFileName=unit.trx" --results-directory "$results" || status=1
+for database in sqlite postgres; do
+  CALLMEDIA_TEST_DATABASE=$database dotnet test tests/CallMedia.IntegrationTests -c Release --no-build \
+    --logger "trx;LogFileName=integration-$database.trx" --results-directory "$results" || status=1
 done
 
 passed=0; failed=0; skipped=0

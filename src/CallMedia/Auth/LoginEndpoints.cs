@@ -28,6 +28,11 @@ public static class LoginEndpoints
             password = null;
         }
 
+        if (name is not null && (name.Length > 256 || name.Any(char.IsControl)))
+        {
+            name = null; // no such user can exist; counted against the address only
+        }
+
         var client = context.ClientAddress();
         if (await throttle.IsThrottledAsync(name, client, context.RequestAborted))
         {

@@ -166,6 +166,19 @@ public sealed class Database : IDisposable
     public string In(string column, string parameter) =>
         Kind == DbKind.Sqlite ? $"{column} IN @{parameter}" : $"{column} = ANY(@{parameter})";
 
+    /// <summary>
+    /// After rows were inserted with explicit ids (imported couple ids), moves PostgreSQL's identity sequence past
+    /// them so later automatic ids never collide; SQLite always continues after the largest id.
+    /// </summary>
+    public async Task AfterExplicitIdsAsync(DbConnection connection, DbTransaction tx, string table)
+    {
+        if (Kind == DbKind.Postgres)
+        {
+            await connection.ExecuteAsync(
+                $"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1))", transaction: tx);
+        }
+    }
+
     /// <summary>SQL text for an auto-numbered primary key column.</summary>
     public string IdentityColumn => Kind == DbKind.Sqlite
         ? "INTEGER PRIMARY KEY"

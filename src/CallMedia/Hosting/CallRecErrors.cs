@@ -21,6 +21,15 @@ public static partial class CallRecErrors
             {
                 await CallRecResults.Error(ex.StatusCode, ErrorNumbers.BadRequest, "The request is malformed.").ExecuteAsync(context);
             }
+            catch (System.Data.Common.DbException ex) when (!context.Response.HasStarted && (ex.IsTransient || ex is Npgsql.NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException }))
+            {
+                // The database is away (restarting, failing over, unreachable): say so, and let the client retry.
+                var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
+                LogDatabaseAway(logger, ex.Message);
+                context.Response.Clear();
+                context.Response.Headers.RetryAfter = "5";
+                await CallRecResults.Error(StatusCodes.Status503ServiceUnavailable, ErrorNumbers.DatabaseUnavailable, "The database is unavailable; retry shortly.").ExecuteAsync(context);
+            }
             catch (Exception ex) when (!context.Response.HasStarted)
             {
                 var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
@@ -29,6 +38,9 @@ public static partial class CallRecErrors
                 await CallRecResults.Error(StatusCodes.Status500InternalServerError, 1, "Internal error.").ExecuteAsync(context);
             }
         });
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Database unavailable: {Reason}")]
+    private static partial void LogDatabaseAway(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Unhandled error for {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception ex, PathString path);

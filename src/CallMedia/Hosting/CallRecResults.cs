@@ -17,6 +17,7 @@ public static class ErrorNumbers
     public const int SessionRequired = 10;
     public const int TooMany = 11;
     public const int PrepareFailed = 12;
+    public const int DatabaseUnavailable = 13;
 }
 
 /// <summary>

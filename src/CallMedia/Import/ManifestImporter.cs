@@ -293,6 +293,11 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
             Count(summary, existingId, files.Count, files.Sum(f => stored[f.Row].Size));
         }
 
+        if (work.Any(w => w.Id is null && w.Couple.First.CoupleId is not null))
+        {
+            await db.AfterExplicitIdsAsync(connection, tx, "couples");
+        }
+
         await tx.CommitAsync(ct);
     }
 
