@@ -50,6 +50,12 @@ public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, Vid
         {
             LogLost(logger, job.Id);
         }
+        catch (System.Data.Common.DbException ex)
+        {
+            // The database went away mid-job: the output is not recorded (deleted below); when the lease runs out
+            // the job is claimed again and redone.
+            LogFailed(logger, ex, job.Id);
+        }
         catch (Exception ex) when (ex is FfmpegException or IOException or InvalidDataException)
         {
             LogFailed(logger, ex, job.Id);
@@ -78,9 +84,17 @@ public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, Vid
             while (!lost.IsCancellationRequested)
             {
                 await Task.Delay(every, lost.Token);
-                if (!await jobs.RenewAsync(id, progress(), lost.Token))
+                try
                 {
-                    await lost.CancelAsync();
+                    if (!await jobs.RenewAsync(id, progress(), lost.Token))
+                    {
+                        await lost.CancelAsync();
+                    }
+                }
+                catch (System.Data.Common.DbException)
+                {
+                    // The database is away: keep working; if the lease runs out meanwhile, the final step finds the
+                    // job owned by another node and discards this output.
                 }
             }
         }
@@ -115,7 +129,19 @@ public sealed class PrepareWorker(PrepareJobs jobs, PrepareRunner runner, IOptio
             while (!stoppingToken.IsCancellationRequested)
             {
                 await slots.WaitAsync(stoppingToken);
-                var job = await jobs.ClaimAsync(stoppingToken);
+                JobStatus? job;
+                try
+                {
+                    job = await jobs.ClaimAsync(stoppingToken);
+                }
+                catch (System.Data.Common.DbException)
+                {
+                    // The database is away; look again shortly. Nothing was claimed.
+                    slots.Release();
+                    await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+                    continue;
+                }
+
                 if (job is null)
                 {
                     slots.Release();
