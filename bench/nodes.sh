@@ -16,6 +16,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; bash scripts/pg.sh stop "$CALLMEDIA_TEST_PGDIR"; }
 trap cleanup EXIT
 
+rm -rf "$work/sqlite" "$work/pg"
 python3 -c "import os; open('$work/small.mp3','wb').write(os.urandom(40521))"
 printf 'sid,start,stop,calling_number,called_number,type,path\nbench-1,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,100,200,audio,%s\n' "$work/small.mp3" > "$work/m.csv"
 psql "host=127.0.0.1 port=$(echo "$CALLMEDIA_TEST_POSTGRES" | sed 's/.*Port=\([0-9]*\).*/\1/') user=postgres dbname=postgres" -qc "CREATE DATABASE bench" >/dev/null
@@ -31,7 +32,7 @@ setup "$work/pg" "$pg"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_node() { # port, data dir, extra args
   local port=$1; shift
-  "$cm" serve --no-demo --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning --Tokens:MaxPerSessionPerMinute=100000000 --data "$@" >/dev/null 2>&1 &
+  "$cm" serve --no-demo --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning --Tokens:MaxPerSessionPerMinute=10000000 --data "$@" >/dev/null 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.2; done
 }

@@ -140,6 +140,10 @@ public static class Migrations
         (4, """
             CREATE UNIQUE INDEX ux_jobs_active ON jobs(couple_id, kind) WHERE state IN ('queued', 'running');
             """),
+        (5, """
+            ALTER TABLE sessions ADD COLUMN token_window_start BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE sessions ADD COLUMN token_window_count BIGINT NOT NULL DEFAULT 0;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -248,7 +248,7 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
         // Copy (or hash in place) every new file of the batch, a few at a time, before one transaction stores them.
         var stored = new Dictionary<ManifestRow, (string StoredPath, long Size, uint Crc)>();
         var copies = work.SelectMany(w => w.NewFiles.Select(f => (w.Couple, File: f))).ToList();
-        await Parallel.ForEachAsync(copies, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (item, token) =>
+        await Parallel.ForEachAsync(copies, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (item, token) =>
         {
             var (storedPath, size, crc) = await StoreFileAsync(item.Couple.Sid, item.File.Row, link, token);
             lock (stored)
@@ -262,12 +262,11 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
         await using var tx = await connection.BeginTransactionAsync(ct);
         foreach (var (couple, existingId, files) in work)
         {
-            var id = existingId ?? await InsertCoupleAsync(connection, tx, couple);
-            var types = 0;
+            var types = files.Aggregate(0, (acc, f) => acc | f.Row.Type);
+            var id = existingId ?? await InsertCoupleAsync(connection, tx, couple, types);
             foreach (var f in files)
             {
                 var (storedPath, size, crc) = stored[f.Row];
-                types |= f.Row.Type;
                 await connection.ExecuteAsync(
                     """
                     INSERT INTO media_files (couple_id, type, path, format, size, crc32, start_at, stop_at, source_path, source_mtime)
@@ -289,7 +288,11 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
                     tx);
             }
 
-            await connection.ExecuteAsync("UPDATE couples SET types = types | @types WHERE id = @id", new { id, types }, tx);
+            if (existingId is not null)
+            {
+                await connection.ExecuteAsync("UPDATE couples SET types = types | @types WHERE id = @id", new { id, types }, tx);
+            }
+
             Count(summary, existingId, files.Count, files.Sum(f => stored[f.Row].Size));
         }
 
@@ -316,20 +319,20 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
         summary.BytesAdded += bytes;
     }
 
-    private static async Task<long> InsertCoupleAsync(DbConnection connection, DbTransaction tx, PlannedCouple couple)
+    private static async Task<long> InsertCoupleAsync(DbConnection connection, DbTransaction tx, PlannedCouple couple, int types)
     {
         var c = couple.First;
         return await connection.ExecuteScalarAsync<long>(
             c.CoupleId is null
                 ? """
                   INSERT INTO couples (sid, start_at, stop_at, calling_number, calling_name, called_number, called_name, types)
-                  VALUES (@Sid, @start, @stop, @CallingNumber, @CallingName, @CalledNumber, @CalledName, 0) RETURNING id
+                  VALUES (@Sid, @start, @stop, @CallingNumber, @CallingName, @CalledNumber, @CalledName, @types) RETURNING id
                   """
                 : """
                   INSERT INTO couples (id, sid, start_at, stop_at, calling_number, calling_name, called_number, called_name, types)
-                  VALUES (@CoupleId, @Sid, @start, @stop, @CallingNumber, @CallingName, @CalledNumber, @CalledName, 0) RETURNING id
+                  VALUES (@CoupleId, @Sid, @start, @stop, @CallingNumber, @CallingName, @CalledNumber, @CalledName, @types) RETURNING id
                   """,
-            new { c.CoupleId, c.Sid, start = c.Start.ToUnixTimeMilliseconds(), stop = c.Stop.ToUnixTimeMilliseconds(), c.CallingNumber, c.CallingName, c.CalledNumber, c.CalledName },
+            new { c.CoupleId, c.Sid, start = c.Start.ToUnixTimeMilliseconds(), stop = c.Stop.ToUnixTimeMilliseconds(), c.CallingNumber, c.CallingName, c.CalledNumber, c.CalledName, types },
             tx);
     }
 

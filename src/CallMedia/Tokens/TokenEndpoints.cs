@@ -61,7 +61,7 @@ public static class TokenEndpoints
                 return CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "Access to the requested media is not allowed.");
         }
 
-        if (await tokens.OverRateAsync(session, ct))
+        if (!await tokens.TryCountTokenAsync(session, ct))
         {
             Audit("rate-limited");
             context.Response.Headers.RetryAfter = "60";

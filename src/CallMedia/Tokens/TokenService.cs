@@ -17,14 +17,24 @@ public sealed record TokenGrant(long UserId, IReadOnlyList<long> CoupleIds, int 
 /// </summary>
 public sealed class TokenService(Database db, TimeProvider clock, IOptions<TokenOptions> options)
 {
-    /// <summary>Whether the session has used up its tokens for the last minute (<see cref="TokenOptions.MaxPerSessionPerMinute"/>).</summary>
-    public async Task<bool> OverRateAsync(SessionInfo session, CancellationToken ct = default)
+    /// <summary>
+    /// Counts one token against the session's one-minute window (<see cref="TokenOptions.MaxPerSessionPerMinute"/>):
+    /// one conditional UPDATE of the session row, whatever the number of tokens. False when the window is full.
+    /// </summary>
+    public async Task<bool> TryCountTokenAsync(SessionInfo session, CancellationToken ct = default)
     {
-        var since = (clock.GetUtcNow() - TimeSpan.FromMinutes(1)).ToUnixTimeMilliseconds();
-        await using var connection = await db.OpenAsync(ct);
-        var recent = await connection.ExecuteScalarAsync<long>(
-            "SELECT COUNT(*) FROM tokens WHERE session_hash = @session AND issued_at > @since", new { session = session.IdHash, since });
-        return recent >= options.Value.MaxPerSessionPerMinute;
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var rows = await db.WriteAsync(
+            connection => connection.ExecuteAsync(
+                """
+                UPDATE sessions SET
+                    token_window_count = CASE WHEN token_window_start <= @windowStart THEN 1 ELSE token_window_count + 1 END,
+                    token_window_start = CASE WHEN token_window_start <= @windowStart THEN @now ELSE token_window_start END
+                WHERE id_hash = @session AND (token_window_start <= @windowStart OR token_window_count < @max)
+                """,
+                new { session = session.IdHash, now, windowStart = now - 60_000, max = options.Value.MaxPerSessionPerMinute }),
+            ct);
+        return rows == 1;
     }
 
     public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, CancellationToken ct = default)
