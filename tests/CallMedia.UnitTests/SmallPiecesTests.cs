@@ -62,3 +62,15 @@ public sealed class SmallPiecesTests
             AuditLog.ChainHash(AuditLog.Genesis, 1, "a", "bc", "x", null, null, "ok"));
     }
 }
+
+public sealed class ShellQuoteTests
+{
+    [Theory]
+    [InlineData("-i", "-i")]
+    [InlineData("/media/2026/11/01/a.wav", "/media/2026/11/01/a.wav")]
+    [InlineData("[0:v]scale=2;[1:a]anull[a]", "'[0:v]scale=2;[1:a]anull[a]'")]
+    [InlineData("it's", "'it'\\''s'")]
+    [InlineData("", "''")]
+    public void ShellQuote_QuotesWhatAShellWouldSplitOrExpand(string argument, string expected) =>
+        Assert.Equal(expected, CallMedia.Media.Ffmpeg.ShellQuote(argument));
+}

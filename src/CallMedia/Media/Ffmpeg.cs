@@ -98,6 +98,11 @@ public sealed class Ffmpeg(IOptions<MediaOptions> options)
         return output.ToString();
     }
 
+    public static string ShellQuote(string argument) =>
+        argument.Length > 0 && argument.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/' or ':' or '+' or '=' or ',')
+            ? argument
+            : "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
     private static async Task RunToolAsync(string tool, IReadOnlyList<string> arguments, string? logPath, CancellationToken ct, Action<string>? onStdout = null)
     {
         var start = new ProcessStartInfo(tool)
@@ -117,7 +122,8 @@ public sealed class Ffmpeg(IOptions<MediaOptions> options)
         StreamWriter? log = logPath is null ? null : new StreamWriter(logPath, append: true);
         try
         {
-            log?.WriteLine($"$ {tool} {string.Join(' ', arguments)}");
+            // The exact command, quoted for a shell, so an operator can rerun a job by hand.
+            log?.WriteLine("$ " + string.Join(' ', arguments.Prepend(tool).Select(ShellQuote)));
             process.ErrorDataReceived += (_, e) =>
             {
                 if (e.Data is null)
