@@ -18,7 +18,7 @@ case "${1:-}" in
 port = $port
 unix_socket_directories = '$dir'
 listen_addresses = '127.0.0.1'
-max_connections = 300
+max_connections = 1000
 fsync = off
 synchronous_commit = off
 full_page_writes = off

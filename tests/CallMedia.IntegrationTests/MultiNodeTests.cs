@@ -66,6 +66,24 @@ public sealed class MultiNodeTests
     }
 
     [Fact]
+    public async Task NodesStartingAtOnceOnAnEmptyDatabase_MigrateItExactlyOnce_AndAllServe()
+    {
+        await using var cluster = await Cluster.StartAllAtOnceOnEmptyAsync(3);
+        using var db = TestDatabase.Open(cluster.DatabaseArgs);
+        await using (var connection = await db.OpenAsync())
+        {
+            var versions = (await connection.QueryAsync<long>("SELECT version FROM schema_version ORDER BY version")).ToList();
+            Assert.Equal(Enumerable.Range(1, CallMedia.Data.Migrations.LatestVersion).Select(v => (long)v), versions);
+        }
+
+        foreach (var node in cluster.Nodes)
+        {
+            using var client = node.CreateClient();
+            Assert.Equal("ok\n", await client.GetStringAsync("/healthz"));
+        }
+    }
+
+    [Fact]
     public async Task TranscodeCache_FilledByOneNode_IsServedByAnother()
     {
         await using var cluster = await Cluster.StartAsync(2);

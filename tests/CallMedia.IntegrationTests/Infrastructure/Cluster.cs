@@ -57,6 +57,14 @@ public sealed partial class Cluster : IAsyncDisposable
         return new Cluster(dataDir, databaseArgs, nodes);
     }
 
+    /// <summary>Starts every node at the same moment on an empty database, so they race to migrate it.</summary>
+    public static async Task<Cluster> StartAllAtOnceOnEmptyAsync(int count)
+    {
+        var (dataDir, databaseArgs) = await TestDatabase.NewEmptyAsync();
+        var nodes = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => StartNodeAsync(databaseArgs, [])));
+        return new Cluster(dataDir, databaseArgs, [.. nodes]);
+    }
+
     public async Task<Node> AddNodeAsync(params string[] config)
     {
         var node = await StartNodeAsync(DatabaseArgs, config);

@@ -35,6 +35,21 @@ public static class TestDatabase
         return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}", $"--ConnectionStrings:CallMedia={ConnectionString(name)}"]);
     }
 
+    /// <summary>An empty data folder and an empty database: no schema, no demo data.</summary>
+    public static async Task<(string DataDir, string[] Args)> NewEmptyAsync()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "callmedia-empty-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dataDir);
+        if (!IsPostgres)
+        {
+            return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}"]);
+        }
+
+        var name = "cm_" + Guid.NewGuid().ToString("N");
+        await AdminAsync($"CREATE DATABASE {name}");
+        return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}", $"--ConnectionStrings:CallMedia={ConnectionString(name)}"]);
+    }
+
     /// <summary>Opens the database that configuration arguments from <see cref="NewAsync"/> name.</summary>
     public static Database Open(string[] args)
     {
