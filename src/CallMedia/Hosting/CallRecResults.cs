@@ -13,7 +13,6 @@ public static class ErrorNumbers
     public const int Unmixed = 6;
     public const int MethodNotAllowed = 7;
     public const int Busy = 8;
-    public const int NotImplemented = 9;
     public const int SessionRequired = 10;
     public const int TooMany = 11;
     public const int PrepareFailed = 12;
