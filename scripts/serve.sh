@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec dotnet run --project src/CallMedia -c Release -- serve "$@"
+# dotnet run starts the program in the project's folder, so name the data folder (./data here) explicitly;
+# a --data given on this command line comes later and wins.
+exec dotnet run --project src/CallMedia -c Release -- serve --data "${CALLMEDIA_DATA:-$PWD/data}" "$@"
