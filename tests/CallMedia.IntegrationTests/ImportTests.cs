@@ -175,6 +175,27 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
         Assert.Equal(3000, files);
     }
 
+    [Fact]
+    public async Task Import_OnATerminal_RewritesOneProgressLine_OtherwisePrintsPlainLines()
+    {
+        var rows = Enumerable.Range(0, 50).Select(i => Row($"{Unique()}-{i}", Recording($"t{i}.mp3", 200_000))).ToArray();
+        var path = Manifest(rows);
+        var dll = typeof(CallMedia.Cli.CliApp).Assembly.Location;
+        var command = string.Join(' ', ((string[])["dotnet", dll, "import", path, .. Server.DatabaseArgs]).Select(CallMedia.Media.Ffmpeg.ShellQuote));
+
+        // `script` gives the command a pseudo-terminal, as an operator's shell would.
+        var (exit, output, error) = await Tool.RunAsync("script", ["-qec", command, "/dev/null"]);
+        Assert.True(exit == 0, output + error);
+        Assert.Contains("\rimport: ", output, StringComparison.Ordinal);
+        Assert.Matches(@"import: \d+/50 files, [\d.]+/[\d.]+ MB, [\d.]+ MB/s, ETA \d\d:\d\d:\d\d", output);
+        Assert.Contains("import: added 50 couples", output, StringComparison.Ordinal);
+
+        var (plainExit, plainOut, plainError) = await Server.CliAsync("", "import", Manifest(Row(Unique(), Recording("plain.mp3", 1000))));
+        Assert.Equal(0, plainExit);
+        Assert.DoesNotContain('\r', plainOut + plainError);
+        Assert.Contains("import: 1/1 files", plainError, StringComparison.Ordinal);
+    }
+
     private static string Unique() => "imp" + Guid.NewGuid().ToString("N")[..12];
 
     private string Recording(string name, int size)
