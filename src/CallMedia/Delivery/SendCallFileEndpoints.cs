@@ -99,7 +99,7 @@ public static class SendCallFileEndpoints
 
     /// <summary>
     /// The one responder: every body goes through the framework's range processing (Accept-Ranges, ETag,
-    /// Last-Modified, If-Range, If-None-Match, 206 and 416), stored files through sendfile.
+    /// Last-Modified, If-Range, If-None-Match, 206 and 416); stored files go through the server's SendFileAsync.
     /// </summary>
     private static IResult Respond(HttpContext context, Delivery delivery)
     {
