@@ -190,6 +190,25 @@ public sealed class MultiNodeTests
         }
     }
 
+    private static async Task<(int Exit, string Out, string Error)> CliAsync(Cluster cluster, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await CallMedia.Cli.CliApp.RunAsync([.. args, .. cluster.DatabaseArgs], new CallMedia.Cli.CliConsole(new StringReader(""), output, error, false));
+        return (exit, output.ToString(), error.ToString());
+    }
+}
+
+/// <summary>Stopping the database server would break every other test using it, so this collection runs alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DatabaseOutageCollection
+{
+    public const string Name = "database outage";
+}
+
+[Collection(DatabaseOutageCollection.Name)]
+public sealed class DatabaseOutageTests
+{
     [SkippableFact]
     public async Task DatabaseGoesAwayAndBack_RequestsGet503_NodesRecoverWithoutRestart()
     {
@@ -234,11 +253,4 @@ public sealed class MultiNodeTests
         Assert.True(exit == 0, $"pg_ctl {string.Join(' ', args)}: {output} {error}");
     }
 
-    private static async Task<(int Exit, string Out, string Error)> CliAsync(Cluster cluster, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await CallMedia.Cli.CliApp.RunAsync([.. args, .. cluster.DatabaseArgs], new CallMedia.Cli.CliConsole(new StringReader(""), output, error, false));
-        return (exit, output.ToString(), error.ToString());
-    }
 }
