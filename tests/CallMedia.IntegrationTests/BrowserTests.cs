@@ -43,21 +43,19 @@ public sealed class BrowserTests(ServerFixture fixture) : IClassFixture<ServerFi
         var session = await CallRec.LoginAsync(client);
         var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=" + couple);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        // A browser that dies under load ("has been closed") is retried once with a fresh one; a failed
+        // playback or seek is an assertion below and is never retried.
+        string json;
+        try
         {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
-            ],
-        });
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(new Uri(Server.BaseAddress, "/callrec/").ToString());
+            json = await PlayInChromiumAsync(tag, $"/callrec/sendcallfile.{ext};jsessionid={session}?token={token}");
+        }
+        catch (PlaywrightException ex) when (ex.Message.Contains("has been closed", StringComparison.Ordinal))
+        {
+            token = await CallRec.RequireTokenAsync(client, session, "id_call[]=" + couple);
+            json = await PlayInChromiumAsync(tag, $"/callrec/sendcallfile.{ext};jsessionid={session}?token={token}");
+        }
 
-        var json = await page.EvaluateAsync<string>(PlayAndSeek, new[] { tag, $"/callrec/sendcallfile.{ext};jsessionid={session}?token={token}" });
         var result = JsonDocument.Parse(json).RootElement;
         var duration = result.GetProperty("duration").GetDouble();
         var target = result.GetProperty("target").GetDouble();
@@ -69,5 +67,23 @@ public sealed class BrowserTests(ServerFixture fixture) : IClassFixture<ServerFi
         {
             Assert.Equal(640, result.GetProperty("width").GetInt32());
         }
+    }
+
+    private async Task<string> PlayInChromiumAsync(string tag, string src)
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required",
+            ],
+        });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(new Uri(Server.BaseAddress, "/callrec/").ToString());
+        return await page.EvaluateAsync<string>(PlayAndSeek, new[] { tag, src });
     }
 }
