@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using CallMedia.Audit;
 using CallMedia.Auth;
 
@@ -14,19 +13,7 @@ public static class AdminCommands
         var verb = cli.Word(1, "role command (list, add, grant, revoke, delete)");
         if (verb == "list")
         {
-            var list = await roles.ListAsync(ct);
-            if (cli.Flag("--json"))
-            {
-                await console.Out.WriteLineAsync(JsonSerializer.Serialize(list, UserCommands.Json));
-            }
-            else
-            {
-                foreach (var r in list)
-                {
-                    await console.Out.WriteLineAsync($"{r.Name}\t{(r.Builtin ? "built-in" : "custom")}\t{string.Join(',', r.Rights)}");
-                }
-            }
-
+            await CliApp.WriteListAsync(cli, console, await roles.ListAsync(ct), r => $"{r.Name}\t{(r.Builtin ? "built-in" : "custom")}\t{string.Join(',', r.Rights)}");
             return 0;
         }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using CallMedia.Calls;
 using CallMedia.Delivery;
 
@@ -21,9 +20,12 @@ public static class CallsCommands
             : 1000;
         var filter = new CoupleFilter(Time(cli.Option("--from"), "--from"), Time(cli.Option("--to"), "--to"), cli.Option("--number"), cli.Option("--sid"), limit);
         var couples = await services.GetRequiredService<CallStore>().ListAsync(filter, ct);
-        if (cli.Flag("--json"))
-        {
-            var rows = couples.Select(c => new
+        await CliApp.WriteListAsync(
+            cli,
+            console,
+            couples,
+            c => $"{c.Id}\t{c.Sid}\t{CallDataManifest.Iso(c.Start)}\t{CallDataManifest.Iso(c.Stop)}\t{c.CallingNumber}\t{c.CalledNumber}\t{string.Join(',', MediaType.Names(c.Types))}",
+            c => new
             {
                 id = c.Id,
                 sid = c.Sid,
@@ -35,16 +37,6 @@ public static class CallsCommands
                 calledName = c.CalledName,
                 types = MediaType.Names(c.Types),
             });
-            await console.Out.WriteLineAsync(JsonSerializer.Serialize(rows, UserCommands.Json));
-            return 0;
-        }
-
-        foreach (var c in couples)
-        {
-            await console.Out.WriteLineAsync(
-                $"{c.Id}\t{c.Sid}\t{CallDataManifest.Iso(c.Start)}\t{CallDataManifest.Iso(c.Stop)}\t{c.CallingNumber}\t{c.CalledNumber}\t{string.Join(',', MediaType.Names(c.Types))}");
-        }
-
         return 0;
     }
 

@@ -92,6 +92,23 @@ public static class CliApp
         return await command(host.Services);
     }
 
+    public static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>A listing: a JSON array with <c>--json</c> (of <paramref name="jsonShape"/> where given), otherwise one tab-separated line per item.</summary>
+    public static async Task WriteListAsync<T>(CliArgs cli, CliConsole console, IReadOnlyList<T> items, Func<T, string> line, Func<T, object>? jsonShape = null)
+    {
+        if (cli.Flag("--json"))
+        {
+            await console.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(jsonShape is null ? (object)items : items.Select(jsonShape).ToList(), Json));
+            return;
+        }
+
+        foreach (var item in items)
+        {
+            await console.Out.WriteLineAsync(line(item));
+        }
+    }
+
     /// <summary>Writes an admin change to the audit log (the CLI writes directly; it has no background writer).</summary>
     public static Task AuditAdminAsync(IServiceProvider services, string action, string outcome = "ok") =>
         services.GetRequiredService<AuditLog>().AppendAsync(

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using CallMedia.Auth;
 
 namespace CallMedia.Cli;
@@ -7,27 +6,14 @@ namespace CallMedia.Cli;
 /// <summary><c>callmedia user ...</c>: every change is audited.</summary>
 public static class UserCommands
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-
     public static async Task<int> RunAsync(CliArgs cli, IServiceProvider services, CliConsole console, CancellationToken ct)
     {
         var users = services.GetRequiredService<UserStore>();
         var verb = cli.Word(1, "user command (add, grant, revoke, scope, disable, enable, passwd, list)");
         if (verb == "list")
         {
-            var list = await users.ListAsync(ct);
-            if (cli.Flag("--json"))
-            {
-                await console.Out.WriteLineAsync(JsonSerializer.Serialize(list, Json));
-            }
-            else
-            {
-                foreach (var u in list)
-                {
-                    await console.Out.WriteLineAsync($"{u.Name}\t{(u.Disabled ? "disabled" : "enabled")}\troles={string.Join(',', u.Roles)}\tscope={string.Join(',', u.Scope)}");
-                }
-            }
-
+            await CliApp.WriteListAsync(
+                cli, console, await users.ListAsync(ct), u => $"{u.Name}\t{(u.Disabled ? "disabled" : "enabled")}\troles={string.Join(',', u.Roles)}\tscope={string.Join(',', u.Scope)}");
             return 0;
         }
 

@@ -59,8 +59,7 @@ public static class SendCallFileEndpoints
 
         var action = grant.FirstUse ? "redeem" : hasRange ? "range" : "head";
         var coupleList = string.Join(',', grant.CoupleIds);
-        var right = new TokenCriteria(grant.CoupleIds, null, grant.Type, grant.Action).RequiredRight;
-        var (verdict, couples) = await access.CheckAsync(user, right, grant.CoupleIds, ct);
+        var (verdict, couples) = await access.CheckAsync(user, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, ct);
         if (verdict != AccessVerdict.Allowed)
         {
             // The right was revoked or the couple left the user's scope since the token was issued.

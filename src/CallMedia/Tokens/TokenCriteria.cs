@@ -29,8 +29,10 @@ public sealed record TokenCriteria(IReadOnlyList<long> CoupleIds, string? Sid, i
         _ => TokenAction.Stream,
     };
 
-    /// <summary>The right a (type, action) pair needs (API.md §5).</summary>
-    public string RequiredRight => (Type, Action) switch
+    public string RequiredRight => RightFor(Type, Action);
+
+    /// <summary>The right a (type, action) pair needs (API.md §5), at token time and again at send time.</summary>
+    public static string RightFor(int type, TokenAction action) => (type, action) switch
     {
         (MediaType.Audio, TokenAction.Download) => Rights.AudioDownload,
         (MediaType.Audio, _) => Rights.AudioStream,
