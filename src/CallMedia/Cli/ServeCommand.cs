@@ -11,6 +11,7 @@ public static class ServeCommand
     {
         var urls = cli.Option("--urls") ?? DefaultUrls;
         await using var app = ServerHost.Build([.. configArgs, $"--urls={urls}"]);
+        app.Services.GetRequiredService<Storage.MediaRoot>().RemoveLeftovers();
         await console.Out.WriteLineAsync($"CallMedia: data in {CallMediaServices.DataFolder(app.Configuration)}");
         var demo = await ServerHost.PrepareAsync(app, demo: !cli.Flag("--no-demo"), ct);
         await app.StartAsync(ct);
