@@ -339,16 +339,14 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
     {
         var sid = Unique();
         var file = Recording("long.mp3", 1000);
-        string Line(string s, string calling, string called, string callingName, string calledName) =>
-            $"{s},2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,{calling},{called},audio,{file},{callingName},{calledName}\n";
         var path = Manifest(
-            Line(sid + "-max", new string('1', 128), "2001", new string('ñ', 200), new string('a', 200)), // line 2: at every limit
-            Line(sid + new string('s', 200 - sid.Length + 1), "100", "2001", "", ""), // line 3
-            Line(sid + "-calling", new string('1', 129), "2001", "", ""), // line 4
-            Line(sid + "-called", "100", new string('2', 129), "", ""), // line 5
-            Line(sid + "-cname", "100", "2001", new string('ñ', 201), ""), // line 6
-            Line(sid + "-dname", "100", "2001", "", new string('b', 201)), // line 7
-            Line(sid + "-ctrl", "100", "2001", "bell\u0007", "")); // line 8
+            FullRow(sid + "-max", file, new string('1', 128), "2001", new string('ñ', 200), new string('a', 200)), // line 2: at every limit
+            FullRow(sid + new string('s', 200 - sid.Length + 1), file, "100", "2001", "", ""), // line 3
+            FullRow(sid + "-calling", file, new string('1', 129), "2001", "", ""), // line 4
+            FullRow(sid + "-called", file, "100", new string('2', 129), "", ""), // line 5
+            FullRow(sid + "-cname", file, "100", "2001", new string('ñ', 201), ""), // line 6
+            FullRow(sid + "-dname", file, "100", "2001", "", new string('b', 201)), // line 7
+            FullRow(sid + "-ctrl", file, "100", "2001", "bell\u0007", "")); // line 8
 
         var (exit, output, error) = await Server.CliAsync("", "import", path);
 
@@ -368,12 +366,10 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
     {
         var wide = new string('ü', 200);
         var bidi = Unique() + "\u202Egpj.exe";
-        string Line(string s, string file, string calling, string called, string callingName, string calledName) =>
-            $"{s},2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,{calling},{called},audio,{file},{callingName},{calledName}\n";
         var path = Manifest(
-            Line(wide, Recording("w1.mp3", 3000), "+15550100", "-2+3", "\"=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\"", "@SUM(A1)"),
-            Line(wide, Recording("w2.mp3", 4000), "+15550100", "-2+3", "\"=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\"", "@SUM(A1)"),
-            Line(bidi, Recording("b.mp3", 5000), "100", "200", "Zoë", "+SUM(1)"));
+            FullRow(wide, Recording("w1.mp3", 3000), "+15550100", "-2+3", "\"=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\"", "@SUM(A1)"),
+            FullRow(wide, Recording("w2.mp3", 4000), "+15550100", "-2+3", "\"=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\"", "@SUM(A1)"),
+            FullRow(bidi, Recording("b.mp3", 5000), "100", "200", "Zoë", "+SUM(1)"));
         var (exit, _, error) = await Server.CliAsync("", "import", path);
         Assert.True(exit == 0, error);
 
@@ -422,6 +418,9 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
 
     private static string Row(string sid, string path, string callingName = "") =>
         $"{sid},2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,+15550100,2001,audio,{path},\"{callingName}\",Agent\n";
+
+    private static string FullRow(string sid, string path, string calling, string called, string callingName, string calledName) =>
+        $"{sid},2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,{calling},{called},audio,{path},{callingName},{calledName}\n";
 
     private string Manifest(params string[] rows)
     {
