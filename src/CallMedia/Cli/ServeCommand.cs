@@ -20,6 +20,7 @@ public static class ServeCommand
     private static async Task<int> RunAsync(string[] configArgs, string urls, bool demo, CliConsole console, CancellationToken ct)
     {
         await using var app = ServerHost.Build([.. configArgs, $"--urls={urls}"]);
+        app.Services.GetRequiredService<Storage.MediaRoot>().RemoveLeftovers();
         await console.Out.WriteLineAsync($"CallMedia: data in {CallMediaServices.DataFolder(app.Configuration)}");
         var signIn = await ServerHost.PrepareAsync(app, demo, ct);
         await app.StartAsync(ct);

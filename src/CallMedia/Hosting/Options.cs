@@ -69,7 +69,7 @@ public sealed class ImportSettings
 {
     public const string Section = "Import";
 
-    /// <summary>When set, every file a manifest names must lie under one of these folders.</summary>
+    /// <summary>Folders a manifest may name files in, besides its own folder; the only ones for <c>--link</c>.</summary>
     public IReadOnlyList<string> AllowedRoots { get; set; } = [];
 
     /// <summary>Couples stored per transaction: an interrupted import loses at most one batch, which a re-run redoes.</summary>
