@@ -19,6 +19,8 @@ public static class ServeCommand
             await console.Out.WriteLineAsync($"CallMedia: listening on {url}/callrec/");
         }
 
+        // The bound addresses decide whether the demo password may stay the well-known one.
+        demo = app.Services.GetRequiredService<CallMedia.Auth.DemoAccount>().ReplacedSignIn ?? demo;
         if (demo is not null)
         {
             await console.Out.WriteLineAsync($"CallMedia: demo sign-in {demo}");
