@@ -29,6 +29,8 @@ public static class ServeCommand
             await console.Out.WriteLineAsync($"CallMedia: listening on {url}/callrec/");
         }
 
+        // The bound addresses decide whether the demo password may stay the well-known one.
+        signIn = app.Services.GetRequiredService<CallMedia.Auth.DemoAccount>().ReplacedSignIn ?? signIn;
         if (signIn is not null)
         {
             await console.Out.WriteLineAsync($"CallMedia: demo sign-in {signIn}");
