@@ -7,9 +7,10 @@ namespace CallMedia.Media;
 public sealed record FormatCheck(bool Matches, string? Found);
 
 /// <summary>
-/// Checks with ffprobe that a file's real container format is its declared one, reading only its header
-/// (<c>-probesize 64 KiB</c>). Detection stops before any demuxer runs (<c>-format_whitelist</c>): a playlist or
-/// concat script is named, never followed.
+/// Checks that a file's real container format is its declared one. The first 64 bytes settle most files without a
+/// process; the rest (text, or another container's signature) go to ffprobe, which reads only the header
+/// (<c>-probesize 64 KiB</c>) and stops before any demuxer runs (<c>-format_whitelist</c>): a playlist or concat
+/// script is named, never followed.
 /// </summary>
 public sealed partial class MediaProbe(Ffmpeg ffmpeg)
 {
@@ -22,9 +23,25 @@ public sealed partial class MediaProbe(Ffmpeg ffmpeg)
     /// </summary>
     public async Task<FormatCheck> ProbeFormatAsync(string path, string declaredFormat, CancellationToken ct)
     {
-        if (MediaFormats.Demuxer(declaredFormat) is null)
+        if (MediaFormats.Demuxer(declaredFormat) is not { } declared)
         {
             return new FormatCheck(false, "a format that is not read here");
+        }
+
+        // Header first, without a process: the declared container's signature is a match, and binary data with no
+        // known signature is nothing ffmpeg would take for another container. Text (where playlists, concat
+        // scripts and manifests live) or another container's signature goes to ffprobe.
+        var header = new byte[64];
+        int length;
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, useAsync: true))
+        {
+            length = await file.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, ct);
+        }
+
+        var signature = Signature(header.AsSpan(0, length));
+        if (signature == declared || (signature is null && header.AsSpan(0, length).Contains((byte)0)))
+        {
+            return new FormatCheck(true, signature);
         }
 
         var (exit, output, errors) = await ffmpeg.ProbeRawAsync(
@@ -36,6 +53,19 @@ public sealed partial class MediaProbe(Ffmpeg ffmpeg)
             : errors.Select(l => Detected().Match(l)).FirstOrDefault(m => m.Success)?.Groups["name"].Value;
         return new FormatCheck(found is null || MediaFormats.Matches(found, declaredFormat), found);
     }
+
+    /// <summary>The demuxer whose signature starts the header, when it is one of the containers read here.</summary>
+    public static string? Signature(ReadOnlySpan<byte> header) => header switch
+    {
+        [(byte)'R', (byte)'I', (byte)'F', (byte)'F', _, _, _, _, (byte)'W', (byte)'A', (byte)'V', (byte)'E', ..] => "wav",
+        [0x1A, 0x45, 0xDF, 0xA3, ..] => "matroska",
+        [(byte)'O', (byte)'g', (byte)'g', (byte)'S', ..] => "ogg",
+        [(byte)'f', (byte)'L', (byte)'a', (byte)'C', ..] => "flac",
+        [_, _, _, _, (byte)'f', (byte)'t', (byte)'y', (byte)'p', ..] => "mp4",
+        [(byte)'I', (byte)'D', (byte)'3', ..] => "mp3",
+        [0xFF, var b, ..] when (b & 0xE6) == 0xE2 => "mp3",
+        _ => null,
+    };
 
     /// <summary>Probes the files of manifest rows (a few at a time); one error per row whose file is not of its declared format.</summary>
     public async Task<List<ManifestError>> CheckRowsAsync(IEnumerable<ManifestRow> rows, CancellationToken ct)
