@@ -39,7 +39,7 @@ public sealed partial class MediaProbe(Ffmpeg ffmpeg)
         }
 
         var signature = Signature(header.AsSpan(0, length));
-        if (signature == declared || (signature is null && header.AsSpan(0, length).Contains((byte)0)))
+        if (signature == declared || (signature is null && IsBinary(header.AsSpan(0, length))))
         {
             return new FormatCheck(true, signature);
         }
@@ -66,6 +66,20 @@ public sealed partial class MediaProbe(Ffmpeg ffmpeg)
         [0xFF, var b, ..] when (b & 0xE6) == 0xE2 => "mp3",
         _ => null,
     };
+
+    /// <summary>A control character other than tab, line feed, carriage return and form feed: not a text file.</summary>
+    private static bool IsBinary(ReadOnlySpan<byte> header)
+    {
+        foreach (var b in header)
+        {
+            if (b is < 0x09 or (> 0x0D and < 0x20) or 0x7F)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Probes the files of manifest rows (a few at a time); one error per row whose file is not of its declared format.</summary>
     public async Task<List<ManifestError>> CheckRowsAsync(IEnumerable<ManifestRow> rows, CancellationToken ct)
