@@ -42,6 +42,7 @@ public static class CallMediaServices
         services.AddSingleton<CallStore>();
         services.AddSingleton<CoupleAccess>();
         services.AddSingleton<Ffmpeg>();
+        services.AddSingleton<MediaProbe>();
         services.AddSingleton<TranscodeCache>();
         services.AddSingleton<VideoMixer>();
         services.AddSingleton<PrepareJobs>();
