@@ -4,6 +4,7 @@ using CallMedia.Data;
 using CallMedia.Delivery;
 using CallMedia.Import;
 using CallMedia.Media;
+using CallMedia.Operations;
 using CallMedia.Tokens;
 using Dapper;
 using Microsoft.AspNetCore.Http.Features;
@@ -51,6 +52,7 @@ public static class ServerHost
         });
         builder.Services.AddCallMedia(builder.Configuration);
         builder.Services.AddHostedService<PrepareWorker>();
+        builder.Services.AddOperations(builder.Configuration);
         customize?.Invoke(builder);
 
         var proxies = builder.Configuration.GetSection("Hosting:KnownProxies").Get<string[]>() ?? [];
@@ -86,7 +88,7 @@ public static class ServerHost
         callrec.MapPrepareEndpoints();
         callrec.MapGet("/", SignInPage.Render);
         app.MapGet("/", () => Results.Redirect("/callrec/"));
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapOperations();
         return app;
     }
 
