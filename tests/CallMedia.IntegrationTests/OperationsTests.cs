@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using CallMedia.IntegrationTests.Infrastructure;
 using CallMedia.Operations;
 using Microsoft.Extensions.DependencyInjection;
@@ -60,15 +61,29 @@ public sealed class OperationsTests(ServerFixture fixture) : IClassFixture<Serve
         metrics.BytesSent(SentKind.Zip, 1234);
         metrics.JobQueued(JobKind.Prepare);
 
-        using var response = await client.GetAsync("/metrics");
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.StartsWith("text/plain", response.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
-        Assert.Matches("http_request_duration_seconds_bucket\\{[^}]*code=\"200\"[^}]*endpoint=\"/healthz\"", text);
-        Assert.Matches("callmedia_tokens_issued[a-z_]* [1-9]", text);
-        Assert.Matches("callmedia_tokens_redeemed[a-z_]* [1-9]", text);
-        Assert.Matches("callmedia_bytes_sent[a-z_]*\\{kind=\"zip\"\\} [1-9]", text);
-        Assert.Matches("callmedia_jobs_queued[a-z_]*\\{kind=\"prepare\"\\} [1-9]", text);
+        // The exporter picks up new instruments on its own schedule: scrape until everything is there, or give up.
+        string[] expected =
+        [
+            "http_request_duration_seconds_bucket\\{[^}]*code=\"200\"[^}]*endpoint=\"/healthz\"",
+            "callmedia_tokens_issued[a-z_]* [1-9]",
+            "callmedia_tokens_redeemed[a-z_]* [1-9]",
+            "callmedia_bytes_sent[a-z_]*\\{kind=\"zip\"\\} [1-9]",
+            "callmedia_jobs_queued[a-z_]*\\{kind=\"prepare\"\\} [1-9]",
+        ];
+        var text = "";
+        for (var attempt = 0; attempt < 30 && !expected.All(e => Regex.IsMatch(text, e)); attempt++)
+        {
+            await Task.Delay(attempt == 0 ? 0 : 500);
+            using var response = await client.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.StartsWith("text/plain", response.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+            text = await response.Content.ReadAsStringAsync();
+        }
+
+        foreach (var pattern in expected)
+        {
+            Assert.Matches(pattern, text);
+        }
     }
 
     [Fact]

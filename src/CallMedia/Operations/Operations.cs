@@ -78,6 +78,8 @@ public static class OperationsRegistration
 
     public static WebApplication MapOperations(this WebApplication app)
     {
+        // Created now, so its instruments are published to the exporter before the first measurement.
+        app.Services.GetRequiredService<CallMediaMetrics>();
         app.UseHttpMetrics();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", ReadinessAsync);

@@ -77,7 +77,8 @@ internal sealed class FfmpegReadiness(IOptions<MediaOptions> options) : IHealthC
             }
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            // Generous: on a loaded machine starting ffmpeg alone can take seconds, and a slow start is not a broken tool.
+            timeout.CancelAfter(TimeSpan.FromSeconds(15));
             var drain = Task.WhenAll(process.StandardOutput.ReadToEndAsync(timeout.Token), process.StandardError.ReadToEndAsync(timeout.Token));
             await process.WaitForExitAsync(timeout.Token);
             await drain;
