@@ -41,6 +41,7 @@ public static class CallMediaServices
         services.AddSingleton<TokenService>();
         services.AddSingleton<CallStore>();
         services.AddSingleton<CoupleAccess>();
+        services.AddSingleton<CallSearch>();
         services.AddSingleton<Ffmpeg>();
         services.AddSingleton<MediaProbe>();
         services.AddSingleton<TranscodeCache>();

@@ -4,6 +4,7 @@ using CallMedia.Data;
 using CallMedia.Delivery;
 using CallMedia.Import;
 using CallMedia.Media;
+using CallMedia.Operations;
 using CallMedia.Tokens;
 using Dapper;
 using Microsoft.AspNetCore.Http.Features;
@@ -56,6 +57,7 @@ public static class ServerHost
         builder.Services.AddSecretRedaction();
         builder.Services.AddAnonymousRateLimit(builder.Configuration);
         builder.Services.AddExpiredRowPurge();
+        builder.Services.AddOperations(builder.Configuration);
         customize?.Invoke(builder);
 
         var proxies = builder.Configuration.GetSection("Hosting:KnownProxies").Get<string[]>() ?? [];
@@ -93,7 +95,7 @@ public static class ServerHost
         callrec.MapPrepareEndpoints();
         callrec.MapGet("/", SignInPage.Render);
         app.MapGet("/", () => Results.Redirect("/callrec/"));
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapOperations();
         return app;
     }
 
