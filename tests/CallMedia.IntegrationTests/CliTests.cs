@@ -114,8 +114,8 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         var data = await DemoTemplate.CopyAsync();
         try
         {
-            await using var app = CallMedia.Hosting.ServerHost.Build([$"--CallMedia:Data={data}", "--urls=http://0.0.0.0:0"]);
-            var signIn = await CallMedia.Hosting.ServerHost.PrepareAsync(app, demo: true);
+            await using var app = CallMedia.App.ServerHost.Build([$"--CallMedia:Data={data}", "--urls=http://0.0.0.0:0"]);
+            var signIn = await CallMedia.App.ServerHost.PrepareAsync(app, demo: true);
             Assert.NotNull(signIn);
             Assert.DoesNotContain("password=demo ", signIn + " ", StringComparison.Ordinal);
             var users = app.Services.GetRequiredService<CallMedia.Auth.UserStore>();

@@ -11,7 +11,7 @@ namespace CallMedia.Auth;
 /// attempt inside the wait is refused without checking the password. Unknown names are counted like known ones,
 /// so throttling says nothing about which names exist.
 /// </summary>
-public sealed class LoginThrottle(Database db, TimeProvider clock, IOptions<LoginSettings> options)
+public sealed class LoginThrottle(Database db, TimeProvider clock, IOptions<LoginOptions> options)
 {
     private sealed class FailureRow
     {
@@ -66,7 +66,7 @@ public sealed class LoginThrottle(Database db, TimeProvider clock, IOptions<Logi
     public Task RecordSuccessAsync(string name, CancellationToken ct = default) =>
         db.WriteAsync(connection => connection.ExecuteAsync("DELETE FROM login_failures WHERE throttle_key = @key", new { key = NameKey(name) }), ct);
 
-    public static TimeSpan Delay(long failuresBeyondFree, LoginSettings o)
+    public static TimeSpan Delay(long failuresBeyondFree, LoginOptions o)
     {
         var factor = Math.Pow(2, Math.Min(failuresBeyondFree, 40));
         var ms = Math.Min(o.BaseDelay.TotalMilliseconds * factor, o.MaxDelay.TotalMilliseconds);

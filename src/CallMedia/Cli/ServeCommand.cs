@@ -1,4 +1,4 @@
-using CallMedia.Hosting;
+using CallMedia.App;
 
 namespace CallMedia.Cli;
 

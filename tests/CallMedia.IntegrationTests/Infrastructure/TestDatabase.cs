@@ -1,5 +1,5 @@
 using CallMedia.Data;
-using CallMedia.Hosting;
+using CallMedia.App;
 using Npgsql;
 
 namespace CallMedia.IntegrationTests.Infrastructure;

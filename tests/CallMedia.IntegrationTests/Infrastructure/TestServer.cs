@@ -2,7 +2,7 @@ using System.Net;
 using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Cli;
-using CallMedia.Hosting;
+using CallMedia.App;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

@@ -1,6 +1,7 @@
 using System.Net;
 using CallMedia.Auth;
 using CallMedia.Data;
+using CallMedia.Hosting;
 using CallMedia.Delivery;
 using CallMedia.Import;
 using CallMedia.Media;
@@ -9,7 +10,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
 
-namespace CallMedia.Hosting;
+namespace CallMedia.App;
 
 /// <summary>Builds and prepares the web host of <c>callmedia serve</c> (tests build the very same host).</summary>
 public static class ServerHost
@@ -50,7 +51,7 @@ public static class ServerHost
             o.ValueLengthLimit = (int)CallRecParameters.MaxFormBytes;
         });
         builder.Services.AddCallMedia(builder.Configuration);
-        builder.Services.AddHostedService<PrepareWorker>();
+        builder.Services.AddPrepareWorker();
         customize?.Invoke(builder);
 
         var proxies = builder.Configuration.GetSection("Hosting:KnownProxies").Get<string[]>() ?? [];
