@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using CallMedia.Data;
 using CallMedia.IntegrationTests.Infrastructure;
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CallMedia.IntegrationTests;
@@ -54,6 +56,38 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.Equal(HttpStatusCode.Found, response.StatusCode);
         var login = await client.GetStringAsync("/callrec/loginservlet?loginname=carol&password=pw-carol-1");
         Assert.Contains("Access denied.", login, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UserPasswd_EndsSessionsAndRevokesTokens()
+    {
+        await Server.CliAsync("pw-erin-1\n", "user", "add", "erin", "--role", "supervisor");
+        using var client = Server.CreateClient();
+        var session = await CallRec.LoginAsync(client, "erin", "pw-erin-1");
+        var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=1001");
+
+        var (exit, _, error) = await Server.CliAsync("pw-erin-2\n", "user", "passwd", "erin");
+        Assert.True(exit == 0, error);
+
+        // The old session is over at its next request...
+        Assert.Equal(HttpStatusCode.Found, (await CallRec.TokenAsync(client, session, "id_call[]=1001")).Status);
+        using (var response = await client.SendAsync(CallRec.Send(session, token)))
+        {
+            Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        }
+
+        // ...and its unredeemed token is revoked, not merely orphaned: refused even to the user's new session.
+        using var fresh = Server.CreateClient();
+        var newSession = await CallRec.LoginAsync(fresh, "erin", "pw-erin-2");
+        using (var response = await fresh.SendAsync(CallRec.Send(newSession, token)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        var db = Server.Services.GetRequiredService<Database>();
+        await using var connection = await db.OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.name = 'erin' AND t.revoked = 0 AND t.redeemed_at IS NULL"));
     }
 
     [Theory]

@@ -67,6 +67,36 @@ public sealed class ArchitectureTests
         Assert.Contains("App", FolderGraph(Product)["Cli"].Keys);
     }
 
+    [Fact]
+    public void FolderGraph_IsTheOneDocumented()
+    {
+        // docs/architecture.md lists the graph between "<!-- graph -->" markers, one "- From → To, To" line per folder.
+        var doc = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "architecture.md"));
+        var start = doc.IndexOf("<!-- graph -->", StringComparison.Ordinal);
+        var end = doc.IndexOf("<!-- /graph -->", StringComparison.Ordinal);
+        Assert.True(start >= 0 && end > start, "docs/architecture.md has no <!-- graph --> block");
+        var documented = doc[start..end].Split('\n')
+            .Where(l => l.StartsWith("- ", StringComparison.Ordinal))
+            .Select(l => l[2..].Split('→'))
+            .ToDictionary(p => p[0].Trim(' ', '`'), p => p.Length < 2 ? "" : string.Join(", ", p[1].Split(',').Select(t => t.Trim(' ', '`')).Where(t => t.Length > 0 && t != "nothing").Order(StringComparer.Ordinal)), StringComparer.Ordinal);
+        var actual = FolderGraph(Product).ToDictionary(g => g.Key, g => string.Join(", ", g.Value.Keys.Order(StringComparer.Ordinal)), StringComparer.Ordinal);
+        var lines = actual.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"- `{a.Key}` → {(a.Value.Length == 0 ? "nothing" : string.Join(", ", a.Value.Split(", ").Select(v => $"`{v}`")))}");
+        Assert.True(
+            documented.Count == actual.Count && actual.All(a => documented.TryGetValue(a.Key, out var d) && d == a.Value),
+            "docs/architecture.md's graph is not the code's; the code's is:\n" + string.Join("\n", lines));
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "docs", "architecture.md")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+
     private static string Evidence(IReadOnlyCollection<string> cycle)
     {
         var graph = FolderGraph(Product);

@@ -1,7 +1,7 @@
+using CallMedia.App;
 using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Delivery;
-using CallMedia.App;
 using CallMedia.Hosting;
 
 namespace CallMedia.UnitTests;

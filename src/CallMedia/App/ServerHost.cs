@@ -1,8 +1,8 @@
 using System.Net;
 using CallMedia.Auth;
 using CallMedia.Data;
-using CallMedia.Hosting;
 using CallMedia.Delivery;
+using CallMedia.Hosting;
 using CallMedia.Import;
 using CallMedia.Media;
 using CallMedia.Tokens;

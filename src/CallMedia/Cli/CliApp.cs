@@ -1,7 +1,7 @@
+using CallMedia.App;
 using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Data;
-using CallMedia.App;
 using Microsoft.Extensions.Options;
 
 namespace CallMedia.Cli;

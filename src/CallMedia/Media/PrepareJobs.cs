@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using CallMedia.Data;
 using CallMedia.Calls;
+using CallMedia.Data;
 using Dapper;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,5 @@
-using CallMedia.Data;
 using CallMedia.App;
+using CallMedia.Data;
 using Npgsql;
 
 namespace CallMedia.IntegrationTests.Infrastructure;
