@@ -61,12 +61,12 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     [Fact]
     public async Task UserPasswd_EndsSessionsAndRevokesTokens()
     {
-        await Server.CliAsync("pw-erin-1\n", "user", "add", "erin", "--role", "supervisor");
+        await Server.CliAsync("pw-gwen-1\n", "user", "add", "gwen", "--role", "supervisor");
         using var client = Server.CreateClient();
-        var session = await CallRec.LoginAsync(client, "erin", "pw-erin-1");
+        var session = await CallRec.LoginAsync(client, "gwen", "pw-gwen-1");
         var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=1001");
 
-        var (exit, _, error) = await Server.CliAsync("pw-erin-2\n", "user", "passwd", "erin");
+        var (exit, _, error) = await Server.CliAsync("pw-gwen-2\n", "user", "passwd", "gwen");
         Assert.True(exit == 0, error);
 
         // The old session is over at its next request...
@@ -78,7 +78,7 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
 
         // ...and its unredeemed token is revoked, not merely orphaned: refused even to the user's new session.
         using var fresh = Server.CreateClient();
-        var newSession = await CallRec.LoginAsync(fresh, "erin", "pw-erin-2");
+        var newSession = await CallRec.LoginAsync(fresh, "gwen", "pw-gwen-2");
         using (var response = await fresh.SendAsync(CallRec.Send(newSession, token)))
         {
             Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
@@ -87,7 +87,7 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         var db = Server.Services.GetRequiredService<Database>();
         await using var connection = await db.OpenAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
-            "SELECT COUNT(*) FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.name = 'erin' AND t.revoked = 0 AND t.redeemed_at IS NULL"));
+            "SELECT COUNT(*) FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.name = 'gwen' AND t.revoked = 0 AND t.redeemed_at IS NULL"));
     }
 
     [Theory]
