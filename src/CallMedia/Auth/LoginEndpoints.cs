@@ -1,5 +1,6 @@
 using CallMedia.Audit;
 using CallMedia.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMedia.Auth;
 
@@ -12,7 +13,8 @@ public static class LoginEndpoints
         group.MapPost("/logout", LogOutAsync);
     }
 
-    private static async Task<IResult> LogInAsync(HttpContext context, UserStore users, SessionService sessions, LoginThrottle throttle, DemoAccount demo, AuditLog audit, TimeProvider clock)
+    /// <summary>200: <c>&lt;ok sessionid=..&gt;</c> with the cookie, or <c>&lt;error number="2"&gt;</c> (API.md §1); 429 with <c>Retry-After</c> while throttled.</summary>
+    private static async Task<Results<CallRecXml, CallRecError>> LogInAsync(HttpContext context, UserStore users, SessionService sessions, LoginThrottle throttle, DemoAccount demo, RequestAudit audit)
     {
         string? name;
         string? password;
@@ -37,7 +39,7 @@ public static class LoginEndpoints
         var wait = await throttle.TryAdmitAsync(name, client, context.RequestAborted);
         if (wait is not null)
         {
-            audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "throttled"));
+            audit.Write(context, name, "login", "throttled");
             var seconds = (long)Math.Ceiling(Math.Max(wait.Value.TotalSeconds, 1));
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.SignInThrottled, $"Too many failed sign-ins; try again in {seconds} s.");
@@ -50,7 +52,7 @@ public static class LoginEndpoints
         if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password) || demo.Refuses(name, password))
         {
             // The attempt was counted as a failure when it was admitted.
-            audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "denied"));
+            audit.Write(context, name, "login", "denied");
             return CallRecResults.LoginDenied();
         }
 
@@ -63,22 +65,22 @@ public static class LoginEndpoints
             Secure = context.Request.IsHttps,
             SameSite = SameSiteMode.Lax,
         });
-        audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "ok"));
+        audit.Write(context, name, "login", "ok");
         return CallRecResults.LoginOk(sessionId);
     }
 
-    private static async Task<IResult> LogOutAsync(HttpContext context, SessionService sessions, UserStore users, AuditLog audit, TimeProvider clock)
+    /// <summary>204, ending the session and its tokens; 302 without a live session.</summary>
+    private static async Task<Results<NoContent, SignInRedirect>> LogOutAsync(HttpContext context, Callers callers, SessionService sessions, RequestAudit audit)
     {
-        var session = await sessions.ResolveAsync(context.SessionCandidate(), context.RequestAborted);
-        if (session is null)
+        var caller = await callers.ResolveAsync(context);
+        if (caller is null)
         {
             return CallRecResults.SignInRedirect(context);
         }
 
-        await sessions.EndAsync(session.IdHash, context.RequestAborted);
-        var user = await users.LoadAccessAsync(session.UserId, context.RequestAborted);
-        audit.Write(new AuditEntry(clock.GetUtcNow(), user?.Name, context.ClientAddress(), "logout", null, null, "ok"));
+        await sessions.EndAsync(caller.Session.IdHash, context.RequestAborted);
+        audit.Write(context, caller.Name, "logout", "ok");
         context.Response.Cookies.Delete("JSESSIONID", new CookieOptions { Path = "/callrec" });
-        return Results.NoContent();
+        return TypedResults.NoContent();
     }
 }

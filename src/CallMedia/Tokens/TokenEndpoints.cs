@@ -2,6 +2,7 @@ using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Calls;
 using CallMedia.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace CallMedia.Tokens;
@@ -12,18 +13,13 @@ public static class TokenEndpoints
     public static void MapTokenEndpoints(this RouteGroupBuilder group) =>
         group.MapMethods("/downloadtoken", ["GET", "POST"], IssueAsync);
 
-    private static async Task<IResult> IssueAsync(
-        HttpContext context, SessionService sessions, UserStore users, CallStore calls, CoupleAccess access, TokenService tokens, AuditLog audit, TimeProvider clock, IOptions<TokenOptions> options)
+    /// <summary>200 <c>&lt;reply&gt;</c>; 302 without a live session; 400, 403, 404 (scope all only) or 429 as a framed error.</summary>
+    private static async Task<Results<CallRecXml, CallRecError, SignInRedirect>> IssueAsync(
+        HttpContext context, Callers callers, SessionService sessions, CallStore calls, CoupleAccess access, TokenService tokens, RequestAudit audit, CallMediaMetrics metrics, IOptions<TokenOptions> options)
     {
         var ct = context.RequestAborted;
-        var session = await sessions.ResolveAsync(context.SessionCandidate(), ct);
-        if (session is null)
-        {
-            return CallRecResults.SignInRedirect(context);
-        }
-
-        var user = await users.LoadAccessAsync(session.UserId, ct);
-        if (user is null)
+        var caller = await callers.ResolveAsync(context);
+        if (caller is null)
         {
             return CallRecResults.SignInRedirect(context);
         }
@@ -46,12 +42,9 @@ public static class TokenEndpoints
         }
 
         void Audit(string outcome) =>
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, context.ClientAddress(), $"token.{TokenCriteria.ActionName(criteria.Action)}", string.Join(',', ids), null, outcome));
+            audit.Write(context, caller.Name, $"token.{TokenCriteria.ActionName(criteria.Action)}", outcome, string.Join(',', ids));
 
-        var verdict = ids.Count == 0
-            ? (user.Has(criteria.RequiredRight) && user.ScopeAll ? AccessVerdict.NotFound : AccessVerdict.Forbidden)
-            : (await access.CheckAsync(user, criteria.RequiredRight, ids, ct)).Verdict;
-        switch (verdict)
+        switch ((await access.CheckAsync(caller.User, criteria.RequiredRight, ids, ct)).Verdict)
         {
             case AccessVerdict.NotFound:
                 Audit("not-found");
@@ -61,15 +54,15 @@ public static class TokenEndpoints
                 return CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "Access to the requested media is not allowed.");
         }
 
-        if (!await tokens.TryCountTokenAsync(session, ct))
+        if (!await sessions.TryCountTokenAsync(caller.Session, options.Value.MaxPerSessionPerMinute, ct))
         {
             Audit("rate-limited");
             context.Response.Headers.RetryAfter = "60";
             return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.TooMany, "Too many tokens for this session in the last minute; retry later.");
         }
 
-        var token = await tokens.IssueAsync(session, ids, criteria.Type, criteria.Action, ct);
-        context.RequestServices.GetRequiredService<Operations.CallMediaMetrics>().TokenIssued();
+        var token = await tokens.IssueAsync(caller.Session, ids, criteria.Type, criteria.Action, ct);
+        metrics.TokenIssued();
         Audit("issued");
         return CallRecResults.Reply(token);
     }
