@@ -277,7 +277,7 @@ public sealed partial class MediaTests : IDisposable
         next.Clock.Advance(TimeSpan.FromMinutes(1)); // the dead node's lease has run out
         var coupleId = await CoupleIdAsync(dbArgs, sid);
         var finished = Stopwatch.StartNew();
-        while (await StateAsync(dbArgs, coupleId) != "done" && finished.Elapsed < TimeSpan.FromSeconds(120))
+        while (await StateAsync(dbArgs, coupleId) != "done" && finished.Elapsed < TimeSpan.FromSeconds(300))
         {
             await Task.Delay(100);
         }

@@ -163,7 +163,7 @@ public sealed class MultiNodeTests
             var finished = Stopwatch.StartNew();
             string? state = null;
             string? finalOwner = null;
-            while (finished.Elapsed < TimeSpan.FromSeconds(150))
+            while (finished.Elapsed < TimeSpan.FromSeconds(300))
             {
                 await using var connection = await db.OpenAsync();
                 (state, finalOwner) = await connection.QuerySingleAsync<(string, string?)>("SELECT state, owner FROM jobs WHERE couple_id = @coupleId", new { coupleId });
