@@ -36,7 +36,7 @@ public static class LoginEndpoints
         var client = context.ClientAddress();
         if (await throttle.IsThrottledAsync(name, client, context.RequestAborted))
         {
-            audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "throttled"));
+            await audit.WriteAsync(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "throttled"));
             return CallRecResults.LoginDenied();
         }
 
@@ -47,7 +47,7 @@ public static class LoginEndpoints
         if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password))
         {
             await throttle.RecordFailureAsync(name, client, context.RequestAborted);
-            audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "denied"));
+            await audit.WriteAsync(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "denied"));
             return CallRecResults.LoginDenied();
         }
 
@@ -60,7 +60,7 @@ public static class LoginEndpoints
             Secure = context.Request.IsHttps,
             SameSite = SameSiteMode.Lax,
         });
-        audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "ok"));
+        await audit.WriteAsync(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "ok"));
         return CallRecResults.LoginOk(sessionId);
     }
 
@@ -74,7 +74,7 @@ public static class LoginEndpoints
 
         await sessions.EndAsync(session.IdHash, context.RequestAborted);
         var user = await users.LoadAccessAsync(session.UserId, context.RequestAborted);
-        audit.Write(new AuditEntry(clock.GetUtcNow(), user?.Name, context.ClientAddress(), "logout", null, null, "ok"));
+        await audit.WriteAsync(new AuditEntry(clock.GetUtcNow(), user?.Name, context.ClientAddress(), "logout", null, null, "ok"));
         context.Response.Cookies.Delete("JSESSIONID", new CookieOptions { Path = "/callrec" });
         return Results.NoContent();
     }

@@ -49,21 +49,33 @@ public static class SendCallFileEndpoints
         }
 
         var hasRange = request.Headers.Range.Count > 0;
-        var grant = await tokens.AdmitAsync(token, session, isHead, hasRange, ct);
         var user = await users.LoadAccessAsync(session.UserId, ct);
+        var client = context.ClientAddress();
+        AuditEntry Record(string action, string? coupleList, long? bytes, string outcome) =>
+            new(clock.GetUtcNow(), user?.Name, client, action, coupleList, bytes, outcome);
+
+        // A redemption's record is written in the redeeming transaction, open until the transfer ends.
+        var grant = user is null ? null : await tokens.AdmitAsync(
+            token, session, isHead, hasRange, g => Record("redeem", string.Join(',', g.CoupleIds), null, AuditLog.Started), ct);
         if (grant is null || user is null)
         {
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user?.Name, context.ClientAddress(), "send", null, null, "bad-token"));
+            await audit.WriteAsync(Record("send", null, null, "bad-token"));
             return Forbidden();
         }
 
         var action = grant.FirstUse ? "redeem" : hasRange ? "range" : "head";
         var coupleList = string.Join(',', grant.CoupleIds);
+
+        // Closes the redemption's open record, or writes the record of a request that redeemed nothing.
+        Task Close(long? bytes, string outcome) => grant.AuditSeq is { } seq
+            ? audit.CompleteAsync(seq, Record(action, coupleList, bytes, outcome))
+            : audit.WriteAsync(Record(action, coupleList, bytes, outcome));
+
         var (verdict, couples) = await access.CheckAsync(user, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, ct);
         if (verdict != AccessVerdict.Allowed)
         {
             // The right was revoked or the couple left the user's scope since the token was issued.
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, context.ClientAddress(), action, coupleList, null, "forbidden"));
+            await Close(null, "forbidden");
             return verdict == AccessVerdict.NotFound
                 ? CallRecResults.Error(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "No such couple.")
                 : Forbidden();
@@ -75,22 +87,31 @@ public static class SendCallFileEndpoints
         var delivery = await planner.PlanAsync(grant, couples, needsLength, ct);
         if (delivery is PrepareDelivery prepare)
         {
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, context.ClientAddress(), "prepare", coupleList, null, "requested"));
+            if (grant.AuditSeq is not null)
+            {
+                await Close(0, "prepare");
+            }
+
+            await audit.WriteAsync(Record("prepare", coupleList, null, "requested"));
             return await PrepareEndpoints.PrepareAsync(context, session, prepare.CoupleId);
         }
 
-        var client = context.ClientAddress();
         if (delivery is FailedDelivery failed)
         {
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, client, action, coupleList, 0, $"failed-{failed.Status}"));
+            await Close(0, $"failed-{failed.Status}");
             return Respond(context, delivery);
         }
 
-        // Who got which call, how many bytes, and whether the transfer completed (API.md §7).
+        // Who got which call, how many bytes, and whether the transfer completed (API.md §7): the record is in the
+        // database before the first byte (open), and closed when the transfer ends.
+        if (grant.AuditSeq is null)
+        {
+            grant = grant with { AuditSeq = await audit.BeginAsync(Record(action, coupleList, null, AuditLog.Started)) };
+        }
+
         return new AuditedTransfer(
             Respond(context, delivery),
-            (bytes, completed) => audit.Write(new AuditEntry(
-                clock.GetUtcNow(), user.Name, client, action, coupleList, bytes, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}")));
+            (bytes, completed) => Close(bytes, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}"));
     }
 
     private static IResult Forbidden() =>

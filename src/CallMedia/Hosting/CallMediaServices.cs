@@ -33,6 +33,7 @@ public static class CallMediaServices
         services.AddOptions<TokenOptions>().Bind(configuration.GetSection(TokenOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LoginSettings>().Bind(configuration.GetSection(LoginSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ImportSettings>().Bind(configuration.GetSection(ImportSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AuditOptions>().Bind(configuration.GetSection(AuditOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MediaOptions>().Bind(configuration.GetSection(MediaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton<UserStore>();

@@ -24,7 +24,7 @@ public static class PrepareEndpoints
         var ct = context.RequestAborted;
         if ((await calls.GetFilesAsync([coupleId], ct))[coupleId].Any(f => f.Type == MediaType.Video))
         {
-            return CallRecResults.Reply(await tokens.IssueAsync(session, [coupleId], MediaType.Video, TokenAction.Stream, ct));
+            return CallRecResults.Reply(await tokens.IssueAsync(session, [coupleId], MediaType.Video, TokenAction.Stream, ct: ct));
         }
 
         var id = await jobs.EnqueueAsync(coupleId, ct);
@@ -37,7 +37,7 @@ public static class PrepareEndpoints
 
         var status = await jobs.WaitAsync(id, ct);
         return status.State == "done"
-            ? CallRecResults.Reply(await tokens.IssueAsync(session, [coupleId], MediaType.Video, TokenAction.Stream, ct))
+            ? CallRecResults.Reply(await tokens.IssueAsync(session, [coupleId], MediaType.Video, TokenAction.Stream, ct: ct))
             : Failed(status);
     }
 
@@ -67,7 +67,7 @@ public static class PrepareEndpoints
             return Failed(job);
         }
 
-        var token = job.State == "done" ? await tokens.IssueAsync(session, [job.CoupleId], MediaType.Video, TokenAction.Stream, ct) : null;
+        var token = job.State == "done" ? await tokens.IssueAsync(session, [job.CoupleId], MediaType.Video, TokenAction.Stream, ct: ct) : null;
         return CallRecResults.Job(StatusCodes.Status200OK, job.Id, job.State, (int)job.Progress, token);
     }
 

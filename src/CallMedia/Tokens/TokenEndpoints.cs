@@ -45,8 +45,8 @@ public static class TokenEndpoints
             ids = id is null ? [] : [id.Value];
         }
 
-        void Audit(string outcome) =>
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, context.ClientAddress(), $"token.{TokenCriteria.ActionName(criteria.Action)}", string.Join(',', ids), null, outcome));
+        AuditEntry Record(string outcome) =>
+            new(clock.GetUtcNow(), user.Name, context.ClientAddress(), $"token.{TokenCriteria.ActionName(criteria.Action)}", string.Join(',', ids), null, outcome);
 
         var verdict = ids.Count == 0
             ? (user.Has(criteria.RequiredRight) && user.ScopeAll ? AccessVerdict.NotFound : AccessVerdict.Forbidden)
@@ -54,22 +54,21 @@ public static class TokenEndpoints
         switch (verdict)
         {
             case AccessVerdict.NotFound:
-                Audit("not-found");
+                await audit.WriteAsync(Record("not-found"));
                 return CallRecResults.Error(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "No such couple.");
             case AccessVerdict.Forbidden:
-                Audit("forbidden");
+                await audit.WriteAsync(Record("forbidden"));
                 return CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "Access to the requested media is not allowed.");
         }
 
         if (!await tokens.TryCountTokenAsync(session, ct))
         {
-            Audit("rate-limited");
+            await audit.WriteAsync(Record("rate-limited"));
             context.Response.Headers.RetryAfter = "60";
             return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.TooMany, "Too many tokens for this session in the last minute; retry later.");
         }
 
-        var token = await tokens.IssueAsync(session, ids, criteria.Type, criteria.Action, ct);
-        Audit("issued");
+        var token = await tokens.IssueAsync(session, ids, criteria.Type, criteria.Action, Record("issued"), ct);
         return CallRecResults.Reply(token);
     }
 }
