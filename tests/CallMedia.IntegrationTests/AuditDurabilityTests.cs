@@ -65,12 +65,8 @@ public sealed class AuditDurabilityTests
     [Fact]
     public async Task Redemption_CurlPipedIntoHead_RecordsTheBytesHandedOverAsIncomplete()
     {
-        await using var server = await TestServer.StartAsync();
-        using var big = new BigFile();
-        var id = (await server.SeedAsync([[TestData.FileOf(MediaType.Audio, big.Path)]]))[0];
-        using var client = server.CreateClient();
-        var session = await CallRec.LoginAsync(client);
-        var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download");
+        await using var setup = await ServerWithBigFile.StartAsync();
+        var (server, id, session, token) = (setup.Server, setup.Id, setup.Session, setup.Token);
         var url = $"{server.BaseAddress.ToString().TrimEnd('/')}/callrec/sendcallfile.mp3?token={token}";
         var (exit, output, error) = await Tool.RunAsync("bash", ["-c", $"curl -s -b 'JSESSIONID={session}' '{url}' | head -c 5000000 | wc -c"]);
         Assert.True(exit == 0, error);
@@ -84,12 +80,8 @@ public sealed class AuditDurabilityTests
     [Fact]
     public async Task RangeRead_ClientsAbortUnderLoad_NoneIsRecordedComplete()
     {
-        await using var server = await TestServer.StartAsync();
-        using var big = new BigFile();
-        var id = (await server.SeedAsync([[TestData.FileOf(MediaType.Audio, big.Path)]]))[0];
-        using var client = server.CreateClient();
-        var session = await CallRec.LoginAsync(client);
-        var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download");
+        await using var setup = await ServerWithBigFile.StartAsync();
+        var (server, id, session, token, client) = (setup.Server, setup.Id, setup.Session, setup.Token, setup.Client);
         using (var redeem = CallRec.Send(session, token))
         {
             redeem.Headers.Range = new RangeHeaderValue(0, 99);
@@ -184,6 +176,39 @@ public sealed class AuditDurabilityTests
         var error = new StringWriter();
         var exit = await CallMedia.Cli.CliApp.RunAsync([.. args, .. cluster.DatabaseArgs], new CallMedia.Cli.CliConsole(new StringReader(""), output, error, false));
         return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>A server with one couple whose stored file is <see cref="BigFile"/>, signed in, with a download token for it.</summary>
+    private sealed class ServerWithBigFile : IAsyncDisposable
+    {
+        private readonly BigFile _big = new();
+
+        public TestServer Server { get; private set; } = null!;
+
+        public HttpClient Client { get; private set; } = null!;
+
+        public long Id { get; private set; }
+
+        public string Session { get; private set; } = "";
+
+        public string Token { get; private set; } = "";
+
+        public static async Task<ServerWithBigFile> StartAsync()
+        {
+            var setup = new ServerWithBigFile { Server = await TestServer.StartAsync() };
+            setup.Id = (await setup.Server.SeedAsync([[TestData.FileOf(MediaType.Audio, setup._big.Path)]]))[0];
+            setup.Client = setup.Server.CreateClient();
+            setup.Session = await CallRec.LoginAsync(setup.Client);
+            setup.Token = await CallRec.RequireTokenAsync(setup.Client, setup.Session, $"id_call[]={setup.Id}&action=download");
+            return setup;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Server.DisposeAsync();
+            _big.Dispose();
+        }
     }
 
     /// <summary>A stored file large enough that no transfer of it finishes by accident before the client goes.</summary>
