@@ -12,7 +12,7 @@ public static class LoginEndpoints
         group.MapPost("/logout", LogOutAsync);
     }
 
-    private static async Task<IResult> LogInAsync(HttpContext context, UserStore users, SessionService sessions, LoginThrottle throttle, AuditLog audit, TimeProvider clock)
+    private static async Task<IResult> LogInAsync(HttpContext context, UserStore users, SessionService sessions, LoginThrottle throttle, DemoAccount demo, AuditLog audit, TimeProvider clock)
     {
         string? name;
         string? password;
@@ -34,24 +34,27 @@ public static class LoginEndpoints
         }
 
         var client = context.ClientAddress();
-        if (await throttle.IsThrottledAsync(name, client, context.RequestAborted))
+        var wait = await throttle.TryAdmitAsync(name, client, context.RequestAborted);
+        if (wait is not null)
         {
             await audit.WriteAsync(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "throttled"));
-            return CallRecResults.LoginDenied();
+            var seconds = (long)Math.Ceiling(Math.Max(wait.Value.TotalSeconds, 1));
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.SignInThrottled, $"Too many failed sign-ins; try again in {seconds} s.");
         }
 
         var user = string.IsNullOrEmpty(name) ? null : await users.FindForLoginAsync(name, context.RequestAborted);
 
         // Always verify a hash, even for an unknown name, so timing tells nothing about which part was wrong.
         var passwordOk = PasswordHashing.Verify(user?.PasswordHash ?? PasswordHashing.DummyHash, password ?? "");
-        if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password))
+        if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password) || demo.Refuses(name, password))
         {
-            await throttle.RecordFailureAsync(name, client, context.RequestAborted);
+            // The attempt was counted as a failure when it was admitted.
             await audit.WriteAsync(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "denied"));
             return CallRecResults.LoginDenied();
         }
 
-        await throttle.RecordSuccessAsync(name!, context.RequestAborted);
+        await throttle.RecordSuccessAsync(name!, client, context.RequestAborted);
         var sessionId = await sessions.CreateAsync(user.Value.Id, client, context.RequestAborted);
         context.Response.Cookies.Append("JSESSIONID", sessionId, new CookieOptions
         {

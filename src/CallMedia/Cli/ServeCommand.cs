@@ -20,6 +20,7 @@ public static class ServeCommand
     private static async Task<int> RunAsync(string[] configArgs, string urls, bool demo, CliConsole console, CancellationToken ct)
     {
         await using var app = ServerHost.Build([.. configArgs, $"--urls={urls}"]);
+        app.Services.GetRequiredService<Storage.MediaRoot>().RemoveLeftovers();
         await console.Out.WriteLineAsync($"CallMedia: data in {CallMediaServices.DataFolder(app.Configuration)}");
         var signIn = await ServerHost.PrepareAsync(app, demo, ct);
         await app.StartAsync(ct);
@@ -28,6 +29,8 @@ public static class ServeCommand
             await console.Out.WriteLineAsync($"CallMedia: listening on {url}/callrec/");
         }
 
+        // The bound addresses decide whether the demo password may stay the well-known one.
+        signIn = app.Services.GetRequiredService<CallMedia.Auth.DemoAccount>().ReplacedSignIn ?? signIn;
         if (signIn is not null)
         {
             await console.Out.WriteLineAsync($"CallMedia: demo sign-in {signIn}");

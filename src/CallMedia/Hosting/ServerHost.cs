@@ -4,6 +4,7 @@ using CallMedia.Data;
 using CallMedia.Delivery;
 using CallMedia.Import;
 using CallMedia.Media;
+using CallMedia.Operations;
 using CallMedia.Tokens;
 using Dapper;
 using Microsoft.AspNetCore.Http.Features;
@@ -51,6 +52,12 @@ public static class ServerHost
         });
         builder.Services.AddCallMedia(builder.Configuration);
         builder.Services.AddHostedService<PrepareWorker>();
+        builder.Services.AddDemoAccount();
+        builder.Services.AddBrowserGuards(builder.Configuration);
+        builder.Services.AddSecretRedaction();
+        builder.Services.AddAnonymousRateLimit(builder.Configuration);
+        builder.Services.AddExpiredRowPurge();
+        builder.Services.AddOperations(builder.Configuration);
         customize?.Invoke(builder);
 
         var proxies = builder.Configuration.GetSection("Hosting:KnownProxies").Get<string[]>() ?? [];
@@ -75,7 +82,9 @@ public static class ServerHost
             app.UseForwardedHeaders();
         }
 
+        app.UseBrowserGuards();
         app.UseSessionIdPathParameter();
+        app.UseAnonymousRateLimit();
         app.UseRequestLog();
         app.UseCallRecErrors();
         app.UseRouting();
@@ -86,7 +95,7 @@ public static class ServerHost
         callrec.MapPrepareEndpoints();
         callrec.MapGet("/", SignInPage.Render);
         app.MapGet("/", () => Results.Redirect("/callrec/"));
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapOperations();
         return app;
     }
 
@@ -137,14 +146,5 @@ public static class ServerHost
             : null;
     }
 
-    public static bool BindsLoopbackOnly(IEnumerable<string> urls) =>
-        urls.Where(u => !string.IsNullOrWhiteSpace(u)).All(u =>
-        {
-            if (!Uri.TryCreate(u.Trim().Replace("://*", "://any", StringComparison.Ordinal).Replace("://+", "://any", StringComparison.Ordinal), UriKind.Absolute, out var uri))
-            {
-                return false;
-            }
-
-            return uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
-        });
+    public static bool BindsLoopbackOnly(IEnumerable<string> urls) => DemoAccount.BindsLoopbackOnly(urls);
 }

@@ -69,6 +69,7 @@ public static class TokenEndpoints
         }
 
         var token = await tokens.IssueAsync(session, ids, criteria.Type, criteria.Action, Record("issued"), ct);
+        context.RequestServices.GetRequiredService<Operations.CallMediaMetrics>().TokenIssued();
         return CallRecResults.Reply(token);
     }
 }
