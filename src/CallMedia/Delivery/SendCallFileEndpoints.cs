@@ -110,6 +110,13 @@ public static class SendCallFileEndpoints
             grant = grant with { AuditSeq = await audit.BeginAsync(Record(action, coupleList, null, AuditLog.Started)) };
         }
 
+        // The original product answers a POST like a GET, ranges included, and resuming clients rely on it; the
+        // framework's range processing looks only at GET and HEAD.
+        if (HttpMethods.IsPost(request.Method))
+        {
+            request.Method = HttpMethods.Get;
+        }
+
         return new AuditedTransfer(
             Respond(context, delivery),
             (bytes, completed) => Close(bytes, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}"));
