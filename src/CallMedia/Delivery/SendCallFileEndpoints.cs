@@ -94,7 +94,7 @@ public static class SendCallFileEndpoints
             }
 
             await audit.WriteAsync(Record("prepare", coupleList, null, "requested"));
-            return await PrepareEndpoints.PrepareAsync(context, session, prepare.CoupleId);
+            return await PrepareEndpoints.PrepareAsync(context, session, user.Name, prepare.CoupleId);
         }
 
         if (delivery is FailedDelivery failed)

@@ -61,15 +61,20 @@ public static class TokenEndpoints
                 return CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "Access to the requested media is not allowed.");
         }
 
-        if (!await tokens.TryCountTokenAsync(session, ct))
+        var token = await tokens.IssueWithinWindowAsync(session, ids, criteria.Type, criteria.Action, Record, ct);
+        if (token is null)
         {
-            await audit.WriteAsync(Record("rate-limited"));
-            context.Response.Headers.RetryAfter = "60";
-            return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.TooMany, "Too many tokens for this session in the last minute; retry later.");
+            return TooManyTokens(context);
         }
 
-        var token = await tokens.IssueAsync(session, ids, criteria.Type, criteria.Action, Record("issued"), ct);
         context.RequestServices.GetRequiredService<Operations.CallMediaMetrics>().TokenIssued();
         return CallRecResults.Reply(token);
+    }
+
+    /// <summary>429 for a session whose token window is full (API.md §2).</summary>
+    public static IResult TooManyTokens(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "60";
+        return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.TooMany, "Too many tokens for this session in the last minute; retry later.");
     }
 }

@@ -38,6 +38,23 @@ public sealed class TokenService(Database db, TimeProvider clock, IOptions<Token
         return rows == 1;
     }
 
+    /// <summary>
+    /// Issues a token if the session's window has room (<see cref="TryCountTokenAsync"/>), its audit record
+    /// (<paramref name="record"/> of <c>issued</c>) in the token's transaction; null, with a <c>rate-limited</c>
+    /// record, when the window is full (the caller answers 429).
+    /// </summary>
+    public async Task<string?> IssueWithinWindowAsync(
+        SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry> record, CancellationToken ct = default)
+    {
+        if (!await TryCountTokenAsync(session, ct))
+        {
+            await db.WriteAsync(connection => AuditLog.InsertAsync(connection, null, record("rate-limited"), open: false), CancellationToken.None);
+            return null;
+        }
+
+        return await IssueAsync(session, coupleIds, type, action, record("issued"), ct);
+    }
+
     /// <summary>Issues a token; <paramref name="record"/>, when given, is written in the same transaction as the token.</summary>
     public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record = null, CancellationToken ct = default)
     {
