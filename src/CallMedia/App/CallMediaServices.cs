@@ -34,7 +34,7 @@ public static class CallMediaServices
         services.AddCalls();
         services.AddMedia(configuration);
         services.AddDelivery();
-        services.AddAudit();
+        services.AddAudit(configuration);
         services.AddImport(configuration);
         return services;
     }

@@ -6,8 +6,11 @@ using Dapper;
 
 namespace CallMedia.Audit;
 
-/// <summary>The result of walking the chain: how far it is intact, and the first broken link if any.</summary>
-public sealed record ChainReport(long Records, long? HeadSeq, string HeadHash, long? BrokenAt, string? Problem);
+/// <summary>
+/// The result of walking the chain: how far it is intact, the first broken link if any, and how many records are
+/// written but not chained yet (pending: a transfer still running, or waiting for the chainer; not a failure).
+/// </summary>
+public sealed record ChainReport(long Records, long? HeadSeq, string HeadHash, long? BrokenAt, string? Problem, long Pending = 0);
 
 /// <summary>Verifies and exports the audit log (API.md §7).</summary>
 public sealed class AuditChain(Database db)
@@ -35,10 +38,16 @@ public sealed class AuditChain(Database db)
         public string PrevHash { get; set; } = "";
 
         public string Hash { get; set; } = "";
+
+        /// <summary>The record's place in the chain; null while pending.</summary>
+        public long? ChainSeq { get; set; }
+
+        /// <summary>1 while the transfer it records is running.</summary>
+        public long InProgress { get; set; }
     }
 
     /// <summary>
-    /// Recomputes every record's hash from its fields and the previous record's hash. An edited record fails its
+    /// Walks the chain in chain order and recomputes every record's hash from its fields and the previous record's hash. An edited record fails its
     /// own hash; a deleted or inserted one breaks the link of the next. Removing records at the end leaves a
     /// valid shorter chain, which <paramref name="anchor"/> (a seq and hash noted earlier) detects.
     /// </summary>
@@ -48,7 +57,7 @@ public sealed class AuditChain(Database db)
         long? headSeq = null;
         long count = 0;
         var anchorSeen = false;
-        await foreach (var row in RowsAsync(null, null, ct))
+        await foreach (var row in RowsAsync(null, null, chained: true, ct))
         {
             count++;
             if (!string.Equals(row.PrevHash, prev, StringComparison.Ordinal))
@@ -81,17 +90,26 @@ public sealed class AuditChain(Database db)
             return new ChainReport(count, headSeq, prev, missing.Seq, "the anchored record is gone (records were removed from the end)");
         }
 
-        return new ChainReport(count, headSeq, prev, null, null);
+        long pending;
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            pending = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit WHERE chain_seq IS NULL");
+        }
+
+        return new ChainReport(count, headSeq, prev, null, null, pending);
     }
 
-    /// <summary>Writes records between two times as CSV (RFC 4180), header first.</summary>
+    /// <summary>
+    /// Writes records between two times as CSV (RFC 4180), header first, in seq order; a record not chained yet has
+    /// <c>pending</c> for its hash and an empty prev_hash.
+    /// </summary>
     public async Task ExportCsvAsync(TextWriter output, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct = default)
     {
         await output.WriteLineAsync("seq,time_utc,user,client,action,couple_ids,bytes,outcome,prev_hash,hash");
-        await foreach (var r in RowsAsync(from, to, ct))
+        await foreach (var r in RowsAsync(from, to, chained: false, ct))
         {
             var time = DateTimeOffset.FromUnixTimeMilliseconds(r.At).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-            string[] fields = [r.Seq.ToString(CultureInfo.InvariantCulture), time, r.UserName ?? "", r.Client ?? "", r.Action, r.CoupleIds ?? "", r.Bytes?.ToString(CultureInfo.InvariantCulture) ?? "", r.Outcome, r.PrevHash, r.Hash];
+            string[] fields = [r.Seq.ToString(CultureInfo.InvariantCulture), time, r.UserName ?? "", r.Client ?? "", r.Action, r.CoupleIds ?? "", r.Bytes?.ToString(CultureInfo.InvariantCulture) ?? "", r.Outcome, r.PrevHash, r.ChainSeq is null ? "pending" : r.Hash];
             await output.WriteLineAsync(string.Join(',', fields.Select(Csv)));
         }
     }
@@ -107,8 +125,10 @@ public sealed class AuditChain(Database db)
         return new StringBuilder("\"").Append(text.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"').ToString();
     }
 
-    private async IAsyncEnumerable<AuditRow> RowsAsync(DateTimeOffset? from, DateTimeOffset? to, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    /// <summary>Chained records in chain order, or every record in seq order.</summary>
+    private async IAsyncEnumerable<AuditRow> RowsAsync(DateTimeOffset? from, DateTimeOffset? to, bool chained, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
+        var order = chained ? "chain_seq" : "seq";
         var after = long.MinValue;
         var fromMs = from?.ToUnixTimeMilliseconds() ?? long.MinValue;
         var toMs = to?.ToUnixTimeMilliseconds() ?? long.MaxValue;
@@ -118,9 +138,9 @@ public sealed class AuditChain(Database db)
             await using (var connection = await db.OpenAsync(ct))
             {
                 page = (await connection.QueryAsync<AuditRow>(
-                    """
-                    SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash FROM audit
-                    WHERE seq > @after AND at >= @fromMs AND at < @toMs ORDER BY seq LIMIT @Page
+                    $"""
+                    SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash, chain_seq, in_progress FROM audit
+                    WHERE {order} > @after AND at >= @fromMs AND at < @toMs ORDER BY {order} LIMIT @Page
                     """,
                     new { after, fromMs, toMs, Page })).ToList();
             }
@@ -135,7 +155,7 @@ public sealed class AuditChain(Database db)
                 yield break;
             }
 
-            after = page[^1].Seq;
+            after = chained ? page[^1].ChainSeq!.Value : page[^1].Seq;
         }
     }
 }

@@ -1,9 +1,10 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Threading.Channels;
 using CallMedia.Data;
 using Dapper;
+using Microsoft.Extensions.Options;
 
 namespace CallMedia.Audit;
 
@@ -18,49 +19,79 @@ public sealed record AuditEntry(
     string Outcome);
 
 /// <summary>
-/// Append-only, hash-chained audit log. Requests enqueue records; one writer appends them in batches, each
-/// record's hash covering the previous record's hash, so an edited or deleted row breaks the chain.
+/// Append-only, hash-chained audit log. Every record is written durably, by a plain INSERT, before the request it
+/// records goes on (a redemption's record in the redeeming transaction itself, see <see cref="InsertAsync"/>), so a
+/// crash loses none. Records are inserted unchained; this service, on every node, then gives closed records their
+/// place in the chain (<c>chain_seq</c>, <c>prev_hash</c>, <c>hash</c>) under the chain lock, each hash covering
+/// the previous one, so an edited or deleted row breaks the chain. A transfer's record is inserted open (outcome
+/// <see cref="Started"/>) and closed by <see cref="CompleteAsync"/> with the bytes sent and the outcome; one left open
+/// by a node that died is chained as it stands after <see cref="AuditOptions.ChainOpenAfter"/>.
 /// </summary>
-public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : BackgroundService
+public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOptions> options, ILogger<AuditLog> logger) : BackgroundService
 {
     public const string Genesis = "0000000000000000000000000000000000000000000000000000000000000000";
 
-    private readonly Channel<AuditEntry> _queue = Channel.CreateUnbounded<AuditEntry>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>The outcome of a transfer's record until the transfer ends.</summary>
+    public const string Started = "started";
 
-    private long _pending;
+    private const int ChainBatch = 500;
 
-    public void Write(AuditEntry entry)
+    /// <summary>Writes a closed record now (durable when this returns).</summary>
+    public Task WriteAsync(AuditEntry entry, CancellationToken ct = default) =>
+        db.WriteAsync(connection => InsertAsync(connection, null, entry, open: false), ct);
+
+    /// <summary>Writes the open record of a transfer about to start; returns its seq for <see cref="CompleteAsync"/>.</summary>
+    public Task<long> BeginAsync(AuditEntry entry, CancellationToken ct = default) =>
+        db.WriteAsync(connection => InsertAsync(connection, null, entry, open: true), ct);
+
+    /// <summary>Appends records now, in one transaction, and chains them (the CLI's path: it has no chainer running).</summary>
+    public async Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct = default)
     {
-        Interlocked.Increment(ref _pending);
-        _queue.Writer.TryWrite(entry);
+        await db.WriteAsync(
+            async connection =>
+            {
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                foreach (var e in entries)
+                {
+                    await InsertAsync(connection, tx, e, open: false);
+                }
+
+                await tx.CommitAsync(ct);
+                return entries.Count;
+            },
+            ct);
+        await ChainAsync(ct);
     }
 
-    /// <summary>Appends records now, in one transaction (the CLI's path; the server batches through <see cref="Write"/>).</summary>
-    public Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct = default) =>
-        db.WriteAsync(connection => AppendAsync(connection, entries, ct), ct);
+    /// <summary>
+    /// The one INSERT of a record, unchained, inside the caller's transaction when it has one (a redemption, a token
+    /// issue). No chain lock: concurrent writers never wait for each other here.
+    /// </summary>
+    public static Task<long> InsertAsync(DbConnection connection, DbTransaction? tx, AuditEntry e, bool open) =>
+        connection.ExecuteScalarAsync<long>(
+            """
+            INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash, in_progress)
+            VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, '', '', @inProgress)
+            RETURNING seq
+            """,
+            new { at = e.At.ToUnixTimeMilliseconds(), e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome, inProgress = open ? 1 : 0 },
+            tx);
 
-    private async Task<int> AppendAsync(System.Data.Common.DbConnection connection, IReadOnlyList<AuditEntry> entries, CancellationToken ct)
-    {
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await db.LockAuditChainAsync(connection, tx);
-        var prev = await connection.ExecuteScalarAsync<string?>("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1", transaction: tx) ?? Genesis;
-        foreach (var e in entries)
-        {
-            var at = e.At.ToUnixTimeMilliseconds();
-            var hash = ChainHash(prev, at, e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome);
-            await connection.ExecuteAsync(
-                """
-                INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash)
-                VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, @prev, @hash)
-                """,
-                new { at, e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome, prev, hash },
-                tx);
-            prev = hash;
-        }
-
-        await tx.CommitAsync(ct);
-        return entries.Count;
-    }
+    /// <summary>
+    /// Closes a transfer's open record with the bytes handed to the transport and the outcome. If the record was
+    /// already chained as it stood (the transfer outlived <see cref="AuditOptions.ChainOpenAfter"/>), a closing record
+    /// with the same action and couples is written instead.
+    /// </summary>
+    public Task CompleteAsync(long seq, AuditEntry final, CancellationToken ct = default) =>
+        db.WriteAsync(
+            async connection =>
+            {
+                var updated = await connection.ExecuteAsync(
+                    "UPDATE audit SET bytes = @Bytes, outcome = @Outcome, in_progress = 0 WHERE seq = @seq AND chain_seq IS NULL",
+                    new { final.Bytes, final.Outcome, seq });
+                return updated == 1 ? seq : await InsertAsync(connection, null, final, open: false);
+            },
+            ct);
 
     public static string ChainHash(string prev, long at, string? user, string? client, string action, string? coupleIds, long? bytes, string outcome)
     {
@@ -77,71 +108,111 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 
-    /// <summary>Waits until everything written so far is in the database (tests, shutdown).</summary>
-    public async Task FlushAsync(CancellationToken ct = default)
+    /// <summary>Chains every record that is ready now (tests, the CLI); returns how many were chained.</summary>
+    public Task<int> FlushAsync(CancellationToken ct = default) => ChainAsync(ct);
+
+    /// <summary>
+    /// Gives every closed unchained record, and every open one older than <see cref="AuditOptions.ChainOpenAfter"/>,
+    /// the next place in the chain, in seq order, a batch per transaction under the chain lock (one chainer at a
+    /// time across all nodes). Chain order is its own column: on PostgreSQL identity order is not commit order, so a
+    /// record committed late simply joins the chain later.
+    /// </summary>
+    public async Task<int> ChainAsync(CancellationToken ct = default)
     {
-        while (Interlocked.Read(ref _pending) > 0)
+        var total = 0;
+        while (true)
         {
-            await Task.Delay(10, ct);
+            var chained = await db.WriteAsync(connection => ChainBatchAsync(connection, ct), ct);
+            total += chained;
+            if (chained < ChainBatch)
+            {
+                return total;
+            }
         }
+    }
+
+    private async Task<int> ChainBatchAsync(DbConnection connection, CancellationToken ct)
+    {
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await db.LockAuditChainAsync(connection, tx);
+        var cutoff = (clock.GetUtcNow() - options.Value.ChainOpenAfter).ToUnixTimeMilliseconds();
+        // FOR UPDATE: a transfer completing now waits, then finds its record chained and writes a closing record.
+        var rows = (await connection.QueryAsync<AuditChain.AuditRow>(
+            $"""
+            SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, in_progress FROM audit
+            WHERE chain_seq IS NULL AND (in_progress = 0 OR at <= @cutoff) ORDER BY seq LIMIT {ChainBatch}{(db.Kind == DbKind.Postgres ? " FOR UPDATE" : "")}
+            """,
+            new { cutoff },
+            tx)).ToList();
+        if (rows.Count == 0)
+        {
+            await tx.RollbackAsync(ct);
+            return 0;
+        }
+
+        var head = await connection.QuerySingleOrDefaultAsync<AuditChain.AuditRow>(
+            "SELECT chain_seq, hash FROM audit WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1", transaction: tx);
+        var (chainSeq, prev) = head is null ? (0L, Genesis) : (head.ChainSeq!.Value, head.Hash);
+        foreach (var r in rows)
+        {
+            chainSeq++;
+            var hash = ChainHash(prev, r.At, r.UserName, r.Client, r.Action, r.CoupleIds, r.Bytes, r.Outcome);
+            var updated = await connection.ExecuteAsync(
+                """
+                UPDATE audit SET chain_seq = @chainSeq, prev_hash = @prev, hash = @hash
+                WHERE seq = @Seq AND chain_seq IS NULL AND in_progress = @InProgress AND outcome = @Outcome
+                """,
+                new { chainSeq, prev, hash, r.Seq, r.InProgress, r.Outcome },
+                tx);
+            if (updated != 1)
+            {
+                // Changed since it was read (possible only where rows are not locked): try again next round.
+                throw new InvalidOperationException($"audit record {r.Seq} changed while being chained");
+            }
+
+            prev = hash;
+        }
+
+        await tx.CommitAsync(ct);
+        return rows.Count;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<AuditEntry>(256);
-        try
-        {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
-            {
-                await DrainAsync(batch, CancellationToken.None);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down: what is queued still goes in below.
-        }
-
-        await DrainAsync(batch, CancellationToken.None);
-    }
-
-    private async Task DrainAsync(List<AuditEntry> batch, CancellationToken ct)
-    {
-        while (_queue.Reader.TryRead(out var entry))
-        {
-            batch.Add(entry);
-            if (batch.Count == 256)
-            {
-                await AppendWithRetryAsync(batch, ct);
-            }
-        }
-
-        if (batch.Count > 0)
-        {
-            await AppendWithRetryAsync(batch, ct);
-        }
-    }
-
-    private async Task AppendWithRetryAsync(List<AuditEntry> batch, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
+        while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await AppendAsync(batch, ct);
-                Interlocked.Add(ref _pending, -batch.Count);
-                batch.Clear();
-                return;
+                await ChainAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
             }
             catch (Exception ex)
             {
-                logger.LogWarning(ex, "Audit append of {Count} records failed (attempt {Attempt}); keeping them to retry", batch.Count, attempt);
-                if (attempt >= 5)
-                {
-                    return;
-                }
-
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), ct);
+                // The records are safe in the table; chaining is only late. The next round tries again.
+                logger.LogWarning(ex, "Chaining audit records failed; will retry");
             }
+
+            try
+            {
+                await Task.Delay(options.Value.ChainInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        // A last pass so a clean shutdown leaves nothing closed unchained.
+        try
+        {
+            await ChainAsync(CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Chaining audit records at shutdown failed; the next node to run chains them");
         }
     }
 }

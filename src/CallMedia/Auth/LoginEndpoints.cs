@@ -39,7 +39,7 @@ public static class LoginEndpoints
         var wait = await throttle.TryAdmitAsync(name, client, context.RequestAborted);
         if (wait is not null)
         {
-            audit.Write(context, name, "login", "throttled");
+            await audit.WriteAsync(context, name, "login", "throttled");
             var seconds = (long)Math.Ceiling(Math.Max(wait.Value.TotalSeconds, 1));
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.SignInThrottled, $"Too many failed sign-ins; try again in {seconds} s.");
@@ -52,7 +52,7 @@ public static class LoginEndpoints
         if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password) || demo.Refuses(name, password))
         {
             // The attempt was counted as a failure when it was admitted.
-            audit.Write(context, name, "login", "denied");
+            await audit.WriteAsync(context, name, "login", "denied");
             return CallRecResults.LoginDenied();
         }
 
@@ -65,7 +65,7 @@ public static class LoginEndpoints
             Secure = context.Request.IsHttps,
             SameSite = SameSiteMode.Lax,
         });
-        audit.Write(context, name, "login", "ok");
+        await audit.WriteAsync(context, name, "login", "ok");
         return CallRecResults.LoginOk(sessionId);
     }
 
@@ -79,7 +79,7 @@ public static class LoginEndpoints
         }
 
         await sessions.EndAsync(caller.Session.IdHash, context.RequestAborted);
-        audit.Write(context, caller.Name, "logout", "ok");
+        await audit.WriteAsync(context, caller.Name, "logout", "ok");
         context.Response.Cookies.Delete("JSESSIONID", new CookieOptions { Path = "/callrec" });
         return TypedResults.NoContent();
     }

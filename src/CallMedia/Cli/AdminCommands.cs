@@ -76,7 +76,7 @@ public static class AdminCommands
                 return 1;
             }
 
-            await cli.Console.Out.WriteLineAsync($"audit: {report.Records} records, chain intact; head {report.HeadSeq}:{report.HeadHash} (keep it to check later with --anchor)");
+            await cli.Console.Out.WriteLineAsync($"audit: {report.Records} records, chain intact, {report.Pending} pending (written, not chained yet); head {report.HeadSeq}:{report.HeadHash} (keep it to check later with --anchor)");
             return 0;
         });
         audit.Subcommands.Add(verify);

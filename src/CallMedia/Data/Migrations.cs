@@ -145,6 +145,13 @@ public static class Migrations
             ALTER TABLE sessions ADD COLUMN token_window_count BIGINT NOT NULL DEFAULT 0;
             """),
         (6, SearchMigration.Sql),
+        (7, """
+            ALTER TABLE audit ADD COLUMN chain_seq BIGINT NULL;
+            ALTER TABLE audit ADD COLUMN in_progress BIGINT NOT NULL DEFAULT 0;
+            UPDATE audit SET chain_seq = seq;
+            CREATE UNIQUE INDEX ux_audit_chain_seq ON audit(chain_seq);
+            CREATE INDEX ix_audit_unchained ON audit(seq) WHERE chain_seq IS NULL;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -4,40 +4,87 @@ using Microsoft.AspNetCore.Http.Features;
 namespace CallMedia.Delivery;
 
 /// <summary>
-/// Runs a media result while counting the bytes its body hands to the server (stream writes and file sends),
-/// then reports how many went out and whether the transfer completed, for the audit record.
+/// Runs a media result while counting the bytes its body hands to the server, write by write, and reports how many
+/// went out and whether the transfer completed, for the audit record. Once the client is gone
+/// (<see cref="HttpContext.RequestAborted"/>, read afresh before every write) nothing more is written or counted: the server would silently discard
+/// it. Stored files are sent in segments through the same counted writes, so an aborted file transfer is recorded
+/// with what was handed over before the abort, not with nothing or with the whole file.
 /// </summary>
-public sealed class AuditedTransfer(IResult inner, Action<long, bool> record) : IResult
+public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record) : IResult
 {
+    /// <summary>Bytes read from a stored file per write: large enough to keep the transport busy, small enough to stop promptly.</summary>
+    public const int FileSegment = 256 * 1024;
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var original = httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        var meter = new CountingBodyFeature(original);
+        var meter = new CountingBodyFeature(original, httpContext);
         httpContext.Features.Set<IHttpResponseBodyFeature>(meter);
         var finished = false;
         try
         {
             await inner.ExecuteAsync(httpContext);
             await meter.FlushAsync();
-            finished = !httpContext.RequestAborted.IsCancellationRequested;
+            finished = !meter.IsAborted;
         }
         finally
         {
             httpContext.Features.Set(original);
             var expected = HttpMethods.IsHead(httpContext.Request.Method) ? 0 : httpContext.Response.ContentLength;
-            record(meter.Bytes, finished && (expected is null || expected == meter.Bytes));
+            var complete = finished && !meter.IsAborted && (expected is null || expected == meter.Bytes);
+            await record(meter.Bytes, complete);
         }
     }
 
-    private sealed class CountingBodyFeature(IHttpResponseBodyFeature inner) : IHttpResponseBodyFeature
+    private sealed class CountingBodyFeature(IHttpResponseBodyFeature inner, HttpContext context) : IHttpResponseBodyFeature
     {
         private long _bytes;
+        private volatile bool _gone;
         private CountingStream? _stream;
         private PipeWriter? _writer;
 
         public long Bytes => Interlocked.Read(ref _bytes);
 
-        public Stream Stream => _stream ??= new CountingStream(inner.Stream, this);
+        /// <summary>
+        /// Whether the client is gone. Read afresh each time: Kestrel answers an already-cancelled token the moment the
+        /// connection is lost, while the token handed out earlier is cancelled later from the thread pool, and in
+        /// between writes are silently discarded (under load, long enough to "send" hundreds of MB).
+        /// </summary>
+        public bool IsAborted => _gone || context.RequestAborted.IsCancellationRequested;
+
+        /// <summary>
+        /// Hands bytes to the server's output pipe and counts them. The flush result says at once when the transport
+        /// has stopped taking data (the client is gone), before the request is marked aborted.
+        /// </summary>
+        public async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+        {
+            if (IsAborted)
+            {
+                throw new OperationCanceledException("the client is gone");
+            }
+
+            FlushResult result;
+            try
+            {
+                result = await inner.Writer.WriteAsync(buffer, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // The bytes are in the output pipe; only the wait for the transport to take them was cancelled.
+                Add(buffer.Length);
+                _gone = true;
+                throw;
+            }
+
+            Add(buffer.Length);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                _gone = true;
+                throw new OperationCanceledException("the client is gone");
+            }
+        }
+
+        public Stream Stream => _stream ??= new CountingStream(inner.Writer, this);
 
         public PipeWriter Writer => _writer ??= PipeWriter.Create(Stream, new StreamPipeWriterOptions(leaveOpen: true));
 
@@ -45,10 +92,32 @@ public sealed class AuditedTransfer(IResult inner, Action<long, bool> record) : 
 
         public Task StartAsync(CancellationToken cancellationToken = default) => inner.StartAsync(cancellationToken);
 
+        /// <summary>The file in segments through the counted stream, instead of one uncounted send of the whole range.</summary>
         public async Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default)
         {
-            await inner.SendFileAsync(path, offset, count, cancellationToken);
-            Add(count ?? new FileInfo(path).Length - offset);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted);
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            file.Seek(offset, SeekOrigin.Begin);
+            var remaining = count ?? file.Length - offset;
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(FileSegment);
+            try
+            {
+                while (remaining > 0)
+                {
+                    var read = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(FileSegment, remaining)), stop.Token);
+                    if (read == 0)
+                    {
+                        throw new IOException($"the file ended {remaining} bytes early");
+                    }
+
+                    await Stream.WriteAsync(buffer.AsMemory(0, read), stop.Token);
+                    remaining -= read;
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
 
         public async Task CompleteAsync()
@@ -68,7 +137,7 @@ public sealed class AuditedTransfer(IResult inner, Action<long, bool> record) : 
         public void Add(long n) => Interlocked.Add(ref _bytes, n);
     }
 
-    private sealed class CountingStream(Stream inner, CountingBodyFeature meter) : Stream
+    private sealed class CountingStream(PipeWriter inner, CountingBodyFeature meter) : Stream
     {
         public override bool CanRead => false;
 
@@ -84,16 +153,14 @@ public sealed class AuditedTransfer(IResult inner, Action<long, bool> record) : 
             set => throw new NotSupportedException();
         }
 
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            await inner.WriteAsync(buffer, cancellationToken);
-            meter.Add(buffer.Length);
-        }
+        /// <summary>Counts a write once the server has taken it; refuses writes once the client is gone.</summary>
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            meter.WriteAsync(buffer, cancellationToken);
 
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override async Task FlushAsync(CancellationToken cancellationToken) => await inner.FlushAsync(cancellationToken);
 
         public override void Flush() => throw new NotSupportedException("responses are written asynchronously");
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Calls;
 using CallMedia.Hosting;
@@ -12,15 +13,15 @@ namespace CallMedia.Delivery;
 /// The prepare row of API.md §3: answered when the video is ready (with a fresh token for its stream), or at once
 /// with 202 and the job's address for a client that sends <c>Prefer: respond-async</c>.
 /// </summary>
-public sealed class PrepareResponder(CallStore calls, TokenService tokens, PrepareJobs jobs)
+public sealed class PrepareResponder(CallStore calls, TokenService tokens, PrepareJobs jobs, RequestAudit audit)
 {
     /// <summary>200 <c>&lt;reply&gt;</c> with a stream token; 202 <c>&lt;job&gt;</c> for respond-async; 422 when the mix failed.</summary>
-    public async Task<Results<CallRecXml, CallRecError>> RespondAsync(HttpContext context, SessionInfo session, long coupleId)
+    public async Task<Results<CallRecXml, CallRecError>> RespondAsync(HttpContext context, Caller caller, long coupleId)
     {
         var ct = context.RequestAborted;
         if ((await calls.GetFilesAsync([coupleId], ct))[coupleId].Any(f => f.Type == MediaType.Video))
         {
-            return await StreamTokenAsync(session, coupleId, ct);
+            return await StreamTokenAsync(context, caller, coupleId);
         }
 
         var id = await jobs.EnqueueAsync(coupleId, ct);
@@ -32,11 +33,27 @@ public sealed class PrepareResponder(CallStore calls, TokenService tokens, Prepa
         }
 
         var status = await jobs.WaitAsync(id, ct);
-        return status.State == JobState.Done ? await StreamTokenAsync(session, coupleId, ct) : PrepareEndpoints.Failed(status);
+        return status.State == JobState.Done ? await StreamTokenAsync(context, caller, coupleId) : PrepareEndpoints.Failed(status);
     }
 
-    private async Task<CallRecXml> StreamTokenAsync(SessionInfo session, long coupleId, CancellationToken ct) =>
-        CallRecResults.Reply(await tokens.IssueAsync(session, [coupleId], MediaType.Video, TokenAction.Stream, ct));
+    private async Task<Results<CallRecXml, CallRecError>> StreamTokenAsync(HttpContext context, Caller caller, long coupleId)
+    {
+        var token = await IssueStreamTokenAsync(context, caller, coupleId);
+        return token is null ? TokenEndpoints.TooManyTokens(context) : CallRecResults.Reply(token);
+    }
+
+    /// <summary>
+    /// A stream token for the prepared video, like any other token: counted against the session's window (null when
+    /// it is full) and audited as <c>token.stream</c> in the token's transaction.
+    /// </summary>
+    public Task<string?> IssueStreamTokenAsync(HttpContext context, Caller caller, long coupleId) =>
+        tokens.IssueWithinWindowAsync(
+            caller.Session,
+            [coupleId],
+            MediaType.Video,
+            TokenAction.Stream,
+            outcome => audit.Entry(context, caller.Name, $"token.{TokenCriteria.ActionName(TokenAction.Stream)}", outcome, coupleId.ToString(CultureInfo.InvariantCulture)),
+            context.RequestAborted);
 }
 
 /// <summary>The job address a 202 prepare answer points to (API.md §3).</summary>
@@ -47,9 +64,9 @@ public static class PrepareEndpoints
 
     public static string JobPath(long id) => $"/callrec/jobs/{id.ToString(CultureInfo.InvariantCulture)}";
 
-    /// <summary>200 <c>&lt;job&gt;</c> (with a stream token once done); 302 without a live session; 404 unknown job; 403 outside the caller's rights or scope; 422 failed.</summary>
+    /// <summary>200 <c>&lt;job&gt;</c> (with a stream token once done); 302 without a live session; one 404 for a job that does not exist and one outside the caller's rights or scope; 422 failed; 429 when the session's token window is full.</summary>
     private static async Task<Results<CallRecXml, CallRecError, SignInRedirect>> JobAsync(
-        string id, HttpContext context, Callers callers, CoupleAccess access, PrepareJobs jobs, TokenService tokens)
+        string id, HttpContext context, Callers callers, CoupleAccess access, PrepareJobs jobs, PrepareResponder prepare)
     {
         var ct = context.RequestAborted;
         var caller = await callers.ResolveAsync(context);
@@ -59,14 +76,10 @@ public static class PrepareEndpoints
         }
 
         var job = long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var jobId) ? await jobs.GetAsync(jobId, ct) : null;
-        if (job is null)
+        if (job is null || (await access.CheckAsync(caller.User, Rights.VideoPrepare, [job.CoupleId], ct)).Verdict != AccessVerdict.Allowed)
         {
+            // The same answer whether the job is missing or not the caller's, so job ids reveal nothing.
             return CallRecResults.Error(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "No such job.");
-        }
-
-        if ((await access.CheckAsync(caller.User, Rights.VideoPrepare, [job.CoupleId], ct)).Verdict != AccessVerdict.Allowed)
-        {
-            return CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "Access to this job is not allowed.");
         }
 
         if (job.State == JobState.Failed)
@@ -74,7 +87,12 @@ public static class PrepareEndpoints
             return Failed(job);
         }
 
-        var token = job.State == JobState.Done ? await tokens.IssueAsync(caller.Session, [job.CoupleId], MediaType.Video, TokenAction.Stream, ct) : null;
+        string? token = null;
+        if (job.State == JobState.Done && (token = await prepare.IssueStreamTokenAsync(context, caller, job.CoupleId)) is null)
+        {
+            return TokenEndpoints.TooManyTokens(context);
+        }
+
         return CallRecResults.Job(StatusCodes.Status200OK, job.Id, JobStates.Name(job.State), (int)job.Progress, token);
     }
 

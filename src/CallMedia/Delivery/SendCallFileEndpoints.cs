@@ -20,7 +20,7 @@ public static class SendCallFileEndpoints
     /// prepare answer; 302 without a live session; 400, 403, 404, 405, 409, 503 as framed errors (API.md §3 table).
     /// </summary>
     private static async Task<Results<AuditedTransfer, CallRecXml, CallRecError, SignInRedirect>> SendAsync(
-        HttpContext context, Callers callers, CoupleAccess access, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, CallMediaMetrics metrics)
+        HttpContext context, Callers callers, CoupleAccess access, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, AuditLog log, CallMediaMetrics metrics)
     {
         var request = context.Request;
         var ct = context.RequestAborted;
@@ -53,21 +53,32 @@ public static class SendCallFileEndpoints
         }
 
         var hasRange = request.Headers.Range.Count > 0;
-        var grant = await tokens.AdmitAsync(token, caller.Session, isHead, hasRange, ct);
+        AuditEntry Record(string action, string? coupleList, long? bytes, string outcome) =>
+            audit.Entry(context, caller.Name, action, outcome, coupleList, bytes);
+
+        // A redemption's record is written in the redeeming transaction, open until the transfer ends.
+        var grant = await tokens.AdmitAsync(
+            token, caller.Session, isHead, hasRange, g => Record("redeem", string.Join(',', g.CoupleIds), null, AuditLog.Started), ct);
         if (grant is null)
         {
-            audit.Write(context, caller.Name, "send", "bad-token");
+            await audit.WriteAsync(Record("send", null, null, "bad-token"));
             return Forbidden();
         }
 
         metrics.TokenAdmitted(grant.FirstUse);
         var action = grant.FirstUse ? "redeem" : hasRange ? "range" : "head";
         var coupleList = string.Join(',', grant.CoupleIds);
+
+        // Closes the redemption's open record, or writes the record of a request that redeemed nothing.
+        Task Close(long? bytes, string outcome) => grant.AuditSeq is { } seq
+            ? log.CompleteAsync(seq, Record(action, coupleList, bytes, outcome))
+            : audit.WriteAsync(Record(action, coupleList, bytes, outcome));
+
         var (verdict, couples) = await access.CheckAsync(caller.User, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, ct);
         if (verdict != AccessVerdict.Allowed)
         {
             // The right was revoked or the couple left the user's scope since the token was issued.
-            audit.Write(context, caller.Name, action, "forbidden", coupleList);
+            await Close(null, "forbidden");
             return verdict == AccessVerdict.NotFound
                 ? CallRecResults.Error(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "No such couple.")
                 : Forbidden();
@@ -80,21 +91,39 @@ public static class SendCallFileEndpoints
         switch (delivery)
         {
             case PrepareDelivery prepared:
-                audit.Write(context, caller.Name, "prepare", "requested", coupleList);
-                var answer = (await prepare.RespondAsync(context, caller.Session, prepared.CoupleId)).Result;
+                if (grant.AuditSeq is not null)
+                {
+                    await Close(0, "prepare");
+                }
+
+                await audit.WriteAsync(Record("prepare", coupleList, null, "requested"));
+                var answer = (await prepare.RespondAsync(context, caller, prepared.CoupleId)).Result;
                 return answer is CallRecXml xml ? xml : (CallRecError)answer;
             case FailedDelivery failed:
-                audit.Write(context, caller.Name, action, $"failed-{failed.Status}", coupleList, 0);
+                await Close(0, $"failed-{failed.Status}");
                 return Fail(context, failed);
 
             default:
                 break;
         }
 
-        // Who got which call, how many bytes, and whether the transfer completed (API.md §7).
+        // Who got which call, how many bytes, and whether the transfer completed (API.md §7): the record is in the
+        // database before the first byte (open), and closed when the transfer ends.
+        if (grant.AuditSeq is null)
+        {
+            grant = grant with { AuditSeq = await log.BeginAsync(Record(action, coupleList, null, AuditLog.Started)) };
+        }
+
+        // The original product answers a POST like a GET, ranges included, and resuming clients rely on it; the
+        // framework's range processing looks only at GET and HEAD.
+        if (HttpMethods.IsPost(request.Method))
+        {
+            request.Method = HttpMethods.Get;
+        }
+
         return new AuditedTransfer(
             Respond(context, delivery),
-            (bytes, completed) => audit.Write(context, caller.Name, action, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}", coupleList, bytes));
+            (bytes, completed) => Close(bytes, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}"));
     }
 
     private static CallRecError Forbidden() =>

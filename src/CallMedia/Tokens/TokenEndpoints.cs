@@ -41,29 +41,33 @@ public static class TokenEndpoints
             ids = id is null ? [] : [id.Value];
         }
 
-        void Audit(string outcome) =>
-            audit.Write(context, caller.Name, $"token.{TokenCriteria.ActionName(criteria.Action)}", outcome, string.Join(',', ids));
+        AuditEntry Record(string outcome) =>
+            audit.Entry(context, caller.Name, $"token.{TokenCriteria.ActionName(criteria.Action)}", outcome, string.Join(',', ids));
 
         switch ((await access.CheckAsync(caller.User, criteria.RequiredRight, ids, ct)).Verdict)
         {
             case AccessVerdict.NotFound:
-                Audit("not-found");
+                await audit.WriteAsync(Record("not-found"));
                 return CallRecResults.Error(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "No such couple.");
             case AccessVerdict.Forbidden:
-                Audit("forbidden");
+                await audit.WriteAsync(Record("forbidden"));
                 return CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "Access to the requested media is not allowed.");
         }
 
-        if (!await sessions.TryCountTokenAsync(caller.Session, options.Value.MaxPerSessionPerMinute, ct))
+        var token = await tokens.IssueWithinWindowAsync(caller.Session, ids, criteria.Type, criteria.Action, Record, ct);
+        if (token is null)
         {
-            Audit("rate-limited");
-            context.Response.Headers.RetryAfter = "60";
-            return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.TooMany, "Too many tokens for this session in the last minute; retry later.");
+            return TooManyTokens(context);
         }
 
-        var token = await tokens.IssueAsync(caller.Session, ids, criteria.Type, criteria.Action, ct);
         metrics.TokenIssued();
-        Audit("issued");
         return CallRecResults.Reply(token);
+    }
+
+    /// <summary>429 for a session whose token window is full (API.md §2).</summary>
+    public static CallRecError TooManyTokens(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "60";
+        return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.TooMany, "Too many tokens for this session in the last minute; retry later.");
     }
 }

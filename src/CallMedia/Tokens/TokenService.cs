@@ -1,4 +1,5 @@
 using System.Globalization;
+using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Data;
 using Dapper;
@@ -6,22 +7,43 @@ using Microsoft.Extensions.Options;
 
 namespace CallMedia.Tokens;
 
-/// <summary>A token that admitted a request, with what it was issued for.</summary>
-public sealed record TokenGrant(long UserId, IReadOnlyList<long> CoupleIds, int Type, TokenAction Action, bool FirstUse);
+/// <summary>A token that admitted a request, with what it was issued for; <paramref name="AuditSeq"/> is the open audit record of a redemption.</summary>
+public sealed record TokenGrant(long UserId, IReadOnlyList<long> CoupleIds, int Type, TokenAction Action, bool FirstUse, long? AuditSeq = null);
 
 /// <summary>
 /// Download tokens: issued to a session for fixed criteria, redeemed exactly once by one conditional UPDATE (so
 /// two nodes racing for the same token cannot both win), then usable for Range requests of the same session
 /// until the range lease ends.
 /// </summary>
-public sealed class TokenService(Database db, TimeProvider clock, IOptions<TokenOptions> options)
+public sealed class TokenService(Database db, SessionService sessions, TimeProvider clock, IOptions<TokenOptions> options)
 {
-    public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, CancellationToken ct = default)
+    /// <summary>
+    /// Issues a token if the session's one-minute window has room (<see cref="SessionService.TryCountTokenAsync"/>),
+    /// its audit record (<paramref name="record"/> of <c>issued</c>) in the token's transaction; null, with a
+    /// <c>rate-limited</c> record, when the window is full (the caller answers 429).
+    /// </summary>
+    public async Task<string?> IssueWithinWindowAsync(
+        SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry> record, CancellationToken ct = default)
+    {
+        if (!await sessions.TryCountTokenAsync(session, options.Value.MaxPerSessionPerMinute, ct))
+        {
+            await db.WriteAsync(connection => AuditLog.InsertAsync(connection, null, record("rate-limited"), open: false), CancellationToken.None);
+            return null;
+        }
+
+        return await IssueAsync(session, coupleIds, type, action, record("issued"), ct);
+    }
+
+    /// <summary>Issues a token; <paramref name="record"/>, when given, is written in the same transaction as the token.</summary>
+    public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record = null, CancellationToken ct = default)
     {
         var token = Secrets.NewToken();
         var now = clock.GetUtcNow();
         await db.WriteAsync(
-            connection => connection.ExecuteAsync(
+            async connection =>
+            {
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                await connection.ExecuteAsync(
             """
             INSERT INTO tokens (hash, session_hash, user_id, couple_ids, media_type, action, issued_at, expires_at)
             VALUES (@hash, @session, @userId, @ids, @type, @action, @now, @expires)
@@ -36,16 +58,28 @@ public sealed class TokenService(Database db, TimeProvider clock, IOptions<Token
                 action = TokenCriteria.ActionName(action),
                 now = now.ToUnixTimeMilliseconds(),
                 expires = (now + options.Value.Lifetime).ToUnixTimeMilliseconds(),
-            }),
+            },
+                    tx);
+                if (record is not null)
+                {
+                    await AuditLog.InsertAsync(connection, tx, record, open: false);
+                }
+
+                await tx.CommitAsync(ct);
+                return token;
+            },
             ct);
         return token;
     }
 
     /// <summary>
     /// Admits a request carrying <paramref name="token"/>: the first GET or POST redeems it; later requests of the
-    /// same session with a Range header pass while the lease runs; HEAD never redeems. Null means 403.
+    /// same session with a Range header pass while the lease runs; HEAD never redeems. Null means 403. A redemption
+    /// writes its audit record (<paramref name="redemptionRecord"/>, open until the transfer ends) in the redeeming
+    /// transaction, so no token is ever redeemed without its record, whatever happens to this process afterwards.
     /// </summary>
-    public async Task<TokenGrant?> AdmitAsync(string? token, SessionInfo session, bool isHead, bool hasRange, CancellationToken ct = default)
+    public async Task<TokenGrant?> AdmitAsync(
+        string? token, SessionInfo session, bool isHead, bool hasRange, Func<TokenGrant, AuditEntry>? redemptionRecord = null, CancellationToken ct = default)
     {
         if (!Secrets.IsTokenShape(token))
         {
@@ -59,17 +93,36 @@ public sealed class TokenService(Database db, TimeProvider clock, IOptions<Token
         {
             // The one statement that decides who redeems: at most one request, on any node, sees its row.
             var redeemed = await db.WriteAsync(
-                connection => connection.QuerySingleOrDefaultAsync<GrantRow>(
-                """
-                UPDATE tokens SET redeemed_at = @now, lease_until = @leaseUntil
-                WHERE hash = @hash AND session_hash = @session AND revoked = 0 AND redeemed_at IS NULL AND expires_at > @now
-                RETURNING user_id, couple_ids, media_type, action
-                """,
-                new { hash, session = session.IdHash, now, leaseUntil = now + lease }),
+                async connection =>
+                {
+                    await using var tx = await connection.BeginTransactionAsync(ct);
+                    var row = await connection.QuerySingleOrDefaultAsync<GrantRow>(
+                        """
+                        UPDATE tokens SET redeemed_at = @now, lease_until = @leaseUntil
+                        WHERE hash = @hash AND session_hash = @session AND revoked = 0 AND redeemed_at IS NULL AND expires_at > @now
+                        RETURNING user_id, couple_ids, media_type, action
+                        """,
+                        new { hash, session = session.IdHash, now, leaseUntil = now + lease },
+                        tx);
+                    if (row is null)
+                    {
+                        await tx.RollbackAsync(ct);
+                        return null;
+                    }
+
+                    var grant = Grant(row, firstUse: true);
+                    if (redemptionRecord is not null)
+                    {
+                        grant = grant with { AuditSeq = await AuditLog.InsertAsync(connection, tx, redemptionRecord(grant), open: true) };
+                    }
+
+                    await tx.CommitAsync(ct);
+                    return grant;
+                },
                 ct);
             if (redeemed is not null)
             {
-                return Grant(redeemed, firstUse: true);
+                return redeemed;
             }
         }
 

@@ -20,9 +20,12 @@ public static class TestData
     }
 
     /// <summary>Adds couples with the given files; returns their ids in order.</summary>
-    public static async Task<IReadOnlyList<long>> SeedAsync(this TestServer server, IEnumerable<IReadOnlyList<SeedFile>> couples)
+    public static Task<IReadOnlyList<long>> SeedAsync(this TestServer server, IEnumerable<IReadOnlyList<SeedFile>> couples) =>
+        SeedAsync(server.Services.GetRequiredService<Database>(), couples);
+
+    /// <summary>Adds couples to a database that no in-process server owns (a cluster's).</summary>
+    public static async Task<IReadOnlyList<long>> SeedAsync(Database db, IEnumerable<IReadOnlyList<SeedFile>> couples)
     {
-        var db = server.Services.GetRequiredService<Database>();
         await using var connection = await db.OpenAsync();
         await using var tx = await connection.BeginTransactionAsync();
         var ids = new List<long>();

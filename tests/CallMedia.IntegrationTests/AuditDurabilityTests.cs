@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using CallMedia.Audit;
+using CallMedia.Calls;
+using CallMedia.Data;
+using CallMedia.IntegrationTests.Infrastructure;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CallMedia.IntegrationTests;
+
+/// <summary>
+/// The audit record of a transfer is in the database before its first byte, survives the server being killed, and
+/// says how many bytes were really handed over when the client goes away.
+/// </summary>
+public sealed class AuditDurabilityTests
+{
+    private const int BigSize = 64 << 20;
+
+    [Fact]
+    public async Task Redemption_ServerKilledMidDownload_RecordSurvivesAndTheChainVerifiesAfterRestart()
+    {
+        await using var cluster = await Cluster.StartAsync(1);
+        using var big = new BigFile(Path.Combine(cluster.DataDir, "media"));
+        using var db = TestDatabase.Open(cluster.DatabaseArgs);
+        var id = (await TestData.SeedAsync(db, [[TestData.FileOf(MediaType.Audio, big.Path)]]))[0];
+        var client = cluster.Nodes[0].CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download");
+        using (var response = await client.SendAsync(CallRec.Send(session, token), HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await using var body = await response.Content.ReadAsStreamAsync();
+            await body.ReadExactlyAsync(new byte[1 << 20]);
+            cluster.Nodes[0].Kill(); // SIGKILL, mid-transfer: no finally block of the server runs.
+        }
+
+        var record = Assert.Single(await RowsAsync(db, "redeem", id));
+        Assert.Equal(AuditLog.Started, record.Outcome);
+        Assert.Null(record.Bytes);
+
+        // A restarted node chains the record its dead predecessor left open, as it stands.
+        var node = await cluster.AddNodeAsync("Audit:ChainOpenAfter=00:00:01", "Audit:ChainInterval=00:00:00.100");
+        var waited = Stopwatch.StartNew();
+        while ((await RowsAsync(db, "redeem", id)).Single().ChainSeq is null && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100);
+        }
+
+        record = Assert.Single(await RowsAsync(db, "redeem", id));
+        Assert.NotNull(record.ChainSeq);
+        Assert.Equal(AuditLog.Started, record.Outcome);
+        var (exit, output, error) = await CliAsync(cluster, "audit", "verify");
+        Assert.True(exit == 0, error);
+        Assert.Contains("chain intact, 0 pending", output, StringComparison.Ordinal);
+
+        // The token stays redeemed.
+        using var again = node.CreateClient();
+        using var refused = await again.SendAsync(CallRec.Send(session, token));
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task Redemption_CurlPipedIntoHead_RecordsTheBytesHandedOverAsIncomplete()
+    {
+        await using var setup = await ServerWithBigFile.StartAsync();
+        var (server, id, session, token) = (setup.Server, setup.Id, setup.Session, setup.Token);
+        var url = $"{server.BaseAddress.ToString().TrimEnd('/')}/callrec/sendcallfile.mp3?token={token}";
+        var (exit, output, error) = await Tool.RunAsync("bash", ["-c", $"curl -s -b 'JSESSIONID={session}' '{url}' | head -c 5000000 | wc -c"]);
+        Assert.True(exit == 0, error);
+        Assert.Equal("5000000", output.Trim());
+
+        var record = await ClosedAsync(server, "redeem", id);
+        Assert.Equal("200-incomplete", record.Outcome);
+        Assert.InRange(record.Bytes!.Value, 5_000_000, BigSize - 1);
+    }
+
+    [Fact]
+    public async Task RangeRead_ClientsAbortUnderLoad_NoneIsRecordedComplete()
+    {
+        await using var setup = await ServerWithBigFile.StartAsync();
+        var (server, id, session, token, client) = (setup.Server, setup.Id, setup.Session, setup.Token, setup.Client);
+        using (var redeem = CallRec.Send(session, token))
+        {
+            redeem.Headers.Range = new RangeHeaderValue(0, 99);
+            using var first = await client.SendAsync(redeem);
+            Assert.Equal(HttpStatusCode.PartialContent, first.StatusCode);
+        }
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 12), async (i, ct) =>
+        {
+            using var own = server.CreateClient();
+            using var request = CallRec.Send(session, token);
+            request.Headers.Range = new RangeHeaderValue(i * 1000, null);
+            using var response = await own.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            await using var body = await response.Content.ReadAsStreamAsync(ct);
+            await body.ReadExactlyAsync(new byte[256 << 10], ct);
+        });
+
+        var waited = Stopwatch.StartNew();
+        List<AuditChain.AuditRow> ranges;
+        do
+        {
+            await Task.Delay(100);
+            ranges = await RowsAsync(server.Services.GetRequiredService<Database>(), "range", id);
+        }
+        while ((ranges.Count < 12 || ranges.Any(r => r.Outcome == AuditLog.Started)) && waited.Elapsed < TimeSpan.FromSeconds(60));
+
+        Assert.Equal(12, ranges.Count);
+        Assert.All(ranges, r =>
+        {
+            Assert.Equal("206-incomplete", r.Outcome);
+            Assert.InRange(r.Bytes!.Value, 256 << 10, BigSize - 1);
+        });
+    }
+
+    [Fact]
+    public async Task AuditVerify_CountsOpenTransfersAsPending_ExportMarksThem_AndALateCompletionAddsAClosingRecord()
+    {
+        await using var server = await TestServer.StartAsync();
+        var log = server.Services.GetRequiredService<AuditLog>();
+        var open = await log.BeginAsync(new AuditEntry(server.Clock.GetUtcNow(), "demo", "127.0.0.1", "redeem", "1001", null, AuditLog.Started));
+        await log.WriteAsync(new AuditEntry(server.Clock.GetUtcNow(), "demo", "127.0.0.1", "login", null, null, "ok"));
+        await server.FlushAuditAsync();
+
+        var (exit, output, _) = await server.CliAsync("", "audit", "verify");
+        Assert.Equal(0, exit);
+        Assert.Contains("chain intact, 1 pending", output, StringComparison.Ordinal);
+        var (_, csv, _) = await server.CliAsync("", "audit", "export");
+        Assert.Single(csv.Split('\n'), l => l.StartsWith($"{open},", StringComparison.Ordinal) && l.EndsWith(",pending", StringComparison.Ordinal));
+
+        // Older than the limit: chained as it stands; its completion then comes as a record of its own.
+        server.Clock.Advance(TimeSpan.FromHours(7));
+        await server.FlushAuditAsync();
+        await log.CompleteAsync(open, new AuditEntry(server.Clock.GetUtcNow(), "demo", "127.0.0.1", "redeem", "1001", 42, "200-complete"));
+        await server.FlushAuditAsync();
+        var rows = await RowsAsync(server.Services.GetRequiredService<Database>(), "redeem", 1001);
+        Assert.Equal([AuditLog.Started, "200-complete"], rows.Select(r => r.Outcome));
+        Assert.All(rows, r => Assert.NotNull(r.ChainSeq));
+        var (after, afterOutput, afterError) = await server.CliAsync("", "audit", "verify");
+        Assert.True(after == 0, afterError);
+        Assert.Contains("chain intact, 0 pending", afterOutput, StringComparison.Ordinal);
+    }
+
+    private static async Task<AuditChain.AuditRow> ClosedAsync(TestServer server, string action, long id)
+    {
+        var db = server.Services.GetRequiredService<Database>();
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if ((await RowsAsync(db, action, id)).SingleOrDefault() is { } row && row.Outcome != AuditLog.Started)
+            {
+                return row;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"no closed {action} record for {id}");
+    }
+
+    private static async Task<List<AuditChain.AuditRow>> RowsAsync(Database db, string action, long id)
+    {
+        await using var connection = await db.OpenAsync();
+        return (await connection.QueryAsync<AuditChain.AuditRow>(
+            "SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash, chain_seq, in_progress FROM audit WHERE action = @action AND couple_ids = @ids ORDER BY seq",
+            new { action, ids = id.ToString(CultureInfo.InvariantCulture) })).ToList();
+    }
+
+    private static async Task<(int Exit, string Out, string Error)> CliAsync(Cluster cluster, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await CallMedia.Cli.CliApp.RunAsync([.. args, .. cluster.DatabaseArgs], new CallMedia.Cli.CliConsole(new StringReader(""), output, error, false));
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>A server with one couple whose stored file is <see cref="BigFile"/>, signed in, with a download token for it.</summary>
+    private sealed class ServerWithBigFile : IAsyncDisposable
+    {
+        private readonly BigFile _big = new();
+
+        public TestServer Server { get; private set; } = null!;
+
+        public HttpClient Client { get; private set; } = null!;
+
+        public long Id { get; private set; }
+
+        public string Session { get; private set; } = "";
+
+        public string Token { get; private set; } = "";
+
+        public static async Task<ServerWithBigFile> StartAsync()
+        {
+            var setup = new ServerWithBigFile { Server = await TestServer.StartAsync() };
+            setup.Id = (await setup.Server.SeedAsync([[TestData.FileOf(MediaType.Audio, setup._big.Path)]]))[0];
+            setup.Client = setup.Server.CreateClient();
+            setup.Session = await CallRec.LoginAsync(setup.Client);
+            setup.Token = await CallRec.RequireTokenAsync(setup.Client, setup.Session, $"id_call[]={setup.Id}&action=download");
+            return setup;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Server.DisposeAsync();
+            _big.Dispose();
+        }
+    }
+
+    /// <summary>A stored file large enough that no transfer of it finishes by accident before the client goes.</summary>
+    private sealed class BigFile : IDisposable
+    {
+        public BigFile(string? folder = null)
+        {
+            Path = System.IO.Path.Combine(folder ?? System.IO.Path.GetTempPath(), $"big-{Guid.NewGuid():N}.mp4");
+            using var file = File.Create(Path);
+            file.SetLength(BigSize);
+        }
+
+        public string Path { get; }
+
+        public void Dispose() => File.Delete(Path);
+    }
+}
