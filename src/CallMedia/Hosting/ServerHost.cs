@@ -5,6 +5,7 @@ using CallMedia.Delivery;
 using CallMedia.Import;
 using CallMedia.Media;
 using CallMedia.Tokens;
+using CallMedia.Web;
 using Dapper;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -51,6 +52,7 @@ public static class ServerHost
         });
         builder.Services.AddCallMedia(builder.Configuration);
         builder.Services.AddHostedService<PrepareWorker>();
+        builder.Services.AddWeb();
         customize?.Invoke(builder);
 
         var proxies = builder.Configuration.GetSection("Hosting:KnownProxies").Get<string[]>() ?? [];
@@ -85,7 +87,7 @@ public static class ServerHost
         callrec.MapSendCallFileEndpoints();
         callrec.MapPrepareEndpoints();
         callrec.MapGet("/", SignInPage.Render);
-        app.MapGet("/", () => Results.Redirect("/callrec/"));
+        app.MapWeb();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         return app;
     }

@@ -1,0 +1,223 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CallMedia.Calls;
+using CallMedia.Media;
+using CallMedia.Storage;
+
+namespace CallMedia.Web;
+
+/// <summary>
+/// The shape of a call for the player's waveform: the largest absolute sample in every 1/50 s, per direction.
+/// ffmpeg decodes each source once (a call's two one-direction legs each into their own lane, placed by start
+/// time; one stereo file into two lanes; anything else into one), and the result is cached as gzipped JSON beside
+/// the transcodes, keyed by the sources' content, so a two-hour call shows its shape without being downloaded.
+/// </summary>
+public sealed class WaveformPeaks(Ffmpeg ffmpeg, MediaRoot media, ILogger<WaveformPeaks> logger)
+{
+    public const int PeaksPerSecond = 50;
+
+    /// <summary>Decoding rate: enough for the envelope of telephone speech, small enough to decode hours quickly.</summary>
+    private const int SampleRate = 8000;
+    private const int SamplesPerPeak = SampleRate / PeaksPerSecond;
+
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _running = new(StringComparer.Ordinal);
+
+    /// <summary>The files whose sound the waveform shows: the audio files, else the mixed video's sound track.</summary>
+    public static IReadOnlyList<MediaFile> Sources(IEnumerable<MediaFile> files)
+    {
+        var all = files.ToList();
+        var audio = all.Where(f => f.Type == MediaType.Audio).ToList();
+        return audio.Count > 0 ? audio : all.Where(f => f.Type == MediaType.Video).Take(1).ToList();
+    }
+
+    /// <summary>The content key: the same sources (by CRC, size and place on the timeline) always give the same peaks.</summary>
+    public static string Key(IReadOnlyList<MediaFile> sources)
+    {
+        var text = new StringBuilder("peaks-v1|").Append(PeaksPerSecond).Append('|').Append(SampleRate);
+        foreach (var s in sources)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"|{s.Crc32:x8}:{s.Size}:{s.StartAt}:{s.StopAt}");
+        }
+
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..32].ToLowerInvariant();
+    }
+
+    /// <summary>The cached gzipped JSON file, computed first if needed (concurrent callers share one computation).</summary>
+    public async Task<string> GetAsync(IReadOnlyList<MediaFile> sources, CancellationToken ct)
+    {
+        var key = Key(sources);
+        var path = Path.Combine(media.CacheDir, "peaks", key + ".json.gz");
+        if (File.Exists(path))
+        {
+            return path;
+        }
+
+        var work = _running.GetOrAdd(key, k => new Lazy<Task<string>>(() => ComputeAsync(k, sources, path)));
+        try
+        {
+            // The computation is not tied to this request: a reader that leaves does not waste the decode for the next.
+            return await work.Value.WaitAsync(ct);
+        }
+        finally
+        {
+            if (work.Value.IsCompleted)
+            {
+                _running.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(key, work));
+            }
+        }
+    }
+
+    private async Task<string> ComputeAsync(string key, IReadOnlyList<MediaFile> sources, string path)
+    {
+        await Task.Yield();
+        var started = DateTime.UtcNow;
+        var origin = sources.Min(s => s.StartAt);
+        var lanes = new List<float[]>();
+        if (sources.Count == 1)
+        {
+            var (left, right) = await DecodeAsync(sources[0], channels: 2);
+            lanes.Add(left);
+            if (!left.AsSpan().SequenceEqual(right))
+            {
+                lanes.Add(right);
+            }
+        }
+        else
+        {
+            // Each leg in its own lane, delayed to its start on the call's timeline (the first two legs: caller, callee).
+            foreach (var leg in sources.Take(2))
+            {
+                var (peaks, _) = await DecodeAsync(leg, channels: 1);
+                var offset = (int)((leg.StartAt - origin) * PeaksPerSecond / 1000);
+                var lane = new float[offset + peaks.Length];
+                peaks.CopyTo(lane, offset);
+                lanes.Add(lane);
+            }
+        }
+
+        var length = lanes.Max(l => l.Length);
+        var temp = media.NewTempPath("json.gz");
+        try
+        {
+            await using (var file = File.Create(temp))
+            await using (var gzip = new GZipStream(file, CompressionLevel.Optimal))
+            await using (var json = new Utf8JsonWriter(gzip))
+            {
+                json.WriteStartObject();
+                json.WriteNumber("durationSeconds", Math.Round((double)length / PeaksPerSecond, 2));
+                json.WriteNumber("peaksPerSecond", PeaksPerSecond);
+                json.WriteStartArray("channels");
+                foreach (var lane in lanes)
+                {
+                    json.WriteStartArray();
+                    for (var i = 0; i < length; i++)
+                    {
+                        // Two decimals are a hundred levels: more than a waveform a few hundred pixels high can show.
+                        json.WriteNumberValue(i < lane.Length ? Math.Round(lane[i], 2) : 0);
+                    }
+
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.Move(temp, path, overwrite: true);
+            LogComputed(logger, key, length, (DateTime.UtcNow - started).TotalMilliseconds);
+            return path;
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>Decodes one file to 16-bit samples at 8 kHz and keeps the largest magnitude of every 1/50 s per channel.</summary>
+    private async Task<(float[] First, float[] Second)> DecodeAsync(MediaFile file, int channels)
+    {
+        string[] args =
+        [
+            "-protocol_whitelist", "file", "-f", DemuxerFor(file.Format), "-i", media.Resolve(file.Path),
+            "-map", "0:a:0", "-vn", "-ac", channels.ToString(CultureInfo.InvariantCulture), "-ar", SampleRate.ToString(CultureInfo.InvariantCulture),
+            "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1",
+        ];
+        using var abort = new CancellationTokenSource();
+        var (output, exited) = ffmpeg.Start(args, abort.Token);
+        try
+        {
+            return await ReadPeaksAsync(output, channels, exited);
+        }
+        catch
+        {
+            // ffmpeg's tree is killed on cancellation; its own failure is the one worth reporting.
+            await abort.CancelAsync();
+            await exited.ContinueWith(_ => { }, TaskScheduler.Default);
+            throw;
+        }
+    }
+
+    private static async Task<(float[] First, float[] Second)> ReadPeaksAsync(Stream output, int channels, Task exited)
+    {
+        var first = new List<float>();
+        var second = new List<float>();
+        var frame = 2 * channels;
+        var buffer = new byte[64 * 1024];
+        var filled = 0;
+        int counted = 0, max0 = 0, max1 = 0;
+        int read;
+        while ((read = await output.ReadAsync(buffer.AsMemory(filled))) > 0)
+        {
+            filled += read;
+            var whole = filled - (filled % frame);
+            for (var at = 0; at < whole; at += frame)
+            {
+                max0 = Math.Max(max0, Math.Abs((int)BinaryPrimitives.ReadInt16LittleEndian(buffer.AsSpan(at))));
+                if (channels == 2)
+                {
+                    max1 = Math.Max(max1, Math.Abs((int)BinaryPrimitives.ReadInt16LittleEndian(buffer.AsSpan(at + 2))));
+                }
+
+                if (++counted == SamplesPerPeak)
+                {
+                    first.Add(Math.Min(1f, max0 / 32767f));
+                    second.Add(Math.Min(1f, max1 / 32767f));
+                    counted = max0 = max1 = 0;
+                }
+            }
+
+            buffer.AsSpan(whole, filled - whole).CopyTo(buffer);
+            filled -= whole;
+        }
+
+        if (counted > 0)
+        {
+            first.Add(Math.Min(1f, max0 / 32767f));
+            second.Add(Math.Min(1f, max1 / 32767f));
+        }
+
+        await exited;
+        return ([.. first], [.. second]);
+    }
+
+    /// <summary>The demuxer named explicitly, so a file's content never picks one (ffmpeg probes nothing it was not told to).</summary>
+    internal static string DemuxerFor(string format) => format.ToLowerInvariant() switch
+    {
+        "mp3" => "mp3",
+        "wav" => "wav",
+        "ogg" or "opus" => "ogg",
+        "mp4" or "m4a" or "mov" => "mov",
+        "recd" or "mkv" or "webm" => "matroska",
+        "flac" => "flac",
+        _ => throw new InvalidDataException($"no waveform for media format '{format}'"),
+    };
+
+    private static void LogComputed(ILogger logger, string key, int peaks, double milliseconds) =>
+        logger.LogInformation("Waveform peaks {Key}: {Peaks} per channel in {Milliseconds:0} ms", key, peaks, milliseconds);
+}
