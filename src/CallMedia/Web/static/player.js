@@ -182,9 +182,10 @@ export function showPlayer(panel, me, id, onClose) {
         await new Promise((resolve) => { pollTimer = setTimeout(resolve, 500); });
         job = await api(`/api/v1/jobs/${job.id}`);
       }
+      if (!closed) await refresh();
+      prepareBox.hidden = false;
       bar.value = 100;
       label.textContent = 'Video ready.';
-      if (!closed) await refresh();
     } catch (e) {
       label.textContent = e.message;
     }
@@ -246,7 +247,10 @@ export function showPlayer(panel, me, id, onClose) {
     wave = new Waveform(waveHost, (t) => seek(t));
     try {
       const peaks = await api(`/api/v1/calls/${id}/peaks`);
-      if (!closed) wave.setPeaks(peaks);
+      if (!closed) {
+        wave.setPeaks(peaks);
+        waveHost.classList.add('ready');
+      }
       showTime();
     } catch {
       waveHost.classList.add('empty');
