@@ -1,4 +1,5 @@
 using System.Net;
+using CallMedia.Api;
 using CallMedia.Auth;
 using CallMedia.Data;
 using CallMedia.Delivery;
@@ -50,6 +51,7 @@ public static class ServerHost
             o.ValueLengthLimit = (int)CallRecParameters.MaxFormBytes;
         });
         builder.Services.AddCallMedia(builder.Configuration);
+        builder.Services.AddApi(builder.Configuration);
         builder.Services.AddHostedService<PrepareWorker>();
         customize?.Invoke(builder);
 
@@ -85,6 +87,7 @@ public static class ServerHost
         callrec.MapSendCallFileEndpoints();
         callrec.MapPrepareEndpoints();
         callrec.MapGet("/", SignInPage.Render);
+        app.MapApi();
         app.MapGet("/", () => Results.Redirect("/callrec/"));
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         return app;
