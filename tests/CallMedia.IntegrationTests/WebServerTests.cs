@@ -126,7 +126,8 @@ public sealed partial class WebServerTests(ServerFixture fixture) : IClassFixtur
         using var missing = await SendPeaksAsync(client, session, 999_999);
         Assert.Equal(HttpStatusCode.NotFound, outside.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
-        Assert.Equal(await outside.Content.ReadAsStringAsync(), await missing.Content.ReadAsStringAsync());
+        var detail = async (HttpResponseMessage r) => JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString();
+        Assert.Equal(await detail(outside), await detail(missing));
     }
 
     private async Task<JsonElement> PeaksAsync(long id, HttpClient? client = null, string? session = null)

@@ -15,7 +15,8 @@ public sealed record AuditEntry(
     string Action,
     string? CoupleIds,
     long? Bytes,
-    string Outcome);
+    string Outcome,
+    string? Reason = null);
 
 /// <summary>
 /// Append-only, hash-chained audit log. Requests enqueue records; one writer appends them in batches, each
@@ -47,13 +48,13 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
         foreach (var e in entries)
         {
             var at = e.At.ToUnixTimeMilliseconds();
-            var hash = ChainHash(prev, at, e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome);
+            var hash = ChainHash(prev, at, e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome, e.Reason);
             await connection.ExecuteAsync(
                 """
-                INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash)
-                VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, @prev, @hash)
+                INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, reason, prev_hash, hash)
+                VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, @Reason, @prev, @hash)
                 """,
-                new { at, e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome, prev, hash },
+                new { at, e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome, e.Reason, prev, hash },
                 tx);
             prev = hash;
         }
@@ -62,7 +63,11 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
         return entries.Count;
     }
 
-    public static string ChainHash(string prev, long at, string? user, string? client, string action, string? coupleIds, long? bytes, string outcome)
+    /// <summary>
+    /// The record's hash. A reason, when there is one, is appended as a further field; records without one hash
+    /// exactly as they did before the reason existed, so chains written earlier still verify.
+    /// </summary>
+    public static string ChainHash(string prev, long at, string? user, string? client, string action, string? coupleIds, long? bytes, string outcome, string? reason = null)
     {
         var canonical = string.Join(
             '\u001f',
@@ -74,6 +79,11 @@ public sealed class AuditLog(Database db, ILogger<AuditLog> logger) : Background
             coupleIds ?? "",
             bytes?.ToString(CultureInfo.InvariantCulture) ?? "",
             outcome);
+        if (reason is not null)
+        {
+            canonical += "\u001f" + reason;
+        }
+
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 

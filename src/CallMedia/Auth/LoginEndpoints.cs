@@ -8,11 +8,11 @@ public static class LoginEndpoints
 {
     public static void MapLoginEndpoints(this RouteGroupBuilder group)
     {
-        group.MapMethods("/loginservlet", ["GET", "POST"], LogInAsync);
+        group.MapMethods("/loginservlet", ["GET", "POST"], (Delegate)LogInAsync);
         group.MapPost("/logout", LogOutAsync);
     }
 
-    private static async Task<IResult> LogInAsync(HttpContext context, UserStore users, SessionService sessions, LoginThrottle throttle, AuditLog audit, TimeProvider clock)
+    private static async Task<IResult> LogInAsync(HttpContext context)
     {
         string? name;
         string? password;
@@ -28,45 +28,19 @@ public static class LoginEndpoints
             password = null;
         }
 
-        if (name is not null && (name.Length > 256 || name.Any(char.IsControl)))
+        var outcome = await SignIn.AttemptAsync(context, name, password);
+        if (outcome.Result != SignInResult.Ok)
         {
-            name = null; // no such user can exist; counted against the address only
-        }
-
-        var client = context.ClientAddress();
-        if (await throttle.IsThrottledAsync(name, client, context.RequestAborted))
-        {
-            audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "throttled"));
             return CallRecResults.LoginDenied();
         }
 
-        var user = string.IsNullOrEmpty(name) ? null : await users.FindForLoginAsync(name, context.RequestAborted);
-
-        // Always verify a hash, even for an unknown name, so timing tells nothing about which part was wrong.
-        var passwordOk = PasswordHashing.Verify(user?.PasswordHash ?? PasswordHashing.DummyHash, password ?? "");
-        if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password))
-        {
-            await throttle.RecordFailureAsync(name, client, context.RequestAborted);
-            audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "denied"));
-            return CallRecResults.LoginDenied();
-        }
-
-        await throttle.RecordSuccessAsync(name!, context.RequestAborted);
-        var sessionId = await sessions.CreateAsync(user.Value.Id, client, context.RequestAborted);
-        context.Response.Cookies.Append("JSESSIONID", sessionId, new CookieOptions
-        {
-            Path = "/callrec",
-            HttpOnly = true,
-            Secure = context.Request.IsHttps,
-            SameSite = SameSiteMode.Lax,
-        });
-        audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "ok"));
-        return CallRecResults.LoginOk(sessionId);
+        SignIn.SetCookie(context, outcome.SessionId!, "/callrec");
+        return CallRecResults.LoginOk(outcome.SessionId!);
     }
 
     private static async Task<IResult> LogOutAsync(HttpContext context, SessionService sessions, UserStore users, AuditLog audit, TimeProvider clock)
     {
-        var session = await sessions.ResolveAsync(context.SessionCandidate(), context.RequestAborted);
+        var session = await sessions.ResolveRequestAsync(context);
         if (session is null)
         {
             return CallRecResults.SignInRedirect(context);

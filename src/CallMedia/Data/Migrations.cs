@@ -144,6 +144,12 @@ public static class Migrations
             ALTER TABLE sessions ADD COLUMN token_window_start BIGINT NOT NULL DEFAULT 0;
             ALTER TABLE sessions ADD COLUMN token_window_count BIGINT NOT NULL DEFAULT 0;
             """),
+        (7, """
+            ALTER TABLE audit ADD COLUMN reason TEXT NULL;
+            INSERT INTO roles (name, builtin) VALUES ('auditor', 1);
+            INSERT INTO role_rights (role, right_name) VALUES
+                ('auditor', 'audio.stream'), ('auditor', 'video.stream'), ('auditor', 'audit'), ('admin', 'audit');
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -42,7 +42,7 @@ public static class SendCallFileEndpoints
             return CallRecResults.Error(StatusCodes.Status400BadRequest, ErrorNumbers.BadRequest, "The token parameter is required.");
         }
 
-        var session = await sessions.ResolveAsync(context.SessionCandidate(), ct);
+        var session = await sessions.ResolveRequestAsync(context);
         if (session is null)
         {
             return CallRecResults.SignInRedirect(context);

@@ -1,4 +1,5 @@
 using System.Net;
+using CallMedia.Api;
 using CallMedia.Auth;
 using CallMedia.Data;
 using CallMedia.Delivery;
@@ -51,6 +52,7 @@ public static class ServerHost
             o.ValueLengthLimit = (int)CallRecParameters.MaxFormBytes;
         });
         builder.Services.AddCallMedia(builder.Configuration);
+        builder.Services.AddApi(builder.Configuration);
         builder.Services.AddHostedService<PrepareWorker>();
         builder.Services.AddWeb();
         customize?.Invoke(builder);
@@ -87,6 +89,7 @@ public static class ServerHost
         callrec.MapSendCallFileEndpoints();
         callrec.MapPrepareEndpoints();
         callrec.MapGet("/", SignInPage.Render);
+        app.MapApi();
         app.MapWeb();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         return app;

@@ -44,7 +44,7 @@ public static class PrepareEndpoints
     private static async Task<IResult> JobAsync(string id, HttpContext context, SessionService sessions, UserStore users, CoupleAccess access, PrepareJobs jobs, TokenService tokens)
     {
         var ct = context.RequestAborted;
-        var session = await sessions.ResolveAsync(context.SessionCandidate(), ct);
+        var session = await sessions.ResolveRequestAsync(context);
         if (session is null)
         {
             return CallRecResults.SignInRedirect(context);

@@ -1,6 +1,4 @@
-using CallMedia.Audit;
 using CallMedia.Auth;
-using CallMedia.Calls;
 using CallMedia.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -13,10 +11,10 @@ public static class TokenEndpoints
         group.MapMethods("/downloadtoken", ["GET", "POST"], IssueAsync);
 
     private static async Task<IResult> IssueAsync(
-        HttpContext context, SessionService sessions, UserStore users, CallStore calls, CoupleAccess access, TokenService tokens, AuditLog audit, TimeProvider clock, IOptions<TokenOptions> options)
+        HttpContext context, SessionService sessions, UserStore users, IOptions<TokenOptions> options)
     {
         var ct = context.RequestAborted;
-        var session = await sessions.ResolveAsync(context.SessionCandidate(), ct);
+        var session = await sessions.ResolveRequestAsync(context);
         if (session is null)
         {
             return CallRecResults.SignInRedirect(context);
@@ -38,38 +36,18 @@ public static class TokenEndpoints
             return CallRecResults.Error(StatusCodes.Status400BadRequest, ErrorNumbers.BadRequest, ex.Message);
         }
 
-        var ids = criteria.CoupleIds;
-        if (criteria.Sid is { } sid)
+        var outcome = await TokenIssue.IssueAsync(context, session, user, criteria);
+        switch (outcome.Result)
         {
-            var id = await calls.FindIdBySidAsync(sid, ct);
-            ids = id is null ? [] : [id.Value];
-        }
-
-        void Audit(string outcome) =>
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, context.ClientAddress(), $"token.{TokenCriteria.ActionName(criteria.Action)}", string.Join(',', ids), null, outcome));
-
-        var verdict = ids.Count == 0
-            ? (user.Has(criteria.RequiredRight) && user.ScopeAll ? AccessVerdict.NotFound : AccessVerdict.Forbidden)
-            : (await access.CheckAsync(user, criteria.RequiredRight, ids, ct)).Verdict;
-        switch (verdict)
-        {
-            case AccessVerdict.NotFound:
-                Audit("not-found");
+            case IssueResult.NotFound:
                 return CallRecResults.Error(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "No such couple.");
-            case AccessVerdict.Forbidden:
-                Audit("forbidden");
+            case IssueResult.Forbidden:
                 return CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "Access to the requested media is not allowed.");
+            case IssueResult.RateLimited:
+                context.Response.Headers.RetryAfter = "60";
+                return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.TooMany, "Too many tokens for this session in the last minute; retry later.");
         }
 
-        if (!await tokens.TryCountTokenAsync(session, ct))
-        {
-            Audit("rate-limited");
-            context.Response.Headers.RetryAfter = "60";
-            return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.TooMany, "Too many tokens for this session in the last minute; retry later.");
-        }
-
-        var token = await tokens.IssueAsync(session, ids, criteria.Type, criteria.Action, ct);
-        Audit("issued");
-        return CallRecResults.Reply(token);
+        return CallRecResults.Reply(outcome.Token!);
     }
 }

@@ -24,8 +24,8 @@ export function showPlayer(panel, me, id, onClose) {
   const stage = el('div', { class: 'stage' });
   const waveHost = el('div', { class: 'wave', role: 'slider', tabindex: '0', 'aria-label': 'Position in the call', 'aria-valuemin': '0', 'aria-valuenow': '0' });
   const playButton = el('button', { type: 'button', class: 'primary play', id: 'play', text: 'Play' });
-  const back = el('button', { type: 'button', 'aria-label': `Back ${SKIP} seconds`, text: `−${SKIP} s` });
-  const forward = el('button', { type: 'button', 'aria-label': `Forward ${SKIP} seconds`, text: `+${SKIP} s` });
+  const back = el('button', { type: 'button', title: `Back ${SKIP} seconds (←)`, text: `Back ${SKIP} s` });
+  const forward = el('button', { type: 'button', title: `Forward ${SKIP} seconds (→)`, text: `Forward ${SKIP} s` });
   const current = el('span', { id: 'current-time', text: '0:00' });
   const total = el('span', { id: 'total-time', text: '–' });
   const speed = el('select', { id: 'speed' }, SPEEDS.map((s) => el('option', { value: String(s), text: `${s}×`, selected: s === 1 })));

@@ -6,10 +6,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using CallMedia.Calls;
-using CallMedia.Media;
 using CallMedia.Storage;
 
-namespace CallMedia.Web;
+namespace CallMedia.Media;
 
 /// <summary>
 /// The shape of a call for the player's waveform: the largest absolute sample in every 1/50 s, per direction.
@@ -45,6 +44,44 @@ public sealed class WaveformPeaks(Ffmpeg ffmpeg, MediaRoot media, ILogger<Wavefo
         }
 
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..32].ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// The HTTP answer for these sources: 304 when the browser has this content, else the JSON (gzipped when the
+    /// client accepts it, as it is stored). A source that cannot be decoded (gone from storage, damaged) is a 404.
+    /// </summary>
+    public async Task<IResult> ResultAsync(HttpContext context, IReadOnlyList<MediaFile> sources)
+    {
+        var etag = "\"" + Key(sources) + "\"";
+        var response = context.Response;
+        response.Headers.CacheControl = "private, no-cache";
+        response.Headers.Vary = "Accept-Encoding";
+        response.Headers.ETag = etag;
+        if (context.Request.Headers.IfNoneMatch.ToString().Split(',').Any(t => t.Trim() == etag))
+        {
+            return Results.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        string path;
+        try
+        {
+            path = await GetAsync(sources, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is FfmpegException or InvalidDataException or IOException)
+        {
+            response.Headers.Remove("ETag");
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "The call's sound is missing from storage or cannot be decoded.");
+        }
+
+        var accepts = context.Request.Headers.AcceptEncoding.ToString().Split(',')
+            .Any(c => c.Split(';')[0].Trim().Equals("gzip", StringComparison.OrdinalIgnoreCase) && !c.Replace(" ", "", StringComparison.Ordinal).EndsWith("q=0", StringComparison.Ordinal));
+        if (accepts)
+        {
+            response.Headers.ContentEncoding = "gzip";
+            return Results.File(path, "application/json");
+        }
+
+        return Results.Stream(new GZipStream(File.OpenRead(path), CompressionMode.Decompress), "application/json");
     }
 
     /// <summary>The cached gzipped JSON file, computed first if needed (concurrent callers share one computation).</summary>

@@ -1,0 +1,69 @@
+using CallMedia.Audit;
+using CallMedia.Hosting;
+
+namespace CallMedia.Auth;
+
+public enum SignInResult
+{
+    Ok,
+    Denied,
+    Throttled,
+}
+
+/// <summary>What one sign-in attempt came to; <see cref="SessionId"/> only when it succeeded.</summary>
+public sealed record SignInOutcome(SignInResult Result, string? SessionId = null, string? UserName = null, TimeSpan? RetryAfter = null);
+
+/// <summary>
+/// The one sign-in procedure of every entry point (the CallREC loginservlet and the JSON API): throttle per name
+/// and address, a password check that costs one hash whether or not the name exists, the audit record, a new
+/// session. The callers only frame the answer and set the cookie.
+/// </summary>
+public static class SignIn
+{
+    public static async Task<SignInOutcome> AttemptAsync(HttpContext context, string? name, string? password)
+    {
+        var services = context.RequestServices;
+        var users = services.GetRequiredService<UserStore>();
+        var throttle = services.GetRequiredService<LoginThrottle>();
+        var audit = services.GetRequiredService<AuditLog>();
+        var clock = services.GetRequiredService<TimeProvider>();
+        var ct = context.RequestAborted;
+        if (name is not null && (name.Length > 256 || name.Any(char.IsControl)))
+        {
+            name = null; // no such user can exist; counted against the address only
+        }
+
+        var client = context.ClientAddress();
+        if (await throttle.IsThrottledAsync(name, client, ct))
+        {
+            audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "throttled"));
+            return new SignInOutcome(SignInResult.Throttled, RetryAfter: services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LoginSettings>>().Value.BaseDelay);
+        }
+
+        var user = string.IsNullOrEmpty(name) ? null : await users.FindForLoginAsync(name, ct);
+
+        // Always verify a hash, even for an unknown name, so timing tells nothing about which part was wrong.
+        var passwordOk = PasswordHashing.Verify(user?.PasswordHash ?? PasswordHashing.DummyHash, password ?? "");
+        if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password))
+        {
+            await throttle.RecordFailureAsync(name, client, ct);
+            audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "denied"));
+            return new SignInOutcome(SignInResult.Denied);
+        }
+
+        await throttle.RecordSuccessAsync(name!, ct);
+        var sessionId = await services.GetRequiredService<SessionService>().CreateAsync(user.Value.Id, client, ct);
+        audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "ok"));
+        return new SignInOutcome(SignInResult.Ok, sessionId, name);
+    }
+
+    /// <summary>The session cookie: <paramref name="path"/> is <c>/callrec</c> for the loginservlet (API.md §1), <c>/</c> for the JSON API.</summary>
+    public static void SetCookie(HttpContext context, string sessionId, string path) =>
+        context.Response.Cookies.Append("JSESSIONID", sessionId, new CookieOptions
+        {
+            Path = path,
+            HttpOnly = true,
+            Secure = context.Request.IsHttps,
+            SameSite = SameSiteMode.Lax,
+        });
+}
