@@ -54,6 +54,11 @@ public static class ServerHost
         builder.Services.AddCallMedia(builder.Configuration);
         builder.Services.AddApi(builder.Configuration);
         builder.Services.AddHostedService<PrepareWorker>();
+        builder.Services.AddDemoAccount();
+        builder.Services.AddBrowserGuards(builder.Configuration);
+        builder.Services.AddSecretRedaction();
+        builder.Services.AddAnonymousRateLimit(builder.Configuration);
+        builder.Services.AddExpiredRowPurge();
         builder.Services.AddWeb();
         customize?.Invoke(builder);
 
@@ -79,7 +84,9 @@ public static class ServerHost
             app.UseForwardedHeaders();
         }
 
+        app.UseBrowserGuards();
         app.UseSessionIdPathParameter();
+        app.UseAnonymousRateLimit();
         app.UseRequestLog();
         app.UseCallRecErrors();
         app.UseRouting();
@@ -142,14 +149,5 @@ public static class ServerHost
             : null;
     }
 
-    public static bool BindsLoopbackOnly(IEnumerable<string> urls) =>
-        urls.Where(u => !string.IsNullOrWhiteSpace(u)).All(u =>
-        {
-            if (!Uri.TryCreate(u.Trim().Replace("://*", "://any", StringComparison.Ordinal).Replace("://+", "://any", StringComparison.Ordinal), UriKind.Absolute, out var uri))
-            {
-                return false;
-            }
-
-            return uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
-        });
+    public static bool BindsLoopbackOnly(IEnumerable<string> urls) => DemoAccount.BindsLoopbackOnly(urls);
 }
