@@ -41,16 +41,4 @@ public sealed class WebTests
         Assert.NotEqual(WaveformPeaks.Key([File(1, 0)]), WaveformPeaks.Key([File(2, 0)]));
         Assert.NotEqual(WaveformPeaks.Key([File(1, 0), File(2, 1500)]), WaveformPeaks.Key([File(1, 0), File(2, 1000)]));
     }
-
-    [Theory]
-    [InlineData("mp3", "mp3")]
-    [InlineData("WAV", "wav")]
-    [InlineData("mp4", "mov")]
-    [InlineData("recd", "matroska")]
-    public void DemuxerFor_KnownFormats(string format, string demuxer) =>
-        Assert.Equal(demuxer, WaveformPeaks.DemuxerFor(format));
-
-    [Fact]
-    public void DemuxerFor_UnknownFormat_Refused() =>
-        Assert.Throws<InvalidDataException>(() => WaveformPeaks.DemuxerFor("exe"));
 }

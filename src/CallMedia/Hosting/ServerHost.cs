@@ -5,6 +5,7 @@ using CallMedia.Data;
 using CallMedia.Delivery;
 using CallMedia.Import;
 using CallMedia.Media;
+using CallMedia.Operations;
 using CallMedia.Tokens;
 using CallMedia.Web;
 using Dapper;
@@ -59,6 +60,7 @@ public static class ServerHost
         builder.Services.AddSecretRedaction();
         builder.Services.AddAnonymousRateLimit(builder.Configuration);
         builder.Services.AddExpiredRowPurge();
+        builder.Services.AddOperations(builder.Configuration);
         builder.Services.AddWeb();
         customize?.Invoke(builder);
 
@@ -98,7 +100,7 @@ public static class ServerHost
         callrec.MapGet("/", SignInPage.Render);
         app.MapApi();
         app.MapWeb();
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapOperations();
         return app;
     }
 

@@ -181,23 +181,14 @@ public sealed class WaveformPeaks(Ffmpeg ffmpeg, MediaRoot media, ILogger<Wavefo
     {
         string[] args =
         [
-            "-protocol_whitelist", "file", "-f", DemuxerFor(file.Format), "-i", media.Resolve(file.Path),
+            .. MediaFormats.Input(media.Resolve(file.Path), file.Format),
             "-map", "0:a:0", "-vn", "-ac", channels.ToString(CultureInfo.InvariantCulture), "-ar", SampleRate.ToString(CultureInfo.InvariantCulture),
             "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1",
         ];
-        using var abort = new CancellationTokenSource();
-        var (output, exited) = ffmpeg.Start(args, abort.Token);
-        try
-        {
-            return await ReadPeaksAsync(output, channels, exited);
-        }
-        catch
-        {
-            // ffmpeg's tree is killed on cancellation; its own failure is the one worth reporting.
-            await abort.CancelAsync();
-            await exited.ContinueWith(_ => { }, TaskScheduler.Default);
-            throw;
-        }
+
+        // Disposing the run kills ffmpeg if reading failed half way; its own failure surfaces from Exited.
+        await using var run = ffmpeg.Start(args, null, CancellationToken.None);
+        return await ReadPeaksAsync(run.Output, channels, run.Exited);
     }
 
     private static async Task<(float[] First, float[] Second)> ReadPeaksAsync(Stream output, int channels, Task exited)
@@ -242,18 +233,6 @@ public sealed class WaveformPeaks(Ffmpeg ffmpeg, MediaRoot media, ILogger<Wavefo
         await exited;
         return ([.. first], [.. second]);
     }
-
-    /// <summary>The demuxer named explicitly, so a file's content never picks one (ffmpeg probes nothing it was not told to).</summary>
-    internal static string DemuxerFor(string format) => format.ToLowerInvariant() switch
-    {
-        "mp3" => "mp3",
-        "wav" => "wav",
-        "ogg" or "opus" => "ogg",
-        "mp4" or "m4a" or "mov" => "mov",
-        "recd" or "mkv" or "webm" => "matroska",
-        "flac" => "flac",
-        _ => throw new InvalidDataException($"no waveform for media format '{format}'"),
-    };
 
     private static void LogComputed(ILogger logger, string key, int peaks, double milliseconds) =>
         logger.LogInformation("Waveform peaks {Key}: {Peaks} per channel in {Milliseconds:0} ms", key, peaks, milliseconds);
