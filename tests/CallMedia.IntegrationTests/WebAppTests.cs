@@ -313,6 +313,7 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
                 }
             }
 
+            Console.WriteLine($"{width}: first view transferred {best.Bytes} bytes (budget 300000)");
             Assert.True(best.Bytes < 300_000, $"{width}: first view transferred {best.Bytes} bytes");
             AssertTimeBudget(best.Millis, 1000, $"{width}: first view");
 
