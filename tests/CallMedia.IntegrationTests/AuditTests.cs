@@ -134,7 +134,7 @@ public sealed class AuditTests
         var (exit, csv, _) = await server.CliAsync("", "audit", "export");
         Assert.Equal(0, exit);
         var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("seq,time_utc,user,client,action,couple_ids,bytes,outcome,prev_hash,hash", lines[0]);
+        Assert.Equal("seq,time_utc,user,client,action,couple_ids,bytes,outcome,prev_hash,hash,reason", lines[0]);
         Assert.Equal(2, lines.Count(l => l.Contains(",login,", StringComparison.Ordinal)));
 
         var from = server.Clock.GetUtcNow().AddDays(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture);

@@ -109,7 +109,9 @@ public sealed class LoginTests(ServerFixture fixture) : IClassFixture<ServerFixt
     public async Task SignInPage_IsServedWhereRedirectsPoint()
     {
         using var client = Server.CreateClient();
-        var html = await client.GetStringAsync("/callrec/?return=%2Fcallrec%2Fsendcallfile.mp3");
-        Assert.Contains("action=\"/callrec/loginservlet\"", html, StringComparison.Ordinal);
+        using var redirect = await client.GetAsync("/callrec/?return=%2Fcallrec%2Fsendcallfile.mp3");
+        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
+        var html = await client.GetStringAsync(redirect.Headers.Location!.OriginalString);
+        Assert.Contains("/assets/app.js", html, StringComparison.Ordinal);
     }
 }

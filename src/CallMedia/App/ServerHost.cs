@@ -1,4 +1,5 @@
 using System.Net;
+using CallMedia.Api;
 using CallMedia.Auth;
 using CallMedia.Data;
 using CallMedia.Delivery;
@@ -7,6 +8,7 @@ using CallMedia.Import;
 using CallMedia.Media;
 using CallMedia.Operations;
 using CallMedia.Tokens;
+using CallMedia.Web;
 using Dapper;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -53,12 +55,14 @@ public static class ServerHost
         });
         builder.Services.AddCallMedia(builder.Configuration);
         builder.Services.AddPrepareWorker();
+        builder.Services.AddApi(builder.Configuration);
         builder.Services.AddDemoAccount();
         builder.Services.AddBrowserGuards(builder.Configuration);
         builder.Services.AddSecretRedaction();
         builder.Services.AddAnonymousRateLimit(builder.Configuration);
         builder.Services.AddExpiredRowPurge();
         builder.Services.AddOperations(builder.Configuration);
+        builder.Services.AddWeb();
         customize?.Invoke(builder);
 
         var proxies = builder.Configuration.GetSection("Hosting:KnownProxies").Get<string[]>() ?? [];
@@ -95,7 +99,8 @@ public static class ServerHost
         callrec.MapSendCallFileEndpoints();
         callrec.MapPrepareEndpoints();
         callrec.MapGet("/", SignInPage.Render);
-        app.MapGet("/", () => Results.Redirect("/callrec/"));
+        app.MapApi();
+        app.MapWeb();
         app.MapOperations();
         return app;
     }

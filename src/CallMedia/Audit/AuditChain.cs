@@ -35,6 +35,8 @@ public sealed class AuditChain(Database db)
 
         public string Outcome { get; set; } = "";
 
+        public string? Reason { get; set; }
+
         public string PrevHash { get; set; } = "";
 
         public string Hash { get; set; } = "";
@@ -65,7 +67,7 @@ public sealed class AuditChain(Database db)
                 return new ChainReport(count - 1, headSeq, prev, row.Seq, "does not link to the record before it (a record was removed, inserted or reordered)");
             }
 
-            var expected = AuditLog.ChainHash(prev, row.At, row.UserName, row.Client, row.Action, row.CoupleIds, row.Bytes, row.Outcome);
+            var expected = AuditLog.ChainHash(prev, row.At, row.UserName, row.Client, row.Action, row.CoupleIds, row.Bytes, row.Outcome, row.Reason);
             if (!string.Equals(row.Hash, expected, StringComparison.Ordinal))
             {
                 return new ChainReport(count - 1, headSeq, prev, row.Seq, "its fields do not match its hash (the record was edited)");
@@ -99,19 +101,27 @@ public sealed class AuditChain(Database db)
         return new ChainReport(count, headSeq, prev, null, null, pending);
     }
 
+    public const string CsvHeader = "seq,time_utc,user,client,action,couple_ids,bytes,outcome,prev_hash,hash,reason";
+
     /// <summary>
     /// Writes records between two times as CSV (RFC 4180), header first, in seq order; a record not chained yet has
     /// <c>pending</c> for its hash and an empty prev_hash.
     /// </summary>
     public async Task ExportCsvAsync(TextWriter output, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct = default)
     {
-        await output.WriteLineAsync("seq,time_utc,user,client,action,couple_ids,bytes,outcome,prev_hash,hash");
+        await output.WriteLineAsync(CsvHeader);
         await foreach (var r in RowsAsync(from, to, chained: false, ct))
         {
-            var time = DateTimeOffset.FromUnixTimeMilliseconds(r.At).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-            string[] fields = [r.Seq.ToString(CultureInfo.InvariantCulture), time, r.UserName ?? "", r.Client ?? "", r.Action, r.CoupleIds ?? "", r.Bytes?.ToString(CultureInfo.InvariantCulture) ?? "", r.Outcome, r.PrevHash, r.ChainSeq is null ? "pending" : r.Hash];
-            await output.WriteLineAsync(string.Join(',', fields.Select(Csv)));
+            await output.WriteLineAsync(CsvLine(r));
         }
+    }
+
+    /// <summary>One record as a CSV line (spreadsheet-safe: a field a spreadsheet would evaluate is quoted as text).</summary>
+    public static string CsvLine(AuditRow r)
+    {
+        var time = DateTimeOffset.FromUnixTimeMilliseconds(r.At).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        string[] fields = [r.Seq.ToString(CultureInfo.InvariantCulture), time, r.UserName ?? "", r.Client ?? "", r.Action, r.CoupleIds ?? "", r.Bytes?.ToString(CultureInfo.InvariantCulture) ?? "", r.Outcome, r.PrevHash, r.ChainSeq is null ? "pending" : r.Hash, r.Reason ?? ""];
+        return string.Join(',', fields.Select(Csv));
     }
 
     private static string Csv(string field)
@@ -139,7 +149,7 @@ public sealed class AuditChain(Database db)
             {
                 page = (await connection.QueryAsync<AuditRow>(
                     $"""
-                    SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash, chain_seq, in_progress FROM audit
+                    SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, reason, prev_hash, hash, chain_seq, in_progress FROM audit
                     WHERE {order} > @after AND at >= @fromMs AND at < @toMs ORDER BY {order} LIMIT @Page
                     """,
                     new { after, fromMs, toMs, Page })).ToList();

@@ -16,7 +16,8 @@ public sealed record AuditEntry(
     string Action,
     string? CoupleIds,
     long? Bytes,
-    string Outcome);
+    string Outcome,
+    string? Reason = null);
 
 /// <summary>
 /// Append-only, hash-chained audit log. Every record is written durably, by a plain INSERT, before the request it
@@ -70,11 +71,11 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     public static Task<long> InsertAsync(DbConnection connection, DbTransaction? tx, AuditEntry e, bool open) =>
         connection.ExecuteScalarAsync<long>(
             """
-            INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash, in_progress)
-            VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, '', '', @inProgress)
+            INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, reason, prev_hash, hash, in_progress)
+            VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, @Reason, '', '', @inProgress)
             RETURNING seq
             """,
-            new { at = e.At.ToUnixTimeMilliseconds(), e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome, inProgress = open ? 1 : 0 },
+            new { at = e.At.ToUnixTimeMilliseconds(), e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome, e.Reason, inProgress = open ? 1 : 0 },
             tx);
 
     /// <summary>
@@ -93,7 +94,11 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
             },
             ct);
 
-    public static string ChainHash(string prev, long at, string? user, string? client, string action, string? coupleIds, long? bytes, string outcome)
+    /// <summary>
+    /// The record's hash. A reason, when there is one, is appended as a further field; records without one hash
+    /// exactly as they did before the reason existed, so chains written earlier still verify.
+    /// </summary>
+    public static string ChainHash(string prev, long at, string? user, string? client, string action, string? coupleIds, long? bytes, string outcome, string? reason = null)
     {
         var canonical = string.Join(
             '\u001f',
@@ -105,6 +110,11 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
             coupleIds ?? "",
             bytes?.ToString(CultureInfo.InvariantCulture) ?? "",
             outcome);
+        if (reason is not null)
+        {
+            canonical += "\u001f" + reason;
+        }
+
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 
@@ -139,7 +149,7 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
         // FOR UPDATE: a transfer completing now waits, then finds its record chained and writes a closing record.
         var rows = (await connection.QueryAsync<AuditChain.AuditRow>(
             $"""
-            SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, in_progress FROM audit
+            SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, reason, in_progress FROM audit
             WHERE chain_seq IS NULL AND (in_progress = 0 OR at <= @cutoff) ORDER BY seq LIMIT {ChainBatch}{(db.Kind == DbKind.Postgres ? " FOR UPDATE" : "")}
             """,
             new { cutoff },
@@ -156,7 +166,7 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
         foreach (var r in rows)
         {
             chainSeq++;
-            var hash = ChainHash(prev, r.At, r.UserName, r.Client, r.Action, r.CoupleIds, r.Bytes, r.Outcome);
+            var hash = ChainHash(prev, r.At, r.UserName, r.Client, r.Action, r.CoupleIds, r.Bytes, r.Outcome, r.Reason);
             var updated = await connection.ExecuteAsync(
                 """
                 UPDATE audit SET chain_seq = @chainSeq, prev_hash = @prev, hash = @hash

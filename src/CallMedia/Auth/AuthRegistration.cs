@@ -14,6 +14,7 @@ public static class AuthRegistration
         services.AddSingleton<SessionService>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<Callers>();
+        services.AddSingleton<SignIn>();
         return services;
     }
 }

@@ -22,7 +22,17 @@ public sealed class Callers(SessionService sessions, UserStore users)
     public async Task<Caller?> ResolveAsync(HttpContext context)
     {
         var ct = context.RequestAborted;
-        var session = await sessions.ResolveAsync(context.SessionCandidate(), ct);
+
+        // The path parameter, else each JSESSIONID cookie (a browser may hold one for /callrec and one for /).
+        SessionInfo? session = null;
+        foreach (var candidate in context.SessionCandidates())
+        {
+            if ((session = await sessions.ResolveAsync(candidate, ct)) is not null)
+            {
+                break;
+            }
+        }
+
         if (session is null)
         {
             return null;

@@ -14,7 +14,7 @@ public static class LoginEndpoints
     }
 
     /// <summary>200: <c>&lt;ok sessionid=..&gt;</c> with the cookie, or <c>&lt;error number="2"&gt;</c> (API.md §1); 429 with <c>Retry-After</c> while throttled.</summary>
-    private static async Task<Results<CallRecXml, CallRecError>> LogInAsync(HttpContext context, UserStore users, SessionService sessions, LoginThrottle throttle, DemoAccount demo, RequestAudit audit)
+    private static async Task<Results<CallRecXml, CallRecError>> LogInAsync(HttpContext context, SignIn signIn)
     {
         string? name;
         string? password;
@@ -30,43 +30,21 @@ public static class LoginEndpoints
             password = null;
         }
 
-        if (name is not null && (name.Length > 256 || name.Any(char.IsControl)))
+        var outcome = await signIn.AttemptAsync(context, name, password);
+        if (outcome.Result == SignInResult.Throttled)
         {
-            name = null; // no such user can exist; counted against the address only
-        }
-
-        var client = context.ClientAddress();
-        var wait = await throttle.TryAdmitAsync(name, client, context.RequestAborted);
-        if (wait is not null)
-        {
-            await audit.WriteAsync(context, name, "login", "throttled");
-            var seconds = (long)Math.Ceiling(Math.Max(wait.Value.TotalSeconds, 1));
+            var seconds = (long)Math.Ceiling(Math.Max(outcome.RetryAfter?.TotalSeconds ?? 1, 1));
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.SignInThrottled, $"Too many failed sign-ins; try again in {seconds} s.");
         }
 
-        var user = string.IsNullOrEmpty(name) ? null : await users.FindForLoginAsync(name, context.RequestAborted);
-
-        // Always verify a hash, even for an unknown name, so timing tells nothing about which part was wrong.
-        var passwordOk = PasswordHashing.Verify(user?.PasswordHash ?? PasswordHashing.DummyHash, password ?? "");
-        if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password) || demo.Refuses(name, password))
+        if (outcome.Result != SignInResult.Ok)
         {
-            // The attempt was counted as a failure when it was admitted.
-            await audit.WriteAsync(context, name, "login", "denied");
             return CallRecResults.LoginDenied();
         }
 
-        await throttle.RecordSuccessAsync(name!, client, context.RequestAborted);
-        var sessionId = await sessions.CreateAsync(user.Value.Id, client, context.RequestAborted);
-        context.Response.Cookies.Append("JSESSIONID", sessionId, new CookieOptions
-        {
-            Path = "/callrec",
-            HttpOnly = true,
-            Secure = context.Request.IsHttps,
-            SameSite = SameSiteMode.Lax,
-        });
-        await audit.WriteAsync(context, name, "login", "ok");
-        return CallRecResults.LoginOk(sessionId);
+        SignIn.SetCookie(context, outcome.SessionId!, "/callrec");
+        return CallRecResults.LoginOk(outcome.SessionId!);
     }
 
     /// <summary>204, ending the session and its tokens; 302 without a live session.</summary>

@@ -10,7 +10,10 @@ public static class Rights
     public const string VideoPrepare = "video.prepare";
     public const string Admin = "admin";
 
-    public static readonly IReadOnlyList<string> All = [AudioStream, AudioDownload, VideoStream, VideoDownload, VideoPrepare, Admin];
+    /// <summary>Read the audit records of the calls in one's scope (the built-in role <c>auditor</c>).</summary>
+    public const string Audit = "audit";
+
+    public static readonly IReadOnlyList<string> All = [AudioStream, AudioDownload, VideoStream, VideoDownload, VideoPrepare, Audit, Admin];
 }
 
 /// <summary>What one user may do and see, loaded fresh for every token issue and every send.</summary>

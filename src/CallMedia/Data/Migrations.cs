@@ -152,6 +152,12 @@ public static class Migrations
             CREATE UNIQUE INDEX ux_audit_chain_seq ON audit(chain_seq);
             CREATE INDEX ix_audit_unchained ON audit(seq) WHERE chain_seq IS NULL;
             """),
+        (8, """
+            ALTER TABLE audit ADD COLUMN reason TEXT NULL;
+            INSERT INTO roles (name, builtin) VALUES ('auditor', 1);
+            INSERT INTO role_rights (role, right_name) VALUES
+                ('auditor', 'audio.stream'), ('auditor', 'video.stream'), ('auditor', 'audit'), ('admin', 'audit');
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

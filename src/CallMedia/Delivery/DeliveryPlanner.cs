@@ -179,7 +179,8 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         }
     }
 
-    private bool Exists(MediaFile file) => Stat(file) is not null;
+    /// <summary>Whether the file is in storage with its recorded size (what a send would find).</summary>
+    public bool Exists(MediaFile file) => Stat(file) is not null;
 
     private static string StoredETag(MediaFile f) => string.Create(CultureInfo.InvariantCulture, $"\"m{f.Id:x}-{f.Crc32:x8}-{f.Size:x}\"");
 

@@ -44,6 +44,6 @@ public static class AnonymousRateLimit
     public static IApplicationBuilder UseAnonymousRateLimit(this IApplicationBuilder app) => app.UseRateLimiter();
 
     private static bool IsAnonymous(HttpContext context) =>
-        string.IsNullOrEmpty(context.SessionCandidate())
+        context.SessionCandidates().Count == 0
         || context.Request.Path.StartsWithSegments("/callrec/loginservlet", StringComparison.OrdinalIgnoreCase);
 }

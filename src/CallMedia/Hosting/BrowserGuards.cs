@@ -36,7 +36,13 @@ public static class BrowserGuards
             {
                 if (response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true)
                 {
-                    response.Headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+                    // A page that sends its own policy (the web app's) keeps it, with framing refused as well.
+                    var policy = response.Headers.ContentSecurityPolicy.ToString();
+                    if (!policy.Contains("frame-ancestors", StringComparison.Ordinal))
+                    {
+                        response.Headers.ContentSecurityPolicy = policy.Length == 0 ? "frame-ancestors 'none'" : policy + "; frame-ancestors 'none'";
+                    }
+
                     response.Headers.XFrameOptions = "DENY";
                 }
 
@@ -45,7 +51,11 @@ public static class BrowserGuards
 
             if (IsStateChanging(context.Request) && IsCrossSite(context.Request, allowed))
             {
-                await CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.CrossSite, "Requests from another site are refused.").ExecuteAsync(context);
+                // Each API answers in its own language: problem details for the JSON API, the XML framing elsewhere.
+                var refusal = context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+                    ? Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "Requests from another site are refused.")
+                    : CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.CrossSite, "Requests from another site are refused.");
+                await refusal.ExecuteAsync(context);
                 return;
             }
 

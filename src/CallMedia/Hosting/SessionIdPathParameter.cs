@@ -51,9 +51,35 @@ public static partial class SessionIdPathParameter
             return next(context);
         });
 
-    /// <summary>The session id the request carries: the path parameter wins over the cookie.</summary>
-    public static string? SessionCandidate(this HttpContext context) =>
-        context.Items.TryGetValue(ItemKey, out var fromPath) && fromPath is string s
-            ? s
-            : context.Request.Cookies["JSESSIONID"];
+    /// <summary>
+    /// The session ids the request carries, in the order to try them: the path parameter wins over cookies. A
+    /// browser signed in both through the loginservlet (<c>Path=/callrec</c>) and the JSON API (<c>Path=/</c>) sends
+    /// two <c>JSESSIONID</c> cookies to <c>/callrec/...</c>, the longer path first, and either may be the live one.
+    /// </summary>
+    public static IReadOnlyList<string> SessionCandidates(this HttpContext context)
+    {
+        if (context.Items.TryGetValue(ItemKey, out var fromPath) && fromPath is string s)
+        {
+            return [s];
+        }
+
+        var candidates = new List<string>(1);
+        foreach (var header in context.Request.Headers.Cookie)
+        {
+            foreach (var pair in (header ?? "").Split(';'))
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                if (eq > 0 && pair.AsSpan(0, eq).Trim().Equals("JSESSIONID", StringComparison.OrdinalIgnoreCase))
+                {
+                    var value = pair[(eq + 1)..].Trim().Trim('"');
+                    if (value.Length > 0 && !candidates.Contains(value) && candidates.Count < 4)
+                    {
+                        candidates.Add(value);
+                    }
+                }
+            }
+        }
+
+        return candidates;
+    }
 }

@@ -1,21 +1,25 @@
 namespace CallMedia.Hosting;
 
-/// <summary>The sign-in page that 302 answers point to: a plain form posting to the Log In Service.</summary>
+/// <summary>
+/// Where 302 answers send a person to sign in (<c>/callrec/?return=...</c>): the web app's sign-in page, which
+/// comes back to <c>return</c> afterwards when that is a path on this site (never another site: no open redirect).
+/// </summary>
 public static class SignInPage
 {
-    private const string Html = """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>CallMedia sign-in</title></head>
-        <body>
-        <h1>CallMedia</h1>
-        <form method="post" action="/callrec/loginservlet">
-        <p><label>Name <input name="loginname" autocomplete="username" required></label></p>
-        <p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
-        <p><button type="submit">Sign in</button></p>
-        </form>
-        </body></html>
+    public const string Path = "/sign-in";
 
-        """;
+    public static IResult Render(HttpContext context)
+    {
+        var back = context.Request.Query["return"].ToString();
+        return Results.Redirect(IsLocalPath(back) ? Path + "?return=" + Uri.EscapeDataString(back) : Path);
+    }
 
-    public static IResult Render() => Results.Content(Html, "text/html;charset=UTF-8");
+    /// <summary>
+    /// A path on this site: starts with one <c>/</c> and not <c>//host</c> or <c>/\host</c> (which browsers read as
+    /// another site), with no backslash or control character anywhere (browsers fold or drop those).
+    /// </summary>
+    public static bool IsLocalPath(string? path) =>
+        !string.IsNullOrEmpty(path) && path.Length <= 2048 && path[0] == '/'
+        && (path.Length == 1 || path[1] != '/')
+        && !path.Contains('\\', StringComparison.Ordinal) && !path.Any(char.IsControl);
 }

@@ -53,16 +53,13 @@ public sealed record TokenCriteria(IReadOnlyList<long> CoupleIds, string? Sid, i
         {
             type = MediaType.Audio;
         }
-        else if (!int.TryParse(typeText, NumberStyles.None, CultureInfo.InvariantCulture, out type) || type is not (MediaType.Audio or MediaType.Video))
+        else if (!int.TryParse(typeText, NumberStyles.None, CultureInfo.InvariantCulture, out type))
         {
             throw new ParameterException("type must be 1 (audio) or 16 (video)");
         }
 
         var action = ParseAction(p.One("action"));
-        if (action == TokenAction.Prepare && type != MediaType.Video)
-        {
-            throw new ParameterException("action=prepare needs type=16");
-        }
+        CheckTypeAndAction(type, action);
 
         var sid = p.One("sid");
         if (!string.IsNullOrEmpty(sid))
@@ -81,12 +78,32 @@ public sealed record TokenCriteria(IReadOnlyList<long> CoupleIds, string? Sid, i
             throw new ParameterException("id_call[] or sid is required");
         }
 
+        return ForIds(ids, type, action);
+    }
+
+    /// <summary>Criteria for couple ids (already parsed and deduplicated); throws <see cref="ParameterException"/> for a combination no token serves.</summary>
+    public static TokenCriteria ForIds(IReadOnlyList<long> ids, int type, TokenAction action)
+    {
+        CheckTypeAndAction(type, action);
         if (ids.Count > 1 && action != TokenAction.Download)
         {
             throw new ParameterException($"{ActionName(action)} takes exactly one couple");
         }
 
         return new TokenCriteria(ids, null, type, action);
+    }
+
+    private static void CheckTypeAndAction(int type, TokenAction action)
+    {
+        if (type is not (MediaType.Audio or MediaType.Video))
+        {
+            throw new ParameterException("type must be 1 (audio) or 16 (video)");
+        }
+
+        if (action == TokenAction.Prepare && type != MediaType.Video)
+        {
+            throw new ParameterException("action=prepare needs type=16");
+        }
     }
 
     /// <summary>Ids in the order first given, duplicates dropped.</summary>

@@ -1,6 +1,4 @@
-using CallMedia.Audit;
 using CallMedia.Auth;
-using CallMedia.Calls;
 using CallMedia.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -15,9 +13,8 @@ public static class TokenEndpoints
 
     /// <summary>200 <c>&lt;reply&gt;</c>; 302 without a live session; 400, 403, 404 (scope all only) or 429 as a framed error.</summary>
     private static async Task<Results<CallRecXml, CallRecError, SignInRedirect>> IssueAsync(
-        HttpContext context, Callers callers, SessionService sessions, CallStore calls, CoupleAccess access, TokenService tokens, RequestAudit audit, CallMediaMetrics metrics, IOptions<TokenOptions> options)
+        HttpContext context, Callers callers, TokenIssue issue, IOptions<TokenOptions> options)
     {
-        var ct = context.RequestAborted;
         var caller = await callers.ResolveAsync(context);
         if (caller is null)
         {
@@ -34,34 +31,18 @@ public static class TokenEndpoints
             return CallRecResults.Error(StatusCodes.Status400BadRequest, ErrorNumbers.BadRequest, ex.Message);
         }
 
-        var ids = criteria.CoupleIds;
-        if (criteria.Sid is { } sid)
+        var outcome = await issue.IssueAsync(context, caller, criteria);
+        switch (outcome.Result)
         {
-            var id = await calls.FindIdBySidAsync(sid, ct);
-            ids = id is null ? [] : [id.Value];
-        }
-
-        AuditEntry Record(string outcome) =>
-            audit.Entry(context, caller.Name, $"token.{TokenCriteria.ActionName(criteria.Action)}", outcome, string.Join(',', ids));
-
-        switch ((await access.CheckAsync(caller.User, criteria.RequiredRight, ids, ct)).Verdict)
-        {
-            case AccessVerdict.NotFound:
-                await audit.WriteAsync(Record("not-found"));
+            case IssueResult.NotFound:
                 return CallRecResults.Error(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "No such couple.");
-            case AccessVerdict.Forbidden:
-                await audit.WriteAsync(Record("forbidden"));
+            case IssueResult.Forbidden:
                 return CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "Access to the requested media is not allowed.");
+            case IssueResult.RateLimited:
+                return TooManyTokens(context);
         }
 
-        var token = await tokens.IssueWithinWindowAsync(caller.Session, ids, criteria.Type, criteria.Action, Record, ct);
-        if (token is null)
-        {
-            return TooManyTokens(context);
-        }
-
-        metrics.TokenIssued();
-        return CallRecResults.Reply(token);
+        return CallRecResults.Reply(outcome.Token!);
     }
 
     /// <summary>429 for a session whose token window is full (API.md §2).</summary>

@@ -10,6 +10,7 @@ public static class TokensRegistration
     {
         services.AddValidatedOptions<TokenOptions>(configuration, TokenOptions.Section);
         services.AddSingleton<TokenService>();
+        services.AddSingleton<TokenIssue>();
         services.AddSingleton<IGrantRevoker, TokenRevoker>();
         return services;
     }

@@ -1,0 +1,82 @@
+using System.Data.Common;
+
+namespace CallMedia.Api;
+
+/// <summary>
+/// Filters every /api/v1 endpoint runs through: bad input and failures become problem details (never the CallREC
+/// XML, never a stack trace), and state-changing requests must be JSON and come from the same site.
+/// </summary>
+public static partial class ApiGuards
+{
+    public static async ValueTask<object?> ProblemsAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        try
+        {
+            return await next(invocation);
+        }
+        catch (ApiInputException ex)
+        {
+            return ApiProblems.BadRequest(ex.Message, ex.Field);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (DbException ex) when (ex.IsTransient || ex is Npgsql.NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException })
+        {
+            LogDatabaseAway(Logger(context), ex.Message);
+            context.Response.Headers.RetryAfter = "5";
+            return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The database is unavailable; retry shortly.");
+        }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            LogUnhandled(Logger(context), ex, context.Request.Path);
+            return ApiProblems.Problem(StatusCodes.Status500InternalServerError, "Internal error", "Internal error.");
+        }
+    }
+
+    /// <summary>
+    /// A state-changing request must say <c>Content-Type: application/json</c> (which a cross-site form cannot send
+    /// without a CORS preflight, and CallMedia allows none) and must not come from another site (<c>Sec-Fetch-Site</c>,
+    /// <c>Origin</c>), like the CallREC paths.
+    /// </summary>
+    public static async ValueTask<object?> SameSiteJsonAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var request = invocation.HttpContext.Request;
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+        {
+            return await next(invocation);
+        }
+
+        var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
+        if (fetchSite is "cross-site" or "same-site" || (request.Headers.Origin.Count > 0 && !SameOrigin(request)))
+        {
+            return ApiProblems.Forbidden("Cross-site requests are refused.");
+        }
+
+        if (HttpMethods.IsPost(request.Method) && !IsJson(request.ContentType))
+        {
+            return ApiProblems.Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "Send Content-Type: application/json.");
+        }
+
+        return await next(invocation);
+    }
+
+    private static bool IsJson(string? contentType) =>
+        contentType is not null && contentType.Split(';')[0].Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase);
+
+    private static bool SameOrigin(HttpRequest request) =>
+        Uri.TryCreate(request.Headers.Origin.ToString(), UriKind.Absolute, out var origin)
+        && string.Equals(origin.Scheme, request.Scheme, StringComparison.OrdinalIgnoreCase)
+        && string.Equals(origin.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
+
+    private static ILogger Logger(HttpContext context) =>
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Api");
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Database unavailable: {Reason}")]
+    private static partial void LogDatabaseAway(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "Unhandled error for {Path}")]
+    private static partial void LogUnhandled(ILogger logger, Exception ex, PathString path);
+}

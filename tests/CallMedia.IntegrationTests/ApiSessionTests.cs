@@ -1,0 +1,153 @@
+using System.Net;
+using CallMedia.IntegrationTests.Infrastructure;
+
+namespace CallMedia.IntegrationTests;
+
+/// <summary>/api/v1 sign-in, sign-out and <c>me</c>, on the same sessions as the CallREC paths.</summary>
+public sealed class ApiSessionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private TestServer Server => fixture.Server;
+
+    [Fact]
+    public async Task SignIn_RightPassword_SetsRootCookieAndAnswersMe()
+    {
+        using var api = await ApiClient.CreateAsync(Server);
+        var me = await api.SignInAsync();
+
+        Assert.Equal("demo", me.GetProperty("name").GetString());
+        Assert.Equal("all", me.GetProperty("scope").GetString());
+        Assert.Equal(["audio.stream", "audio.download", "video.stream", "video.download", "video.prepare"], me.GetProperty("rights").EnumerateArray().Select(r => r.GetString()));
+        Assert.False(me.GetProperty("requireReason").GetBoolean());
+        var expires = me.GetProperty("sessionExpiresAt").GetDateTimeOffset();
+        Assert.InRange(expires - Server.Clock.GetUtcNow(), TimeSpan.FromMinutes(29), TimeSpan.FromMinutes(31));
+        Assert.Equal("demo", (await api.GetAsync("/api/v1/me")).Json.GetProperty("name").GetString());
+    }
+
+    [Theory]
+    [InlineData("demo", "wrong-password")]
+    [InlineData("nobody-at-all", "demo")]
+    [InlineData("demo", "")]
+    public async Task SignIn_WrongNameOrPassword_Answers401AccessDenied(string name, string password)
+    {
+        using var api = await ApiClient.CreateAsync(Server);
+        var response = await api.PostAsync("/api/v1/session", new { loginName = name, password });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
+        Assert.Equal("Access denied.", response.Detail);
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+    }
+
+    [Theory]
+    [InlineData("{\"loginName\":\"demo\",\"password\":\"demo\",\"remember\":true}", "remember")]
+    [InlineData("{\"loginName\":\"demo\"}", "password")]
+    [InlineData("{\"loginName\":\"demo\",\"password\":7}", "password")]
+    [InlineData("not json", "JSON")]
+    public async Task SignIn_MalformedBody_Answers400SayingWhat(string body, string named)
+    {
+        using var api = await ApiClient.CreateAsync(Server);
+        var response = await api.PostAsync("/api/v1/session", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        Assert.Contains(named, response.Detail, StringComparison.Ordinal);
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+    }
+
+    [Fact]
+    public async Task SignIn_Throttled_Answers429WithRetryAfter()
+    {
+        await using var server = await TestServer.StartAsync("Login:FreeFailuresPerName=2", "Login:BaseDelay=00:00:30");
+        using var api = await ApiClient.CreateAsync(server);
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await api.PostAsync("/api/v1/session", new { loginName = "demo", password = "nope-" + i })).Status);
+        }
+
+        var throttled = await api.PostAsync("/api/v1/session", new { loginName = "demo", password = "demo" });
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, throttled.Status);
+        var retry = throttled.Headers.RetryAfter!.Delta!.Value;
+        Assert.InRange(retry.TotalSeconds, 1, 30);
+        Assert.Equal($"Too many failed sign-ins; try again in {(int)retry.TotalSeconds} s.", throttled.Detail);
+    }
+
+    [Theory]
+    [InlineData("/api/v1/me")]
+    [InlineData("/api/v1/calls")]
+    [InlineData("/api/v1/calls/1001")]
+    [InlineData("/api/v1/audit")]
+    public async Task Get_WithoutSession_Answers401ProblemNeverRedirect(string path)
+    {
+        using var api = await ApiClient.CreateAsync(Server);
+        var response = await api.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
+        Assert.Null(response.Headers.Location);
+    }
+
+    [Fact]
+    public async Task SignOut_EndsSessionAndItsUnusedTokens()
+    {
+        using var api = await ApiClient.CreateAsync(Server);
+        await api.SignInAsync();
+        var token = (await api.PostAsync("/api/v1/tokens", new { ids = new[] { 1001 } })).Json.GetProperty("token").GetString()!;
+        LogSink.Shared.AddSecret(token);
+
+        var signOut = await api.SendAsync(HttpMethod.Delete, "/api/v1/session");
+
+        Assert.Equal(HttpStatusCode.NoContent, signOut.Status);
+        Assert.Contains(signOut.Headers.GetValues("Set-Cookie"), c => c.StartsWith("JSESSIONID=;", StringComparison.Ordinal) && c.Contains("path=/", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync("/api/v1/me")).Status);
+        using var send = await api.Http.SendAsync(CallRec.Send(api.Session!, token));
+        Assert.Equal(HttpStatusCode.Found, send.StatusCode);
+    }
+
+    [Fact]
+    public async Task Session_TwoSessionCookies_TheLiveOneIsUsedWhicheverComesFirst()
+    {
+        using var api = await ApiClient.CreateAsync(Server);
+        await api.SignInAsync();
+        var live = api.Session!;
+        using var client = Server.CreateClient();
+        var stale = await CallRec.LoginAsync(client);
+        using (var logout = new HttpRequestMessage(HttpMethod.Post, "/callrec/logout").WithSession(stale))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await client.SendAsync(logout)).StatusCode);
+        }
+
+        foreach (var cookie in (string[])[$"JSESSIONID={stale}; JSESSIONID={live}", $"JSESSIONID={live}; JSESSIONID={stale}"])
+        {
+            api.Session = null;
+            var me = await api.SendAsync(HttpMethod.Get, "/api/v1/me", customize: r => r.Headers.Add("Cookie", cookie));
+            Assert.Equal(HttpStatusCode.OK, me.Status);
+
+            using var tokenRequest = new HttpRequestMessage(HttpMethod.Get, "/callrec/downloadtoken?id_call[]=1001");
+            tokenRequest.Headers.Add("Cookie", cookie);
+            using var token = await client.SendAsync(tokenRequest);
+            Assert.Equal(HttpStatusCode.OK, token.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Post_CrossSiteOrNotJson_IsRefusedAndChangesNothing()
+    {
+        using var api = await ApiClient.CreateAsync(Server);
+        await api.SignInAsync();
+
+        var crossSite = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", new { ids = new[] { 1001 } }, r => r.Headers.Add("Sec-Fetch-Site", "cross-site"));
+        var foreignOrigin = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", new { ids = new[] { 1001 } }, r => r.Headers.Add("Origin", "http://evil.example"));
+        var form = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", null, r => r.Content = new StringContent("ids=1001", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        var signOut = await api.SendAsync(HttpMethod.Delete, "/api/v1/session", null, r => r.Headers.Add("Sec-Fetch-Site", "cross-site"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, crossSite.Status);
+        Assert.Equal(HttpStatusCode.Forbidden, foreignOrigin.Status);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, form.Status);
+        Assert.Equal(HttpStatusCode.Forbidden, signOut.Status);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/api/v1/me")).Status);
+        var sameOrigin = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", new { ids = new[] { 1001 } }, r =>
+        {
+            r.Headers.Add("Origin", Server.BaseAddress.GetLeftPart(UriPartial.Authority));
+            r.Headers.Add("Sec-Fetch-Site", "same-origin");
+        });
+        Assert.Equal(HttpStatusCode.Created, sameOrigin.Status);
+    }
+}

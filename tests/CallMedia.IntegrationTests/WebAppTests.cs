@@ -1,0 +1,407 @@
+using System.Text.Json;
+using CallMedia.Calls;
+using CallMedia.IntegrationTests.Infrastructure;
+using CallMedia.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace CallMedia.IntegrationTests;
+
+/// <summary>
+/// The web app end to end in headless Chromium against the real server (with <c>Web:RequireReason=true</c>):
+/// what a supervisor, a scoped listener and an auditor do every day.
+/// </summary>
+public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
+{
+    private const string Reason = "QA review of ticket 4711";
+
+    private TestServer Server => web.Server;
+
+    [Fact]
+    public async Task Supervisor_FindPlaySeekSpeedDownloadAndZip_EndToEnd()
+    {
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        var call = await LongestAudioCallAsync();
+
+        // A bookmark to the calls page leads to sign-in and back.
+        await page.GotoAsync("/");
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
+        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+
+        // Find: by the caller's number.
+        await page.GetByLabel("Number", new() { Exact = true }).FillAsync(call.CallingNumber);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
+        var row = page.Locator($"tbody tr[data-id='{call.Id}']");
+        await row.WaitForAsync();
+        var rows = page.Locator("tbody tr");
+        for (var i = 0; i < await rows.CountAsync(); i++)
+        {
+            Assert.Contains(call.CallingNumber, await rows.Nth(i).InnerTextAsync(), StringComparison.Ordinal);
+        }
+
+        // Listen: the reason first (Web:RequireReason), then it plays.
+        await row.Locator("a[data-call]").ClickAsync();
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == $"/calls/{call.Id}");
+        await page.Locator("#play").ClickAsync();
+        await page.GetByLabel("Reason", new() { Exact = true }).FillAsync(Reason);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => { const m = document.getElementById('media'); return m && m.currentTime > 0.2; }");
+        var duration = await page.EvaluateAsync<double>("() => document.getElementById('media').duration");
+        Assert.InRange(duration, 12, 60);
+
+        // Seek with the keyboard: Home on the waveform, then → is 10 s further.
+        await page.Locator(".wave").FocusAsync();
+        await page.Keyboard.PressAsync("Home");
+        await page.Keyboard.PressAsync("ArrowRight");
+        await page.WaitForFunctionAsync("() => { const m = document.getElementById('media'); return !m.seeking && m.currentTime >= 9.8; }");
+        Assert.InRange(await CurrentTimeAsync(page), 9.8, 11.5);
+        await page.Keyboard.PressAsync("ArrowLeft");
+        await page.WaitForFunctionAsync("() => { const m = document.getElementById('media'); return !m.seeking && m.currentTime < 2; }");
+
+        // Seek by clicking the waveform at three quarters.
+        var box = (await page.Locator(".wave").BoundingBoxAsync())!;
+        await page.Mouse.ClickAsync(box.X + (box.Width * 0.75f), box.Y + (box.Height / 2));
+        await page.WaitForFunctionAsync("() => { const m = document.getElementById('media'); return !m.seeking && m.currentTime > m.duration * 0.7; }");
+        Assert.InRange(await CurrentTimeAsync(page), (duration * 0.75) - 1, (duration * 0.75) + 1.5);
+
+        // Speed 1.5× from the keyboard ("5"), shown in the speed control.
+        await page.Keyboard.PressAsync("5");
+        Assert.Equal(1.5, await page.EvaluateAsync<double>("() => document.getElementById('media').playbackRate"));
+        Assert.Equal("1.5", await page.Locator("#speed").InputValueAsync());
+        await page.Locator("#play").ClickAsync();
+        await page.WaitForFunctionAsync("() => document.getElementById('media').paused");
+
+        // Download one call: the bytes are the stored file's.
+        var stored = await StoredFileAsync(call.Id);
+        var single = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Download audio" }).ClickAsync());
+        var singlePath = Path.Combine(Server.DataDir, "download-" + single.SuggestedFilename);
+        await single.SaveAsAsync(singlePath);
+        Assert.Equal(await File.ReadAllBytesAsync(stored), await File.ReadAllBytesAsync(singlePath));
+
+        // Select three calls and download them as one zip, which unzip accepts.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Any date" }).ClickAsync();
+        await page.GetByLabel("Number", new() { Exact = true }).FillAsync("");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('tbody tr').length >= 3");
+        var boxes = page.Locator("tbody input[type=checkbox]");
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            await boxes.Nth(i).CheckAsync();
+            ids.Add((await boxes.Nth(i).GetAttributeAsync("data-id"))!);
+        }
+
+        Assert.Equal("3 selected", await page.Locator("#selected-count").InnerTextAsync());
+        var zipDownload = page.RunAndWaitForDownloadAsync(() => page.Locator("#download-zip").ClickAsync());
+        // The calls not listened to yet need their reason; the dialog asks once for all of them.
+        await page.GetByLabel("Reason", new() { Exact = true }).FillAsync(Reason);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+        var zip = await zipDownload;
+        var zipPath = Path.Combine(Server.DataDir, "selected.zip");
+        await zip.SaveAsAsync(zipPath);
+        var listing = await Tool.RequireAsync("unzip", "-t", zipPath);
+        Assert.Contains("No errors detected", listing, StringComparison.Ordinal);
+        Assert.All(ids, id => Assert.Contains(id + "_", listing, StringComparison.Ordinal));
+
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task Supervisor_PrepareUnmixedVideo_ShowsProgressThenPlays()
+    {
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        await page.GotoAsync("/calls/1026");
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
+        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/calls/1026");
+
+        await page.Locator("#prepare").ClickAsync();
+        await page.Locator("#prepare-progress").WaitForAsync();
+        await page.GetByText("Video ready.").WaitForAsync(new() { Timeout = 120_000 });
+        await page.Locator("video#media").WaitForAsync();
+        await page.Locator("#play").ClickAsync();
+        await page.GetByLabel("Reason", new() { Exact = true }).FillAsync(Reason);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => { const m = document.getElementById('media'); return m.currentTime > 0.3 && m.videoWidth > 0; }");
+        Assert.Equal(640, await page.EvaluateAsync<int>("() => document.getElementById('media').videoWidth"));
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task ScopedListener_SeesOnlyCallsOfTheirNumber_AndNoDownloadButtons()
+    {
+        var calls = await AllCallsAsync();
+        var number = calls.SelectMany(c => new[] { c.CallingNumber, c.CalledNumber }).GroupBy(n => n).OrderByDescending(g => g.Count()).First().Key;
+        var mine = calls.Where(c => c.CallingNumber == number || c.CalledNumber == number).Select(c => c.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
+        var other = calls.First(c => c.CallingNumber != number && c.CalledNumber != number);
+        await Server.AddUserAsync("web-listener", "Listener-Pass-1", ["listener"], [number]);
+
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        await page.GotoAsync("/sign-in");
+        await WebBrowser.SignInAsync(page, "web-listener", "Listener-Pass-1");
+        await page.Locator(".results .status").GetByText("shown").WaitForAsync();
+        var shown = await page.Locator("tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.id)");
+        Assert.Equal(mine.Order(), shown.Order());
+        Assert.Equal(0, await page.Locator("tbody input[type=checkbox]").CountAsync());
+
+        await page.GotoAsync($"/calls/{other.Id}");
+        await page.GetByText("does not exist or is not yours").WaitForAsync();
+        await page.GotoAsync($"/calls/{shown[0]}");
+        await page.Locator("#play").WaitForAsync();
+        Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { Name = "Download audio" }).CountAsync());
+        Assert.Equal(0, await page.Locator("#nav-audit:visible").CountAsync());
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task SignIn_WrongPasswordThrottledAndForeignReturn_ClearMessagesAndNoOpenRedirect()
+    {
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+
+        await page.GotoAsync("/sign-in?return=" + Uri.EscapeDataString("//evil.example/steal"));
+        await WebBrowser.SignInAsync(page, "demo", "not-the-password");
+        await page.GetByText("Wrong name or password.").WaitForAsync();
+
+        // The API's throttle answer (429 + Retry-After), as the page shows it.
+        await page.RouteAsync("**/api/v1/session", route => route.FulfillAsync(new()
+        {
+            Status = 429,
+            ContentType = "application/problem+json",
+            Headers = new Dictionary<string, string> { ["Retry-After"] = "42" },
+            Body = """{"title":"Too many requests.","status":429,"detail":"Too many failed sign-ins; try again in 42 s."}""",
+        }));
+        await WebBrowser.SignInAsync(page, "demo", "again-wrong");
+        await page.GetByText("Too many failed sign-ins. Try again in 42 s.").WaitForAsync();
+        await page.UnrouteAllAsync();
+
+        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+        Assert.Equal(Server.BaseAddress.Authority, new Uri(page.Url).Authority);
+
+        // Signing out ends the session: the API answers 401 afterwards, and the app is back at sign-in.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
+        var status = await page.EvaluateAsync<int>("() => fetch('/api/v1/me').then(r => r.status)");
+        Assert.Equal(401, status);
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task ExpiredSession_SendsToSignInAndBackToTheSameCallAndFilters()
+    {
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        await page.GotoAsync("/sign-in");
+        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+        await page.GotoAsync("/calls/1003?name=a&min=5");
+        await page.Locator(".wave.ready").WaitForAsync();
+        await page.Locator(".results .status").GetByText("shown").WaitForAsync();
+
+        // Past the session's lifetime: the next thing the page asks the API for answers 401.
+        Server.Clock.Advance(TimeSpan.FromHours(13));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
+        Assert.Equal("/calls/1003?name=a&min=5", Uri.UnescapeDataString(new Uri(page.Url).Query.Split("return=")[1]));
+        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+        await page.WaitForURLAsync(u => new Uri(u).PathAndQuery == "/calls/1003?name=a&min=5");
+        Assert.Equal("a", await page.GetByLabel("Name", new() { Exact = true }).InputValueAsync());
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task Auditor_SeesTheReasonOfAPlayInTheCallAndTheAuditPage()
+    {
+        await Server.AddUserAsync("web-admin", "Admin-Pass-1", ["admin"]);
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        await page.GotoAsync("/calls/1005");
+        await WebBrowser.SignInAsync(page, "web-admin", "Admin-Pass-1");
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/calls/1005");
+        await page.Locator("#play").ClickAsync();
+        await page.GetByLabel("Reason", new() { Exact = true }).FillAsync("Complaint 99 by the customer");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => document.getElementById('media').currentTime > 0.2");
+        await page.Locator("#play").ClickAsync();
+        await Server.FlushAuditAsync();
+
+        // The call's access list (reloaded) shows who listened, and why.
+        await page.ReloadAsync();
+        var access = page.Locator("section.access");
+        await access.GetByText("Complaint 99 by the customer").WaitForAsync();
+        Assert.Contains("web-admin", await access.InnerTextAsync(), StringComparison.Ordinal);
+
+        // The audit page: filtered by call, the chain intact, a CSV export with the same filter.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Audit" }).ClickAsync();
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/audit");
+        await page.GetByText("Audit chain intact").WaitForAsync();
+        await page.GetByLabel("Call id").FillAsync("1005");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await page.Locator("table.audit").GetByText("Complaint 99 by the customer").First.WaitForAsync();
+        var csv = await page.RunAndWaitForDownloadAsync(() => page.Locator("#audit-csv").ClickAsync());
+        var csvPath = Path.Combine(Server.DataDir, "audit.csv");
+        await csv.SaveAsAsync(csvPath);
+        Assert.Contains("Complaint 99 by the customer", await File.ReadAllTextAsync(csvPath), StringComparison.Ordinal);
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task Pages_PhoneAndDesktop_AccessibleFastSmallAndScreenshotted()
+    {
+        var axe = Path.Combine(WebBrowser.RepositoryRoot, "node_modules", "axe-core", "axe.min.js");
+        Assert.True(File.Exists(axe), "axe-core is not installed (scripts/setup.sh runs npm ci)");
+        var shots = Environment.GetEnvironmentVariable("CALLMEDIA_SCREENSHOTS") ?? Path.Combine(Server.DataDir, "screenshots");
+        Directory.CreateDirectory(shots);
+
+        foreach (var phone in new[] { false, true })
+        {
+            var width = phone ? "phone" : "desktop";
+            var problems = new List<string>();
+            await using var context = await web.NewContextAsync(phone, bypassCsp: true);
+            var page = await WebBrowser.NewPageAsync(context, problems);
+            await page.GotoAsync("/sign-in");
+            await AssertAccessibleAsync(page, axe, "sign-in " + width);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, $"sign-in-{width}.png") });
+            await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+            await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+
+            await page.GotoAsync($"/calls/{CallMedia.Import.DemoData.TwoDirectionId}");
+            await page.Locator(".wave.two-lanes").WaitForAsync();
+            await page.Locator("tbody tr").First.WaitForAsync();
+            await page.WaitForTimeoutAsync(200);
+            await AssertAccessibleAsync(page, axe, "calls " + width);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, $"calls-{width}.png"), FullPage = !phone });
+
+            // First view of a call: interactive within 1 s, under 300 KB over the wire. Each load starts cold (a new
+            // context: no cache), signed in through the API; the best of two, as the machine is shared.
+            var best = (Millis: double.MaxValue, Bytes: 0L);
+            for (var attempt = 0; attempt < 2; attempt++)
+            {
+                await using var cold = await web.NewContextAsync(phone);
+                var signIn = await cold.APIRequest.PostAsync("/api/v1/session", new() { DataObject = new { loginName = "demo", password = TestServer.DemoPassword } });
+                Assert.Equal(200, signIn.Status);
+                var measure = await cold.NewPageAsync();
+                var responses = new List<IResponse>();
+                measure.Response += (_, r) => responses.Add(r);
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                await measure.GotoAsync($"/calls/{CallMedia.Import.DemoData.TwoDirectionId}", new() { WaitUntil = WaitUntilState.Commit });
+                await measure.Locator("tbody tr").First.WaitForAsync();
+                await measure.Locator("#play").WaitForAsync();
+                await measure.Locator(".wave.two-lanes").WaitForAsync();
+                var millis = watch.Elapsed.TotalMilliseconds;
+                long bytes = 0;
+                foreach (var r in responses.ToList())
+                {
+                    var sizes = await r.Request.SizesAsync();
+                    bytes += sizes.ResponseBodySize + sizes.ResponseHeadersSize;
+                }
+
+                if (millis < best.Millis)
+                {
+                    best = (millis, bytes);
+                }
+            }
+
+            Console.WriteLine($"{width}: first view transferred {best.Bytes} bytes (budget 300000)");
+            Assert.True(best.Bytes < 300_000, $"{width}: first view transferred {best.Bytes} bytes");
+            AssertTimeBudget(best.Millis, 1000, $"{width}: first view");
+
+            Assert.Empty(problems);
+        }
+    }
+
+    [Fact]
+    public async Task CallLog_FiveHundredRows_LoadByScrollingAndStaySmooth()
+    {
+        var template = await StoredFileAsync(1003);
+        await Server.SeedAsync(Enumerable.Range(0, 540).Select(_ => (IReadOnlyList<SeedFile>)[TestData.FileOf(MediaType.Audio, template)]));
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        await page.GotoAsync("/sign-in");
+        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+        await page.Locator("tbody tr").First.WaitForAsync();
+
+        // Infinite scroll: each time the end of the list comes into view, the next page follows.
+        for (var i = 0; i < 20 && await page.Locator("tbody tr").CountAsync() < 500; i++)
+        {
+            await page.Locator("button.more").ScrollIntoViewIfNeededAsync();
+            await page.WaitForTimeoutAsync(150);
+        }
+
+        Assert.True(await page.Locator("tbody tr").CountAsync() >= 500);
+
+        // Smooth: scrolling through 500+ rows keeps every frame under 100 ms.
+        var worstFrame = await page.EvaluateAsync<double>(
+            """
+            async () => {
+              let worst = 0, last = performance.now();
+              for (let y = 0; y < document.body.scrollHeight; y += 600) {
+                window.scrollTo(0, y);
+                await new Promise(r => requestAnimationFrame(r));
+                const now = performance.now();
+                worst = Math.max(worst, now - last);
+                last = now;
+              }
+              return worst;
+            }
+            """);
+        AssertTimeBudget(worstFrame, 100, "worst frame while scrolling 500+ rows");
+        Assert.Empty(problems);
+    }
+
+    /// <summary>
+    /// A time budget, asserted on a machine that is not overloaded. This 2-core machine is shared with parallel
+    /// builds; when the load average is more than twice the cores, a time says nothing about the app and is only
+    /// reported.
+    /// </summary>
+    private static void AssertTimeBudget(double millis, double budget, string what)
+    {
+        var load = double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Console.WriteLine($"{what}: {millis:0} ms (budget {budget:0} ms, load average {load})");
+        if (load <= 2 * Environment.ProcessorCount)
+        {
+            Assert.True(millis < budget, $"{what} took {millis:0} ms (budget {budget:0} ms, load average {load})");
+        }
+    }
+
+    private static async Task AssertAccessibleAsync(IPage page, string axe, string what)
+    {
+        await page.AddScriptTagAsync(new() { Path = axe });
+        var json = await page.EvaluateAsync<string>(
+            "async () => JSON.stringify((await axe.run(document, { resultTypes: ['violations'] })).violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => ({ id: v.id, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))");
+        Assert.True(json == "[]", $"{what}: axe found {json}");
+    }
+
+    private static Task<double> CurrentTimeAsync(IPage page) => page.EvaluateAsync<double>("() => document.getElementById('media').currentTime");
+
+    private async Task<IReadOnlyList<Couple>> AllCallsAsync()
+    {
+        var store = Server.Services.GetRequiredService<CallStore>();
+        return (await store.ListAsync(new CoupleFilter(Limit: 10_000))).Where(c => c.Sid.EndsWith("@pbx-demo", StringComparison.Ordinal)).ToList();
+    }
+
+    /// <summary>The demo's longest call recorded as one MP3 (so the stored file is what a download returns).</summary>
+    private async Task<Couple> LongestAudioCallAsync()
+    {
+        var calls = (await AllCallsAsync()).Where(c => c.Id <= 1020).ToList();
+        return calls.OrderByDescending(c => c.StopAt - c.StartAt).First();
+    }
+
+    private async Task<string> StoredFileAsync(long id)
+    {
+        var files = await Server.Services.GetRequiredService<CallStore>().GetFilesAsync([id]);
+        return Server.Services.GetRequiredService<MediaRoot>().Resolve(files[id].Single(f => f.Type == MediaType.Audio).Path);
+    }
+}

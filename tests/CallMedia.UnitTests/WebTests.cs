@@ -1,0 +1,44 @@
+using CallMedia.Hosting;
+using CallMedia.Media;
+using CallMedia.Web;
+
+namespace CallMedia.UnitTests;
+
+public sealed class WebTests
+{
+    [Theory]
+    [InlineData("/", true)]
+    [InlineData("/calls/1003?number=%2B420&min=5", true)]
+    [InlineData("/callrec/sendcallfile.mp3", true)]
+    [InlineData("//evil.example/x", false)]
+    [InlineData("/\\evil.example/x", false)]
+    [InlineData("/a\\b", false)]
+    [InlineData("https://evil.example/", false)]
+    [InlineData("javascript:alert(1)", false)]
+    [InlineData("calls/1003", false)]
+    [InlineData("/\t/evil.example", false)]
+    [InlineData("", false)]
+    [InlineData(null, false)]
+    public void IsLocalPath_OnlyPathsOnThisSite(string? path, bool expected) =>
+        Assert.Equal(expected, SignInPage.IsLocalPath(path));
+
+    [Theory]
+    [InlineData("gzip, deflate, br", "br", true)]
+    [InlineData("gzip;q=0.8, br;q=0", "br", false)]
+    [InlineData("gzip;q=0.8, br;q=0", "gzip", true)]
+    [InlineData("GZIP", "gzip", true)]
+    [InlineData("identity", "gzip", false)]
+    [InlineData("", "gzip", false)]
+    public void Accepts_HonoursNamesAndQZero(string acceptEncoding, string coding, bool expected) =>
+        Assert.Equal(expected, WebAssets.Accepts(acceptEncoding, coding));
+
+    [Fact]
+    public void WaveformKey_SameContentSameKey_AnyChangeAnotherKey()
+    {
+        static Calls.MediaFile File(long crc, long start) => new() { Crc32 = crc, Size = 100, StartAt = start, StopAt = start + 1000, Path = "x.wav", Format = "wav" };
+
+        Assert.Equal(WaveformPeaks.Key([File(1, 0)]), WaveformPeaks.Key([File(1, 0)]));
+        Assert.NotEqual(WaveformPeaks.Key([File(1, 0)]), WaveformPeaks.Key([File(2, 0)]));
+        Assert.NotEqual(WaveformPeaks.Key([File(1, 0), File(2, 1500)]), WaveformPeaks.Key([File(1, 0), File(2, 1000)]));
+    }
+}
