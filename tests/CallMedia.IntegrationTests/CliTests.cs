@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using CallMedia.Data;
 using CallMedia.IntegrationTests.Infrastructure;
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CallMedia.IntegrationTests;
@@ -71,6 +73,72 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    [Theory]
+    [InlineData("12x")]
+    [InlineData("abc def,,;")]
+    [InlineData("2001,,2002")]
+    [InlineData("2001,")]
+    [InlineData("+")]
+    [InlineData("all,2001")]
+    [InlineData("-2001")]
+    public async Task UserScope_NotAllNorNumbers_IsRefusedAndChangesNothing(string scope)
+    {
+        var before = await ScopeOfAsync("demo");
+        var (exit, output, error) = await Server.CliAsync("", "user", "scope", "demo", scope);
+        Assert.Equal(2, exit);
+        Assert.Equal("", output);
+        Assert.Contains("a scope is 'all' or a comma-separated list of numbers", error, StringComparison.Ordinal);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(before, await ScopeOfAsync("demo"));
+    }
+
+    [Fact]
+    public async Task UserAdd_BadScope_IsRefusedAndAddsNoUser()
+    {
+        var (exit, _, error) = await Server.CliAsync("pw-gina-1234\n", "user", "add", "gina", "--role", "listener", "--scope", "12x");
+        Assert.Equal(2, exit);
+        Assert.Contains("'12x' is not a number", error, StringComparison.Ordinal);
+        var (_, json, _) = await Server.CliAsync("", "user", "list", "--json");
+        Assert.DoesNotContain(JsonDocument.Parse(json).RootElement.EnumerateArray(), u => u.GetProperty("name").GetString() == "gina");
+    }
+
+    [Fact]
+    public async Task UserScope_NumbersWithAPlus_AreStored()
+    {
+        Assert.Equal(0, (await Server.CliAsync("pw-frank-123\n", "user", "add", "frank", "--role", "listener")).Exit);
+        var (exit, _, error) = await Server.CliAsync("", "user", "scope", "frank", " +15550100, 2001 ");
+        Assert.True(exit == 0, error);
+        Assert.Equal(["+15550100", "2001"], await ScopeOfAsync("frank"));
+    }
+
+    [Fact]
+    public async Task Prepare_OnATerminal_RewritesOneProgressLine_OtherwisePrintsPlainLines()
+    {
+        List<long> unmixed;
+        await using (var connection = await Server.Services.GetRequiredService<Database>().OpenAsync())
+        {
+            unmixed = (await connection.QueryAsync<long>("SELECT id FROM couples WHERE (types & 32) <> 0 AND (types & 16) = 0 ORDER BY id")).ToList();
+        }
+
+        Assert.True(unmixed.Count >= 2, "the demo data has screen captures to mix");
+        var dll = typeof(CallMedia.Cli.CliApp).Assembly.Location;
+        var command = string.Join(' ', ((string[])["dotnet", dll, "prepare", unmixed[0].ToString(System.Globalization.CultureInfo.InvariantCulture), .. Server.DatabaseArgs])
+            .Select(CallMedia.Media.Ffmpeg.ShellQuote));
+
+        // `script` gives the command a pseudo-terminal, as an operator's shell would.
+        var (exit, output, error) = await Tool.RunAsync("script", ["-qec", command, "/dev/null"]);
+        Assert.True(exit == 0, output + error);
+        Assert.Matches(@"\rprepare: \[[#.]{20}\] +\d+%  [01]/1 videos", output);
+        Assert.Contains("prepare: [####################] 100%  1/1 videos", output, StringComparison.Ordinal);
+        Assert.Contains("prepare: 1 videos ready, 0 failed", output, StringComparison.Ordinal);
+
+        var (plainExit, plainOut, plainError) = await Server.CliAsync("", "prepare", unmixed[1].ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(plainExit == 0, plainError);
+        Assert.DoesNotContain('\r', plainOut + plainError);
+        Assert.Contains("prepare: [####################] 100%  1/1 videos\n", plainError, StringComparison.Ordinal);
+        Assert.Contains("prepare: 1 videos ready, 0 failed", plainOut, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task CallsList_Json_HasDemoCouplesWithTypes()
     {
@@ -127,5 +195,12 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(data, recursive: true);
         }
+    }
+
+    private async Task<List<string?>> ScopeOfAsync(string name)
+    {
+        var (_, json, _) = await Server.CliAsync("", "user", "list", "--json");
+        return JsonDocument.Parse(json).RootElement.EnumerateArray().Single(u => u.GetProperty("name").GetString() == name)
+            .GetProperty("scope").EnumerateArray().Select(s => s.GetString()).ToList();
     }
 }

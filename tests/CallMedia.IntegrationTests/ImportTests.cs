@@ -48,7 +48,7 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
             Assert.Contains("line 4: start or stop is not an ISO 8601 time", error, StringComparison.Ordinal);
             Assert.Contains("line 5: unknown type 'sound'", error, StringComparison.Ordinal);
             Assert.Contains("line 7: duplicate row", error, StringComparison.Ordinal);
-            Assert.Contains("line 8: " + outside + " is outside Import:AllowedRoots", error, StringComparison.Ordinal);
+            Assert.Contains("line 8: " + outside + " is outside the manifest's folder and Import:AllowedRoots", error, StringComparison.Ordinal);
             Assert.Contains("line 9: not valid UTF-8", error, StringComparison.Ordinal);
             Assert.Contains("import: added 1 couples", output, StringComparison.Ordinal);
             Assert.Equal([sid + "-ok"], await SidsLikeAsync(sid));
@@ -196,6 +196,215 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
         Assert.Contains("import: 1/1 files", plainError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Import_PathsLeavingTheManifestFolder_AreRefusedWithLineNumbers_NothingOfThemIsStored()
+    {
+        var elsewhere = Directory.CreateTempSubdirectory("callmedia-elsewhere-").FullName;
+        try
+        {
+            var outside = Path.Combine(elsewhere, "outside.mp3");
+            await File.WriteAllBytesAsync(outside, new byte[1000]);
+            File.CreateSymbolicLink(Path.Combine(_work, "escape.mp3"), outside);
+            Directory.CreateSymbolicLink(Path.Combine(_work, "escapedir"), elsewhere);
+            var climb = string.Concat(Enumerable.Repeat("../", 12)) + "etc/passwd";
+            var sid = Unique();
+            var path = Manifest(
+                Row(sid + "-ok", Recording("ok.mp3", 1000)), // line 2
+                Row(sid + "-climb", climb), // line 3
+                Row(sid + "-abs", outside), // line 4
+                Row(sid + "-link", "escape.mp3"), // line 5
+                Row(sid + "-dirlink", Path.Combine(_work, "escapedir", "outside.mp3"))); // line 6
+
+            var (exit, output, error) = await Server.CliAsync("", "import", path);
+
+            Assert.Equal(1, exit);
+            Assert.Contains($"line 3: {Path.GetFullPath(Path.Combine(_work, climb))} is outside the manifest's folder", error, StringComparison.Ordinal);
+            Assert.Contains($"line 4: {outside} is outside the manifest's folder", error, StringComparison.Ordinal);
+            Assert.Contains($"line 5: {Path.Combine(_work, "escape.mp3")} links outside the manifest's folder", error, StringComparison.Ordinal);
+            Assert.Contains($"line 6: {Path.Combine(_work, "escapedir", "outside.mp3")} links outside the manifest's folder", error, StringComparison.Ordinal);
+            Assert.Contains("import: added 1 couples", output, StringComparison.Ordinal);
+            Assert.Equal([sid + "-ok"], await SidsLikeAsync(sid));
+
+            // Over HTTP the refused couple does not exist: /etc/passwd cannot be downloaded through it.
+            using var client = Server.CreateClient();
+            var session = await CallRec.LoginAsync(client);
+            Assert.Equal(HttpStatusCode.NotFound, (await CallRec.TokenAsync(client, session, $"sid={sid}-climb&action=download")).Status);
+            Assert.Equal(HttpStatusCode.OK, (await CallRec.TokenAsync(client, session, $"sid={sid}-ok&action=download")).Status);
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Import_FilesOfTheDataFolder_AreRefusedEvenInsideAllowedRoots()
+    {
+        var database = Path.Combine(Server.DataDir, "callmedia.db");
+        var media = Path.Combine(Server.DataDir, "media");
+        var stored = Directory.EnumerateFiles(media, "*", SearchOption.AllDirectories).First(f => !f.Contains("/.", StringComparison.Ordinal));
+        File.CreateSymbolicLink(Path.Combine(_work, "db.mp3"), database);
+        var sid = Unique();
+        var path = Manifest(
+            Row(sid + "-ok", Recording("fine.mp3", 1000)), // line 2
+            Row(sid + "-db", database), // line 3
+            Row(sid + "-wal", database + "-wal"), // line 4
+            Row(sid + "-media", stored), // line 5
+            Row(sid + "-dblink", "db.mp3")); // line 6
+
+        // The temp folder holds the data folder: allowing it must not open the data folder.
+        var (exit, output, error) = await Server.CliAsync("", "import", path, $"--Import:AllowedRoots:0={Path.GetTempPath()}");
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"line 3: {database} is in CallMedia's data folder", error, StringComparison.Ordinal);
+        Assert.Contains($"line 4: {database}-wal is in CallMedia's data folder", error, StringComparison.Ordinal);
+        Assert.Contains($"line 5: {stored} is in CallMedia's data folder", error, StringComparison.Ordinal);
+        Assert.Contains($"line 6: {Path.Combine(_work, "db.mp3")} is in CallMedia's data folder", error, StringComparison.Ordinal);
+        Assert.Contains("import: added 1 couples", output, StringComparison.Ordinal);
+        Assert.Equal([sid + "-ok"], await SidsLikeAsync(sid));
+    }
+
+    [Fact]
+    public async Task Import_LinkWithASymlinkLeavingAllowedRoots_IsRefused()
+    {
+        var elsewhere = Directory.CreateTempSubdirectory("callmedia-elsewhere-").FullName;
+        try
+        {
+            var outside = Path.Combine(elsewhere, "outside.mp3");
+            await File.WriteAllBytesAsync(outside, new byte[1000]);
+            File.CreateSymbolicLink(Path.Combine(_work, "escape.mp3"), outside);
+            var sid = Unique();
+            var path = Manifest(Row(sid + "-ok", Recording("linked.mp3", 1000)), Row(sid + "-link", "escape.mp3"));
+
+            var (withoutRoots, _, refusal) = await Server.CliAsync("", "import", path, "--link");
+            Assert.Equal(2, withoutRoots);
+            Assert.Contains("--link needs Import:AllowedRoots", refusal, StringComparison.Ordinal);
+
+            var (exit, output, error) = await Server.CliAsync("", "import", path, "--link", $"--Import:AllowedRoots:0={_work}");
+            Assert.Equal(1, exit);
+            Assert.Contains($"line 3: {Path.Combine(_work, "escape.mp3")} links outside Import:AllowedRoots", error, StringComparison.Ordinal);
+            Assert.Contains("import: added 1 couples", output, StringComparison.Ordinal);
+            Assert.Equal([sid + "-ok"], await SidsLikeAsync(sid));
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Import_StalePartFilesInTheMediaFolder_AreRemoved_LiveOnesAndRealFilesUntouched()
+    {
+        var media = Path.Combine(Server.DataDir, "media");
+        var temp = Path.Combine(media, ".tmp");
+        Directory.CreateDirectory(temp);
+        var before = Directory.EnumerateFiles(media, "*", SearchOption.AllDirectories).Where(f => !f.StartsWith(temp, StringComparison.Ordinal)).ToDictionary(f => f, f => (new FileInfo(f).Length, File.GetLastWriteTimeUtc(f)));
+        var stale = Path.Combine(temp, $"{Guid.NewGuid():N}.part");
+        var live = Path.Combine(temp, $"{Guid.NewGuid():N}.part");
+        var recent = Path.Combine(temp, $"{Guid.NewGuid():N}.part");
+        foreach (var part in (string[])[stale, live, recent])
+        {
+            await File.WriteAllBytesAsync(part, new byte[4096]);
+        }
+
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddHours(-1));
+        File.SetLastWriteTimeUtc(live, DateTime.UtcNow.AddHours(-1));
+        try
+        {
+            // An import still copying holds its .part open and locked.
+            await using (new FileStream(live, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+            {
+                var (exit, _, error) = await Server.CliAsync("", "import", Manifest(Row(Unique(), Recording("after.mp3", 1000))));
+                Assert.True(exit == 0, error);
+            }
+
+            Assert.False(File.Exists(stale));
+            Assert.True(File.Exists(live));
+            Assert.True(File.Exists(recent));
+            foreach (var (file, (length, written)) in before)
+            {
+                Assert.True(File.Exists(file), file);
+                Assert.Equal((length, written), (new FileInfo(file).Length, File.GetLastWriteTimeUtc(file)));
+            }
+        }
+        finally
+        {
+            File.Delete(live);
+            File.Delete(recent);
+        }
+    }
+
+    [Fact]
+    public async Task Import_OverlongSidNumberOrName_IsRefusedWithLineNumber()
+    {
+        var sid = Unique();
+        var file = Recording("long.mp3", 1000);
+        var path = Manifest(
+            FullRow(sid + "-max", file, new string('1', 128), "2001", new string('ñ', 200), new string('a', 200)), // line 2: at every limit
+            FullRow(sid + new string('s', 200 - sid.Length + 1), file, "100", "2001", "", ""), // line 3
+            FullRow(sid + "-calling", file, new string('1', 129), "2001", "", ""), // line 4
+            FullRow(sid + "-called", file, "100", new string('2', 129), "", ""), // line 5
+            FullRow(sid + "-cname", file, "100", "2001", new string('ñ', 201), ""), // line 6
+            FullRow(sid + "-dname", file, "100", "2001", "", new string('b', 201)), // line 7
+            FullRow(sid + "-ctrl", file, "100", "2001", "bell\u0007", "")); // line 8
+
+        var (exit, output, error) = await Server.CliAsync("", "import", path);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("line 3: sid is longer than 200 characters (201)", error, StringComparison.Ordinal);
+        Assert.Contains("line 4: calling_number is longer than 128 characters (129)", error, StringComparison.Ordinal);
+        Assert.Contains("line 5: called_number is longer than 128 characters (129)", error, StringComparison.Ordinal);
+        Assert.Contains("line 6: calling_name is longer than 200 characters (201)", error, StringComparison.Ordinal);
+        Assert.Contains("line 7: called_name is longer than 200 characters (201)", error, StringComparison.Ordinal);
+        Assert.Contains("line 8: calling_name has control characters", error, StringComparison.Ordinal);
+        Assert.Contains("import: added 1 couples", output, StringComparison.Ordinal);
+        Assert.Equal([sid + "-max"], await SidsLikeAsync(sid));
+    }
+
+    [Fact]
+    public async Task Import_WideSidsAndFormulaNames_ZipExtractsAndCalldataIsDefused()
+    {
+        var wide = new string('ü', 200);
+        var bidi = Unique() + "\u202Egpj.exe";
+        var path = Manifest(
+            FullRow(wide, Recording("w1.mp3", 3000), "+15550100", "-2+3", "\"=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\"", "@SUM(A1)"),
+            FullRow(wide, Recording("w2.mp3", 4000), "+15550100", "-2+3", "\"=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\"", "@SUM(A1)"),
+            FullRow(bidi, Recording("b.mp3", 5000), "100", "200", "Zoë", "+SUM(1)"));
+        var (exit, _, error) = await Server.CliAsync("", "import", path);
+        Assert.True(exit == 0, error);
+
+        long[] ids;
+        await using (var connection = await Server.Services.GetRequiredService<Database>().OpenAsync())
+        {
+            ids = [await connection.ExecuteScalarAsync<long>("SELECT id FROM couples WHERE sid = @wide", new { wide }), await connection.ExecuteScalarAsync<long>("SELECT id FROM couples WHERE sid = @bidi", new { bidi })];
+        }
+
+        using var client = Server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={ids[0]},{ids[1]}&action=download");
+        using var response = await client.SendAsync(CallRec.Send(session, token, "zip"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var zipPath = Path.Combine(_work, "names.zip");
+        await File.WriteAllBytesAsync(zipPath, await response.Content.ReadAsByteArrayAsync());
+
+        await Tool.RequireAsync("unzip", "-tq", zipPath);
+        var target = Directory.CreateDirectory(Path.Combine(_work, "unzipped")).FullName;
+        await Tool.RequireAsync("unzip", "-q", zipPath, "-d", target);
+        var names = Directory.EnumerateFiles(target).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(4, names.Count);
+        Assert.All(names, n => Assert.InRange(Encoding.UTF8.GetByteCount(n!), 1, 143));
+        Assert.Equal(2, names.Count(n => n!.StartsWith($"{ids[0]}_üüü", StringComparison.Ordinal) && n.EndsWith(".mp3", StringComparison.Ordinal)));
+        Assert.Contains($"{ids[1]}_{bidi.Replace("\u202E", "", StringComparison.Ordinal)}.mp3", names);
+
+        using var zip = new System.IO.Compression.ZipArchive(File.OpenRead(zipPath));
+        using var reader = new StreamReader(zip.GetEntry("calldata.txt")!.Open());
+        var rows = (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split('\t')).ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.All(rows.Take(2), r => Assert.Equal(["+15550100", "'=HYPERLINK(\"http://evil.example/\",\"x\")", "'-2+3", "'@SUM(A1)"], r[4..8]));
+        Assert.Equal("'+SUM(1)", rows[2][7]);
+        Assert.Equal(bidi, rows[2][1]);
+    }
+
     private static string Unique() => "imp" + Guid.NewGuid().ToString("N")[..12];
 
     private string Recording(string name, int size)
@@ -209,6 +418,9 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
 
     private static string Row(string sid, string path, string callingName = "") =>
         $"{sid},2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,+15550100,2001,audio,{path},\"{callingName}\",Agent\n";
+
+    private static string FullRow(string sid, string path, string calling, string called, string callingName, string calledName) =>
+        $"{sid},2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,{calling},{called},audio,{path},{callingName},{calledName}\n";
 
     private string Manifest(params string[] rows)
     {

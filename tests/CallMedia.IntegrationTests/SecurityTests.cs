@@ -10,17 +10,29 @@ namespace CallMedia.IntegrationTests;
 /// <summary>Throttling, exactly-once redemption under load, rate limits, and what a log may hold.</summary>
 public sealed class SecurityTests
 {
-    private static async Task<bool> SignInAsync(HttpClient client, string name, string password)
+    private static async Task<bool> SignInAsync(HttpClient client, string name, string password, string? from = null)
     {
-        var body = await client.GetStringAsync($"/callrec/loginservlet?loginname={name}&password={password}");
-        return body.Contains("Access is authorized.", StringComparison.Ordinal);
+        using var response = await SignInResponseAsync(client, name, password, from);
+        return (await response.Content.ReadAsStringAsync()).Contains("Access is authorized.", StringComparison.Ordinal);
+    }
+
+    /// <summary>A sign-in; with <paramref name="from"/>, as a client at that address behind the configured proxy.</summary>
+    private static Task<HttpResponseMessage> SignInResponseAsync(HttpClient client, string name, string password, string? from = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/callrec/loginservlet?loginname={name}&password={password}");
+        if (from is not null)
+        {
+            request.Headers.Add("X-Forwarded-For", from);
+        }
+
+        return client.SendAsync(request);
     }
 
     [Fact]
-    public async Task FailedLogins_ThrottleTheNameWithGrowingDelay_ThenRelease()
+    public async Task FailedLogins_ThrottleThePairWithGrowingDelay_ThenRelease()
     {
         await using var server = await TestServer.StartAsync(
-            "Login:FreeFailuresPerName=3", "Login:BaseDelay=00:00:10", "Login:MaxDelay=00:01:00", "Login:ForgetAfter=01:00:00");
+            "Login:FreeFailuresPerNameAndAddress=3", "Login:BaseDelay=00:00:10", "Login:MaxDelay=00:01:00", "Login:ForgetAfter=01:00:00");
         await server.AddUserAsync("victim", "right-password", ["listener"]);
         using var client = server.CreateClient();
 
@@ -29,16 +41,24 @@ public sealed class SecurityTests
             Assert.False(await SignInAsync(client, "victim", "wrong-" + i));
         }
 
-        // Inside the wait even the right password is refused, without being checked.
-        Assert.False(await SignInAsync(client, "victim", "right-password"));
+        // Inside the wait even the right password is refused, without being checked, and the answer says so.
+        using (var throttled = await SignInResponseAsync(client, "victim", "right-password"))
+        {
+            Assert.Equal((HttpStatusCode)429, throttled.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(10), throttled.Headers.RetryAfter?.Delta);
+            Assert.Equal(
+                CallRec.Declaration + "<error number=\"14\">Too many failed sign-ins; try again in 10 s.</error>",
+                await throttled.Content.ReadAsStringAsync());
+        }
+
         server.Clock.Advance(TimeSpan.FromSeconds(11));
         Assert.False(await SignInAsync(client, "victim", "wrong-again"));
         server.Clock.Advance(TimeSpan.FromSeconds(11));
         Assert.False(await SignInAsync(client, "victim", "right-password")); // the wait doubled to 20 s
-        server.Clock.Advance(TimeSpan.FromSeconds(10));
+        server.Clock.Advance(TimeSpan.FromSeconds(20)); // and that attempt started it again
         Assert.True(await SignInAsync(client, "victim", "right-password"));
 
-        // Success cleared the name's count: three fresh failures are allowed again.
+        // Success cleared the pair's count: three fresh failures are allowed again.
         for (var i = 0; i < 3; i++)
         {
             Assert.False(await SignInAsync(client, "victim", "wrong-" + i));
@@ -53,6 +73,46 @@ public sealed class SecurityTests
 
         server.Clock.Advance(TimeSpan.FromSeconds(61));
         Assert.True(await SignInAsync(client, "victim", "right-password"));
+    }
+
+    [Fact]
+    public async Task FailedLogins_FromOneAddress_DoNotLockOutTheRightPasswordFromAnother()
+    {
+        await using var server = await TestServer.StartAsync(
+            "Hosting:KnownProxies:0=127.0.0.1", "Login:FreeFailuresPerNameAndAddress=3", "Login:FreeFailuresPerName=5", "Login:BaseDelay=00:05:00");
+        await server.AddUserAsync("victim", "right-password", ["listener"]);
+        using var client = server.CreateClient();
+        foreach (var attacker in new[] { "198.51.100.7", "198.51.100.8" })
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                (await SignInResponseAsync(client, "victim", "guess-" + i, attacker)).Dispose();
+            }
+        }
+
+        Assert.False(await SignInAsync(client, "victim", "right-password", "198.51.100.7"));
+        Assert.True(await SignInAsync(client, "victim", "right-password", "203.0.113.20"));
+
+        // Past the name's brake, an address that failed for the name itself is held back even below its own count.
+        Assert.False(await SignInAsync(client, "victim", "wrong", "203.0.113.30"));
+        Assert.False(await SignInAsync(client, "victim", "right-password", "203.0.113.30"));
+        Assert.True(await SignInAsync(client, "victim", "right-password", "203.0.113.40"));
+    }
+
+    [Fact]
+    public async Task FailedLogins_ConcurrentGuessesBeyondTheFreeCount_AreRefusedUnchecked()
+    {
+        await using var server = await TestServer.StartAsync("Login:FreeFailuresPerNameAndAddress=3", "Login:BaseDelay=00:05:00");
+        await server.AddUserAsync("victim", "right-password", ["listener"]);
+        using var client = server.CreateClient();
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 40).Select(async i =>
+        {
+            using var response = await SignInResponseAsync(client, "victim", "guess-" + i);
+            return response.StatusCode;
+        }));
+
+        Assert.Equal(3, statuses.Count(s => s == HttpStatusCode.OK)); // checked and denied
+        Assert.Equal(37, statuses.Count(s => s == (HttpStatusCode)429));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public sealed class SmallPiecesTests
     [Theory]
     [InlineData(1001, "20261116.080000.1001@pbx", "mp3", 0, 1, "1001_20261116.080000.1001@pbx.mp3")]
     [InlineData(7, "a/b\\c:d*e?f\"g<h>i|j", "wav", 0, 1, "7_a_b_c_d_e_f_g_h_i_j.wav")]
-    [InlineData(7, "x\ty", "mp3", 1, 2, "7_x_y_2.mp3")]
+    [InlineData(7, "x\ty", "mp3", 1, 2, "7_xy_2.mp3")]
     [InlineData(8, "Jiří", "mp4", 0, 3, "8_Jiří_1.mp4")]
     public void EntryNames_ReplaceUnsafeCharactersAndNumberSeveralFiles(long id, string sid, string format, int index, int count, string expected) =>
         Assert.Equal(expected, EntryNames.For(id, sid, format, index, count));

@@ -64,7 +64,7 @@ public static class ApiRegistration
         app.UseWhen(c => c.Request.Path.StartsWithSegments(Prefix, StringComparison.Ordinal), branch => branch.UseStatusCodePages());
         var api = app.MapGroup(Prefix)
             .AddEndpointFilter(ApiGuards.ProblemsAsync)
-            .AddEndpointFilter(ApiGuards.SameSiteJsonAsync)
+            .AddEndpointFilter(ApiGuards.JsonBodyAsync)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status500InternalServerError)

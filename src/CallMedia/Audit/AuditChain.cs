@@ -107,14 +107,12 @@ public sealed class AuditChain(Database db)
 
     private static string Csv(string field)
     {
-        // A leading = + - @ would make a spreadsheet evaluate the field; a quote keeps it text.
-        var risky = field.Length > 0 && field[0] is '=' or '+' or '-' or '@';
-        if (!risky && field.AsSpan().IndexOfAny(",\"\r\n") < 0)
+        var text = Delivery.SpreadsheetText.Defuse(field);
+        if (text == field && field.AsSpan().IndexOfAny(",\"\r\n") < 0)
         {
             return field;
         }
 
-        var text = risky ? "'" + field : field;
         return new StringBuilder("\"").Append(text.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"').ToString();
     }
 

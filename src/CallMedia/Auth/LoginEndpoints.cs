@@ -31,6 +31,13 @@ public static class LoginEndpoints
         var outcome = await SignIn.AttemptAsync(context, name, password);
         if (outcome.Result != SignInResult.Ok)
         {
+            if (outcome.Result == SignInResult.Throttled)
+            {
+                var seconds = (long)Math.Ceiling(Math.Max(outcome.RetryAfter!.Value.TotalSeconds, 1));
+                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.SignInThrottled, $"Too many failed sign-ins; try again in {seconds} s.");
+            }
+
             return CallRecResults.LoginDenied();
         }
 

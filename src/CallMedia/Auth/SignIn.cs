@@ -34,24 +34,25 @@ public static class SignIn
         }
 
         var client = context.ClientAddress();
-        if (await throttle.IsThrottledAsync(name, client, ct))
+        var wait = await throttle.TryAdmitAsync(name, client, ct);
+        if (wait is not null)
         {
             audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "throttled"));
-            return new SignInOutcome(SignInResult.Throttled, RetryAfter: services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LoginSettings>>().Value.BaseDelay);
+            return new SignInOutcome(SignInResult.Throttled, RetryAfter: wait);
         }
 
         var user = string.IsNullOrEmpty(name) ? null : await users.FindForLoginAsync(name, ct);
 
         // Always verify a hash, even for an unknown name, so timing tells nothing about which part was wrong.
         var passwordOk = PasswordHashing.Verify(user?.PasswordHash ?? PasswordHashing.DummyHash, password ?? "");
-        if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password))
+        if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password) || services.GetRequiredService<DemoAccount>().Refuses(name, password))
         {
-            await throttle.RecordFailureAsync(name, client, ct);
+            // The attempt was counted as a failure when it was admitted.
             audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "denied"));
             return new SignInOutcome(SignInResult.Denied);
         }
 
-        await throttle.RecordSuccessAsync(name!, ct);
+        await throttle.RecordSuccessAsync(name!, client, ct);
         var sessionId = await services.GetRequiredService<SessionService>().CreateAsync(user.Value.Id, client, ct);
         audit.Write(new AuditEntry(clock.GetUtcNow(), name, client, "login", null, null, "ok"));
         return new SignInOutcome(SignInResult.Ok, sessionId, name);

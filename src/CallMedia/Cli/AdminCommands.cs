@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using CallMedia.Audit;
 using CallMedia.Auth;
@@ -7,75 +8,91 @@ namespace CallMedia.Cli;
 /// <summary><c>callmedia role ...</c> and <c>callmedia audit ...</c>.</summary>
 public static class AdminCommands
 {
-    public static async Task<int> RoleAsync(CliArgs cli, IServiceProvider services, CliConsole console, CancellationToken ct)
+    public static Command CreateRole(CliContext cli)
     {
-        var roles = services.GetRequiredService<RoleStore>();
-        var verb = cli.Word(1, "role command (list, add, grant, revoke, delete)");
-        if (verb == "list")
+        var role = CliContext.Verb("role", "define the roles users are given, as sets of rights");
+
+        var json = CliContext.Json();
+        var list = CliContext.Verb("list", "list the roles and their rights", json);
+        cli.WithServices(list, async (p, services, ct) =>
         {
-            await CliApp.WriteListAsync(cli, console, await roles.ListAsync(ct), r => $"{r.Name}\t{(r.Builtin ? "built-in" : "custom")}\t{string.Join(',', r.Rights)}");
+            await CliApp.WriteListAsync(
+                p.GetValue(json), cli.Console, await Roles(services).ListAsync(ct), r => $"{r.Name}\t{(r.Builtin ? "built-in" : "custom")}\t{string.Join(',', r.Rights)}");
             return 0;
-        }
+        });
+        role.Subcommands.Add(list);
 
-        var name = cli.Word(2, "role name");
-        var rights = cli.Words.Skip(3).ToList();
-        switch (verb)
+        (string Verb, string Description, int MinimumRights, Func<RoleStore, string, string[], CancellationToken, Task> Change)[] changes =
+        [
+            ("add", "add a custom role with the rights named", 0, (roles, name, rights, ct) => roles.AddAsync(name, rights, ct)),
+            ("grant", "add rights to a custom role", 1, (roles, name, rights, ct) => roles.GrantAsync(name, rights, ct)),
+            ("revoke", "take rights from a custom role", 1, (roles, name, rights, ct) => roles.RevokeAsync(name, rights, ct)),
+            ("delete", "delete a custom role", -1, (roles, name, _, ct) => roles.DeleteAsync(name, ct)),
+        ];
+        foreach (var change in changes)
         {
-            case "add":
-                await roles.AddAsync(name, rights, ct);
-                break;
-            case "grant":
-                await roles.GrantAsync(name, rights.Count > 0 ? rights : throw new UsageException("name at least one right"), ct);
-                break;
-            case "revoke":
-                await roles.RevokeAsync(name, rights.Count > 0 ? rights : throw new UsageException("name at least one right"), ct);
-                break;
-            case "delete":
-                await roles.DeleteAsync(name, ct);
-                break;
-            default:
-                throw new UsageException($"unknown role command '{verb}'");
-        }
-
-        await CliApp.AuditAdminAsync(services, $"admin.role.{verb}:{name}:{string.Join('+', rights)}");
-        await console.Out.WriteLineAsync($"role {name}: {verb} done");
-        return 0;
-    }
-
-    public static async Task<int> AuditAsync(CliArgs cli, IServiceProvider services, CliConsole console, CancellationToken ct)
-    {
-        var chain = services.GetRequiredService<AuditChain>();
-        var verb = cli.Word(1, "audit command (verify, export)");
-        switch (verb)
-        {
-            case "verify":
-                {
-                    (long, string)? anchor = null;
-                    if (cli.Option("--anchor") is { } text)
-                    {
-                        var parts = text.Split(':');
-                        anchor = parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
-                            ? (seq, parts[1])
-                            : throw new UsageException("--anchor is <seq>:<hash>, as printed by an earlier verify");
-                    }
-
-                    var report = await chain.VerifyAsync(anchor, ct);
-                    if (report.BrokenAt is { } broken)
-                    {
-                        await console.Out.WriteLineAsync($"audit: {report.Records} records verified before the break");
-                        await console.Error.WriteLineAsync($"callmedia: audit chain broken at record {broken}: {report.Problem}");
-                        return 1;
-                    }
-
-                    await console.Out.WriteLineAsync($"audit: {report.Records} records, chain intact; head {report.HeadSeq}:{report.HeadHash} (keep it to check later with --anchor)");
-                    return 0;
-                }
-
-            case "export":
-                await chain.ExportCsvAsync(console.Out, CallsCommands.Time(cli.Option("--from"), "--from"), CallsCommands.Time(cli.Option("--to"), "--to"), ct);
+            var name = CliContext.Arg("name", "role name");
+            var rights = change.MinimumRights >= 0 ? CliContext.Args("right", "one or more rights", change.MinimumRights) : null;
+            var command = rights is null
+                ? CliContext.Verb(change.Verb, change.Description, name)
+                : CliContext.Verb(change.Verb, change.Description, name, rights);
+            cli.WithServices(command, async (p, services, ct) =>
+            {
+                var roleName = p.GetValue(name)!;
+                var named = rights is null ? [] : p.GetValue(rights) ?? [];
+                await change.Change(Roles(services), roleName, named, ct);
+                await CliApp.AuditAdminAsync(services, $"admin.role.{change.Verb}:{roleName}:{string.Join('+', named)}");
+                await cli.Console.Out.WriteLineAsync($"role {roleName}: {change.Verb} done");
                 return 0;
-            default:
-                throw new UsageException($"unknown audit command '{verb}'");
+            });
+            role.Subcommands.Add(command);
         }
+
+        return role;
     }
+
+    public static Command CreateAudit(CliContext cli)
+    {
+        var audit = CliContext.Verb("audit", "check and export the tamper-evident audit log");
+
+        var anchor = CliContext.Value("--anchor", "seq:hash", "also check that the chain still holds this head, printed by an earlier verify");
+        var verify = CliContext.Verb("verify", "check the hash chain; prints the head to anchor later checks", anchor);
+        cli.WithServices(verify, async (p, services, ct) =>
+        {
+            (long, string)? anchored = null;
+            if (p.GetValue(anchor) is { } text)
+            {
+                var parts = text.Split(':');
+                anchored = parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
+                    ? (seq, parts[1])
+                    : throw new UsageException("--anchor is <seq>:<hash>, as printed by an earlier verify");
+            }
+
+            var report = await services.GetRequiredService<AuditChain>().VerifyAsync(anchored, ct);
+            if (report.BrokenAt is { } broken)
+            {
+                await cli.Console.Out.WriteLineAsync($"audit: {report.Records} records verified before the break");
+                await cli.Console.Error.WriteLineAsync($"callmedia: audit chain broken at record {broken}: {report.Problem}");
+                return 1;
+            }
+
+            await cli.Console.Out.WriteLineAsync($"audit: {report.Records} records, chain intact; head {report.HeadSeq}:{report.HeadHash} (keep it to check later with --anchor)");
+            return 0;
+        });
+        audit.Subcommands.Add(verify);
+
+        var from = CallsCommands.From();
+        var to = CallsCommands.To();
+        var export = CliContext.Verb("export", "the audit log as CSV on standard output", from, to);
+        cli.WithServices(export, async (p, services, ct) =>
+        {
+            await services.GetRequiredService<AuditChain>().ExportCsvAsync(
+                cli.Console.Out, CallsCommands.Time(p.GetValue(from), "--from"), CallsCommands.Time(p.GetValue(to), "--to"), ct);
+            return 0;
+        });
+        audit.Subcommands.Add(export);
+        return audit;
+    }
+
+    private static RoleStore Roles(IServiceProvider services) => services.GetRequiredService<RoleStore>();
 }

@@ -1,3 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.Reflection;
 using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Data;
@@ -9,82 +12,126 @@ namespace CallMedia.Cli;
 /// <summary>Console streams of one CLI run, so tests can drive the CLI in-process.</summary>
 public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error, bool InputIsTerminal, bool OutputIsTerminal = false);
 
-/// <summary><c>callmedia &lt;command&gt;</c>: parses the command line and runs one command (API.md §8).</summary>
+/// <summary>
+/// <c>callmedia &lt;command&gt;</c>: parses the command line (System.CommandLine) and runs one command. Exit codes:
+/// 0 done, 1 failed, 2 the command line is wrong (unknown command or option, missing or bad argument).
+/// </summary>
 public static class CliApp
 {
-    public const string Usage = """
-        usage: callmedia <command> [--data <dir>] [options]
-
-          serve [--urls http://127.0.0.1:8080] [--no-demo]   run the service
-          user add <name> [--role <role>]... [--scope all|<number>,...]   (password on standard input)
-          user grant|revoke <name> <role>...
-          user scope <name> all|<number>,...
-          user disable|enable <name>
-          user passwd <name>                                 (password on standard input)
-          user list [--json]
-          import <manifest.csv> [--link] [--dry-run]          bring recordings in (API.md §8)
-          prepare <couple-id>... | --all-unmixed              mix screen captures with their audio into videos
-          role list [--json] | role add <name> <right>... | role grant|revoke <name> <right>... | role delete <name>
-          audit verify [--anchor <seq>:<hash>]                check the hash chain; prints the head to anchor later
-          audit export [--from <time>] [--to <time>]          CSV on standard output
-          calls list [--json] [--from <time>] [--to <time>] [--number <n>] [--sid <sid>] [--limit <n>]
-
-        --data <dir> (env CALLMEDIA_DATA, default ./data) holds the SQLite database and the media folder.
-        Any --Section:Key=value sets a configuration value (e.g. --Tokens:RangeLease=00:05:00).
-        """;
+    public const int Failed = 1;
+    public const int UsageError = 2;
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken ct = default)
     {
         try
         {
-            var cli = CliArgs.Parse(args);
-            if (cli.Words.Count == 0 || cli.Flag("--help") || cli.Words[0] == "help")
+            var (configArgs, commandArgs) = SplitConfigArgs(args);
+            var root = CreateCommands(console, configArgs);
+            var parsed = root.Parse(commandArgs, new ParserConfiguration { ResponseFileTokenReplacer = null });
+            if (parsed.Action is not HelpAction && parsed.Errors.Count > 0)
             {
-                await console.Out.WriteLineAsync(Usage);
-                return cli.Words.Count == 0 && !cli.Flag("--help") ? 2 : 0;
+                throw new UsageException(CliErrors.Describe(parsed));
             }
 
-            var configArgs = ConfigArgs(cli);
-            return cli.Words[0] switch
-            {
-                "serve" => await ServeCommand.RunAsync(cli, configArgs, console, ct),
-                "user" => await WithServicesAsync(configArgs, services => UserCommands.RunAsync(cli, services, console, ct), ct),
-                "import" => await WithServicesAsync(configArgs, services => ImportCommand.RunAsync(cli, services, console, ct), ct),
-                "prepare" => await WithServicesAsync(configArgs, services => PrepareCommand.RunAsync(cli, services, console, ct), ct),
-                "role" => await WithServicesAsync(configArgs, services => AdminCommands.RoleAsync(cli, services, console, ct), ct),
-                "audit" => await WithServicesAsync(configArgs, services => AdminCommands.AuditAsync(cli, services, console, ct), ct),
-                "calls" => await WithServicesAsync(configArgs, services => CallsCommands.RunAsync(cli, services, console, ct), ct),
-                _ => throw new UsageException($"unknown command '{cli.Words[0]}' (try 'callmedia help')"),
-            };
+            return await parsed.InvokeAsync(
+                new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null },
+                ct);
         }
-        catch (Exception ex) when (ex is UsageException or AdminException or OptionsValidationException or InvalidOperationException or IOException)
+        catch (Exception ex) when (ex is UsageException or CliFailureException or AdminException or OptionsValidationException or InvalidOperationException or IOException)
         {
             await console.Error.WriteLineAsync($"callmedia: {ex.Message}");
-            return ex is UsageException ? 2 : 1;
+            return ex is UsageException ? UsageError : Failed;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             await console.Error.WriteLineAsync($"callmedia: failed: {ex.GetType().Name}: {ex.Message}");
-            return 1;
+            return Failed;
         }
     }
 
-    /// <summary>Configuration arguments for the host: the data folder and the --Section:Key overrides.</summary>
-    public static string[] ConfigArgs(CliArgs cli)
+    /// <summary>The whole command tree; every verb's definition lives next to its code.</summary>
+    public static Command CreateCommands(CliConsole console, IReadOnlyList<string> configArgs)
     {
-        var args = new List<string>(cli.ConfigArgs);
-        if (cli.Option("--data") is { } data)
-        {
-            args.Add($"--{CallMediaServices.DataKey}={data}");
-        }
+        var cli = new CliContext(console, configArgs);
+        var version = CliContext.Flag("--version", "print the version and exit");
+        var root = CliContext.Verb(
+            "callmedia",
+            "CallMedia: delivers call recordings to the players that ask for them, and administers users, roles and imports.",
+            cli.Data,
+            new HelpOption(),
+            version,
+            ServeCommand.Create(cli),
+            UserCommands.Create(cli),
+            AdminCommands.CreateRole(cli),
+            ImportCommand.Create(cli),
+            PrepareCommand.Create(cli),
+            AdminCommands.CreateAudit(cli),
+            CallsCommands.Create(cli));
 
-        return [.. args];
+        var topics = CliContext.Args("command", "the command to explain, e.g. user add", minimum: 0);
+        var help = CliContext.Verb("help", "explain a command (the same as <command> --help)", topics);
+        help.SetAction(parsed => root.Parse([.. parsed.GetValue(topics) ?? [], "--help"]).Invoke(new InvocationConfiguration { Output = console.Out, Error = console.Error }));
+        root.Subcommands.Add(help);
+
+        root.SetAction(parsed =>
+        {
+            if (parsed.GetValue(version))
+            {
+                console.Out.WriteLine(Version);
+                return 0;
+            }
+
+            // No command: the overview, and the exit code of a wrong command line.
+            root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = console.Out });
+            return UsageError;
+        });
+        return root;
     }
 
-    /// <summary>Runs an admin command against the same services and database the server uses, migrated first.</summary>
-    private static async Task<int> WithServicesAsync(string[] configArgs, Func<IServiceProvider, Task<int>> command, CancellationToken ct)
+    public static string Version =>
+        typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(CliApp).Assembly.GetName().Version?.ToString()
+        ?? "unknown";
+
+    /// <summary>
+    /// Takes the configuration overrides (<c>--Section:Key=value</c> or <c>--Section:Key value</c>) off the command
+    /// line: they go to the configuration as they are, the rest to the parser.
+    /// </summary>
+    public static (string[] Config, string[] Command) SplitConfigArgs(IReadOnlyList<string> args)
+    {
+        var config = new List<string>();
+        var command = new List<string>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            var name = eq > 0 ? arg[..eq] : arg;
+            if (name.StartsWith("--", StringComparison.Ordinal) && name.Contains(':', StringComparison.Ordinal))
+            {
+                config.Add(arg);
+                if (eq < 0 && i + 1 < args.Count)
+                {
+                    config.Add(args[++i]);
+                }
+            }
+            else
+            {
+                command.Add(arg);
+            }
+        }
+
+        return ([.. config], [.. command]);
+    }
+
+    /// <summary>Runs a command against the same services and database the server uses, migrated first.</summary>
+    public static async Task<int> WithServicesAsync(string[] configArgs, bool mayCreate, Func<IServiceProvider, Task<int>> command, CancellationToken ct)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configArgs, ContentRootPath = AppContext.BaseDirectory });
+        if (!mayCreate && await DataPresence.MissingAsync(builder.Configuration, ct) is { } missing)
+        {
+            throw new CliFailureException(missing);
+        }
+
         builder.Logging.ClearProviders();
         builder.Services.AddCallMedia(builder.Configuration);
         using var host = builder.Build();
@@ -95,9 +142,9 @@ public static class CliApp
     public static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>A listing: a JSON array with <c>--json</c> (of <paramref name="jsonShape"/> where given), otherwise one tab-separated line per item.</summary>
-    public static async Task WriteListAsync<T>(CliArgs cli, CliConsole console, IReadOnlyList<T> items, Func<T, string> line, Func<T, object>? jsonShape = null)
+    public static async Task WriteListAsync<T>(bool json, CliConsole console, IReadOnlyList<T> items, Func<T, string> line, Func<T, object>? jsonShape = null)
     {
-        if (cli.Flag("--json"))
+        if (json)
         {
             await console.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(jsonShape is null ? (object)items : items.Select(jsonShape).ToList(), Json));
             return;

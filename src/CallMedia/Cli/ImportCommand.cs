@@ -1,40 +1,54 @@
-using System.Diagnostics;
+using System.CommandLine;
 using System.Globalization;
 using CallMedia.Import;
 
 namespace CallMedia.Cli;
 
-/// <summary><c>callmedia import &lt;manifest.csv&gt; [--link] [--dry-run]</c>.</summary>
+/// <summary>
+/// <c>callmedia import &lt;manifest.csv&gt; [--link] [--dry-run]</c>. Import may be the first thing run on a new
+/// deployment, so like <c>serve</c> it creates the data folder and database when there are none.
+/// </summary>
 public static class ImportCommand
 {
-    public static async Task<int> RunAsync(CliArgs cli, IServiceProvider services, CliConsole console, CancellationToken ct)
+    public static Command Create(CliContext cli)
     {
-        var manifest = cli.Word(1, "manifest path");
+        var manifest = CliContext.Arg("manifest.csv", "manifest path");
+        var link = CliContext.Flag("--link", "link the files in place instead of copying them (needs Import:AllowedRoots)");
+        var dryRun = CliContext.Flag("--dry-run", "check the manifest and report what would be added; change nothing");
+        var import = CliContext.Verb("import", "bring recordings in from a CSV manifest (creates the data folder and database when there are none)", manifest, link, dryRun);
+        cli.WithServices(import, (p, services, ct) => RunAsync(p.GetValue(manifest)!, p.GetValue(link), p.GetValue(dryRun), services, cli.Console, ct), mayCreate: true);
+        return import;
+    }
+
+    private static async Task<int> RunAsync(string manifest, bool link, bool dryRun, IServiceProvider services, CliConsole console, CancellationToken ct)
+    {
         if (!File.Exists(manifest))
         {
             throw new UsageException($"no manifest at {manifest}");
         }
 
-        var watch = Stopwatch.StartNew();
-        var reporter = new ProgressReporter(console, watch);
+        var progress = new ProgressLine(console);
         ImportSummary summary;
         try
         {
-            summary = await services.GetRequiredService<ManifestImporter>().ImportAsync(manifest, cli.Flag("--link"), cli.Flag("--dry-run"), reporter, ct);
+            summary = await services.GetRequiredService<ManifestImporter>().ImportAsync(manifest, link, dryRun, new Reporter(progress), ct);
         }
         catch (InvalidDataException ex)
         {
             throw new UsageException(ex.Message);
         }
+        finally
+        {
+            progress.Finish();
+        }
 
-        reporter.Finish();
         foreach (var error in summary.Errors)
         {
             await console.Error.WriteLineAsync($"line {error.Line}: {error.Message}");
         }
 
-        var seconds = Math.Max(watch.Elapsed.TotalSeconds, 0.001);
-        var verb = cli.Flag("--dry-run") ? "would add" : "added";
+        var seconds = Math.Max(progress.Elapsed.TotalSeconds, 0.001);
+        var verb = dryRun ? "would add" : "added";
         await console.Out.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
             $"import: {verb} {summary.CouplesAdded} couples (+{summary.CouplesExtended} extended), {summary.FilesAdded} files, {summary.BytesAdded / 1e6:0.0} MB; " +
@@ -46,7 +60,7 @@ public static class ImportCommand
             return 1;
         }
 
-        if (!cli.Flag("--dry-run"))
+        if (!dryRun)
         {
             await CliApp.AuditAdminAsync(services, $"admin.import:{Path.GetFileName(manifest)}:{summary.FilesAdded}");
         }
@@ -54,49 +68,19 @@ public static class ImportCommand
         return 0;
     }
 
-    /// <summary>Files, bytes, rate and ETA: one rewritten line on a terminal, a plain line every few seconds otherwise.</summary>
-    private sealed class ProgressReporter(CliConsole console, Stopwatch watch) : IProgress<ImportProgress>
+    /// <summary>Files, bytes, rate and ETA on the shared progress line.</summary>
+    private sealed class Reporter(ProgressLine progress) : IProgress<ImportProgress>
     {
-        private readonly Lock _gate = new();
-        private TimeSpan? _last;
-        private bool _wroteTerminalLine;
-
         public void Report(ImportProgress value)
         {
-            lock (_gate)
-            {
-                var now = watch.Elapsed;
-                var every = console.OutputIsTerminal ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromSeconds(5);
-                if (_last is { } last && now - last < every && value.FilesDone < value.FilesTotal)
-                {
-                    return;
-                }
-
-                _last = now;
-                var seconds = Math.Max(now.TotalSeconds, 0.001);
-                var rate = value.BytesDone / seconds;
-                var eta = rate > 0 ? TimeSpan.FromSeconds((value.BytesTotal - value.BytesDone) / rate) : TimeSpan.Zero;
-                var line = string.Create(
+            var seconds = Math.Max(progress.Elapsed.TotalSeconds, 0.001);
+            var rate = value.BytesDone / seconds;
+            var eta = rate > 0 ? TimeSpan.FromSeconds((value.BytesTotal - value.BytesDone) / rate) : TimeSpan.Zero;
+            progress.Report(
+                string.Create(
                     CultureInfo.InvariantCulture,
-                    $"import: {value.FilesDone}/{value.FilesTotal} files, {value.BytesDone / 1e6:0.0}/{value.BytesTotal / 1e6:0.0} MB, {rate / 1e6:0.0} MB/s, ETA {eta:hh\\:mm\\:ss}");
-                if (console.OutputIsTerminal)
-                {
-                    console.Error.Write("\r" + line.PadRight(100));
-                    _wroteTerminalLine = true;
-                }
-                else
-                {
-                    console.Error.WriteLine(line);
-                }
-            }
-        }
-
-        public void Finish()
-        {
-            if (_wroteTerminalLine)
-            {
-                console.Error.WriteLine();
-            }
+                    $"import: {value.FilesDone}/{value.FilesTotal} files, {value.BytesDone / 1e6:0.0}/{value.BytesTotal / 1e6:0.0} MB, {rate / 1e6:0.0} MB/s, ETA {eta:hh\\:mm\\:ss}"),
+                final: value.FilesDone >= value.FilesTotal);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using CallMedia.Calls;
 using CallMedia.Data;
@@ -6,14 +7,28 @@ using Dapper;
 
 namespace CallMedia.Cli;
 
-/// <summary><c>callmedia prepare &lt;couple-id&gt;... | --all-unmixed</c>: mixes captures in batch, with a progress bar.</summary>
+/// <summary><c>callmedia prepare &lt;couple-id&gt;... | --all-unmixed</c>: mixes captures in batch, with a progress line.</summary>
 public static class PrepareCommand
 {
-    public static async Task<int> RunAsync(CliArgs cli, IServiceProvider services, CliConsole console, CancellationToken ct)
+    public static Command Create(CliContext cli)
     {
+        var couples = CliContext.Args("couple-id", "couple ids", minimum: 0);
+        var all = CliContext.Flag("--all-unmixed", "every couple with a screen capture and no video yet");
+        var prepare = CliContext.Verb("prepare", "mix screen captures with their audio into videos, with a progress line", couples, all);
+        cli.WithServices(prepare, (p, services, ct) => RunAsync(p.GetValue(couples) ?? [], p.GetValue(all), services, cli.Console, ct));
+        return prepare;
+    }
+
+    private static async Task<int> RunAsync(string[] words, bool allUnmixed, IServiceProvider services, CliConsole console, CancellationToken ct)
+    {
+        if (allUnmixed && words.Length > 0)
+        {
+            throw new UsageException("name couple ids or --all-unmixed, not both");
+        }
+
         var jobs = services.GetRequiredService<PrepareJobs>();
         var runner = services.GetRequiredService<PrepareRunner>();
-        var ids = cli.Flag("--all-unmixed") ? await UnmixedAsync(services.GetRequiredService<Database>(), ct) : ParseIds(cli.Words.Skip(1));
+        var ids = allUnmixed ? await UnmixedAsync(services.GetRequiredService<Database>(), ct) : ParseIds(words);
         if (ids.Count == 0)
         {
             await console.Out.WriteLineAsync("prepare: nothing to do");
@@ -54,6 +69,7 @@ public static class PrepareCommand
             done.Token);
 
         var statuses = new List<JobStatus>();
+        var progress = new ProgressLine(console);
         while (true)
         {
             statuses.Clear();
@@ -65,19 +81,10 @@ public static class PrepareCommand
             var finished = statuses.Count(s => s.Finished);
             var percent = statuses.Sum(s => s.Finished ? 100 : s.Progress) / statuses.Count;
             var bar = new string('#', (int)(percent / 5)).PadRight(20, '.');
-            var line = string.Create(CultureInfo.InvariantCulture, $"prepare: [{bar}] {percent,3}%  {finished}/{statuses.Count} videos");
-            if (console.OutputIsTerminal)
-            {
-                await console.Error.WriteAsync("\r" + line);
-            }
-
+            progress.Report(string.Create(CultureInfo.InvariantCulture, $"prepare: [{bar}] {percent,3}%  {finished}/{statuses.Count} videos"), final: finished == statuses.Count);
             if (finished == statuses.Count)
             {
-                if (console.OutputIsTerminal)
-                {
-                    await console.Error.WriteLineAsync();
-                }
-
+                progress.Finish();
                 break;
             }
 

@@ -1,27 +1,39 @@
+using System.CommandLine;
 using CallMedia.Hosting;
 
 namespace CallMedia.Cli;
 
-/// <summary><c>callmedia serve</c>.</summary>
+/// <summary><c>callmedia serve</c>: the configuration overrides on the command line go to the web host.</summary>
 public static class ServeCommand
 {
     public const string DefaultUrls = "http://127.0.0.1:8080";
 
-    public static async Task<int> RunAsync(CliArgs cli, string[] configArgs, CliConsole console, CancellationToken ct)
+    public static Command Create(CliContext cli)
     {
-        var urls = cli.Option("--urls") ?? DefaultUrls;
+        var urls = CliContext.Value("--urls", "url", $"where to listen (default {DefaultUrls}); several separated by ;");
+        var noDemo = CliContext.Flag("--no-demo", "do not add the demo user and recordings to an empty database");
+        var serve = CliContext.Verb("serve", "run the service (creates the data folder and database when there are none)", urls, noDemo);
+        serve.SetAction((p, ct) => RunAsync(cli.ConfigArgs(p), p.GetValue(urls) ?? DefaultUrls, !p.GetValue(noDemo), cli.Console, ct));
+        return serve;
+    }
+
+    private static async Task<int> RunAsync(string[] configArgs, string urls, bool demo, CliConsole console, CancellationToken ct)
+    {
         await using var app = ServerHost.Build([.. configArgs, $"--urls={urls}"]);
+        app.Services.GetRequiredService<Storage.MediaRoot>().RemoveLeftovers();
         await console.Out.WriteLineAsync($"CallMedia: data in {CallMediaServices.DataFolder(app.Configuration)}");
-        var demo = await ServerHost.PrepareAsync(app, demo: !cli.Flag("--no-demo"), ct);
+        var signIn = await ServerHost.PrepareAsync(app, demo, ct);
         await app.StartAsync(ct);
         foreach (var url in app.Urls)
         {
             await console.Out.WriteLineAsync($"CallMedia: listening on {url}/callrec/");
         }
 
-        if (demo is not null)
+        // The bound addresses decide whether the demo password may stay the well-known one.
+        signIn = app.Services.GetRequiredService<CallMedia.Auth.DemoAccount>().ReplacedSignIn ?? signIn;
+        if (signIn is not null)
         {
-            await console.Out.WriteLineAsync($"CallMedia: demo sign-in {demo}");
+            await console.Out.WriteLineAsync($"CallMedia: demo sign-in {signIn}");
         }
 
         await app.WaitForShutdownAsync(ct);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 using CallMedia.Auth;
 
@@ -6,51 +7,88 @@ namespace CallMedia.Cli;
 /// <summary><c>callmedia user ...</c>: every change is audited.</summary>
 public static class UserCommands
 {
-    public static async Task<int> RunAsync(CliArgs cli, IServiceProvider services, CliConsole console, CancellationToken ct)
+    public const string ScopeRule = "a scope is 'all' or a comma-separated list of numbers (digits, an optional leading +)";
+
+    public static Command Create(CliContext cli)
     {
-        var users = services.GetRequiredService<UserStore>();
-        var verb = cli.Word(1, "user command (add, grant, revoke, scope, disable, enable, passwd, list)");
-        if (verb == "list")
+        var user = CliContext.Verb("user", "add and change the people who may sign in");
+
+        var name = CliContext.Arg("name", "user name");
+        var roles = new Option<string[]>("--role") { HelpName = "role", Description = "a role to grant (repeat for more)" };
+        var scope = CliContext.Value("--scope", "scope", "all (the default), or the comma-separated numbers whose calls the user may see");
+        var add = CliContext.Verb("add", "add a user; the password is read from standard input", name, roles, scope);
+        cli.WithServices(add, async (p, services, ct) =>
+        {
+            var parsedScope = ParseScope(p.GetValue(scope) ?? "all");
+            var password = await ReadPasswordAsync(cli.Console, ct);
+            await Users(services).AddAsync(p.GetValue(name)!, password, p.GetValue(roles) ?? [], parsedScope, ct);
+            return await DoneAsync(cli, services, "add", p.GetValue(name)!);
+        });
+        user.Subcommands.Add(add);
+
+        foreach (var (verb, grant) in new[] { ("grant", true), ("revoke", false) })
+        {
+            var who = CliContext.Arg("name", "user name");
+            var which = CliContext.Args("role", "one or more roles", minimum: 1);
+            var command = CliContext.Verb(verb, grant ? "give a user roles" : "take roles from a user", who, which);
+            cli.WithServices(command, async (p, services, ct) =>
+            {
+                var task = grant
+                    ? Users(services).GrantAsync(p.GetValue(who)!, p.GetValue(which)!, ct)
+                    : Users(services).RevokeAsync(p.GetValue(who)!, p.GetValue(which)!, ct);
+                await task;
+                return await DoneAsync(cli, services, verb, p.GetValue(who)!);
+            });
+            user.Subcommands.Add(command);
+        }
+
+        var scopeName = CliContext.Arg("name", "user name");
+        var scopeValue = CliContext.Arg("scope", "scope: all or a comma-separated list of numbers");
+        var setScope = CliContext.Verb("scope", "set the numbers whose calls a user may see", scopeName, scopeValue);
+        cli.WithServices(setScope, async (p, services, ct) =>
+        {
+            await Users(services).SetScopeAsync(p.GetValue(scopeName)!, ParseScope(p.GetValue(scopeValue)!), ct);
+            return await DoneAsync(cli, services, "scope", p.GetValue(scopeName)!);
+        });
+        user.Subcommands.Add(setScope);
+
+        foreach (var (verb, disable) in new[] { ("disable", true), ("enable", false) })
+        {
+            var who = CliContext.Arg("name", "user name");
+            var command = CliContext.Verb(verb, disable ? "stop a user signing in; ends their sessions at once" : "let a disabled user sign in again", who);
+            cli.WithServices(command, async (p, services, ct) =>
+            {
+                await Users(services).SetDisabledAsync(p.GetValue(who)!, disable, ct);
+                return await DoneAsync(cli, services, verb, p.GetValue(who)!);
+            });
+            user.Subcommands.Add(command);
+        }
+
+        var passwdName = CliContext.Arg("name", "user name");
+        var passwd = CliContext.Verb("passwd", "set a user's password, read from standard input", passwdName);
+        cli.WithServices(passwd, async (p, services, ct) =>
+        {
+            await Users(services).SetPasswordAsync(p.GetValue(passwdName)!, await ReadPasswordAsync(cli.Console, ct), ct);
+            return await DoneAsync(cli, services, "passwd", p.GetValue(passwdName)!);
+        });
+        user.Subcommands.Add(passwd);
+
+        var json = CliContext.Json();
+        var list = CliContext.Verb("list", "list the users with their roles and scope", json);
+        cli.WithServices(list, async (p, services, ct) =>
         {
             await CliApp.WriteListAsync(
-                cli, console, await users.ListAsync(ct), u => $"{u.Name}\t{(u.Disabled ? "disabled" : "enabled")}\troles={string.Join(',', u.Roles)}\tscope={string.Join(',', u.Scope)}");
+                p.GetValue(json),
+                cli.Console,
+                await Users(services).ListAsync(ct),
+                u => $"{u.Name}\t{(u.Disabled ? "disabled" : "enabled")}\troles={string.Join(',', u.Roles)}\tscope={string.Join(',', u.Scope)}");
             return 0;
-        }
-
-        var name = cli.Word(2, "user name");
-        var rest = cli.Words.Skip(3).ToList();
-        switch (verb)
-        {
-            case "add":
-                var password = await ReadPasswordAsync(console, ct);
-                await users.AddAsync(name, password, cli.Options("--role"), ParseScope(cli.Option("--scope") ?? "all"), ct);
-                break;
-            case "grant":
-                await users.GrantAsync(name, RequireRoles(rest), ct);
-                break;
-            case "revoke":
-                await users.RevokeAsync(name, RequireRoles(rest), ct);
-                break;
-            case "scope":
-                await users.SetScopeAsync(name, ParseScope(cli.Option("--scope") ?? (rest.Count == 1 ? rest[0] : throw new UsageException("give the scope: all or a comma-separated list of numbers"))), ct);
-                break;
-            case "disable":
-            case "enable":
-                await users.SetDisabledAsync(name, verb == "disable", ct);
-                break;
-            case "passwd":
-                await users.SetPasswordAsync(name, await ReadPasswordAsync(console, ct), ct);
-                break;
-            default:
-                throw new UsageException($"unknown user command '{verb}'");
-        }
-
-        await CliApp.AuditAdminAsync(services, $"admin.user.{verb}:{name}");
-        await console.Out.WriteLineAsync($"user {name}: {verb} done");
-        return 0;
+        });
+        user.Subcommands.Add(list);
+        return user;
     }
 
-    /// <summary><c>all</c> is null (every couple); otherwise the numbers, comma separated.</summary>
+    /// <summary><c>all</c> is null (every couple); otherwise the numbers, comma separated: digits with an optional leading +.</summary>
     public static IReadOnlyList<string>? ParseScope(string value)
     {
         if (value.Trim() == "all")
@@ -58,17 +96,34 @@ public static class UserCommands
             return null;
         }
 
-        var numbers = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (numbers.Length == 0 || numbers.Any(n => n.Length > 64 || n.Any(char.IsControl)))
+        var numbers = value.Split(',', StringSplitOptions.TrimEntries);
+        foreach (var number in numbers)
         {
-            throw new UsageException("a scope is 'all' or a comma-separated list of numbers");
+            if (!IsNumber(number))
+            {
+                throw new UsageException(number.Length == 0 || number.Any(char.IsControl) || number.Length > 64
+                    ? $"the scope has an empty or unreadable entry: {ScopeRule}"
+                    : $"'{number}' is not a number: {ScopeRule}");
+            }
         }
 
         return numbers;
     }
 
-    private static List<string> RequireRoles(List<string> roles) =>
-        roles.Count > 0 ? roles : throw new UsageException("name at least one role");
+    private static bool IsNumber(string text)
+    {
+        var digits = text.StartsWith('+') ? text[1..] : text;
+        return digits.Length is > 0 and <= 64 && digits.All(char.IsAsciiDigit);
+    }
+
+    private static UserStore Users(IServiceProvider services) => services.GetRequiredService<UserStore>();
+
+    private static async Task<int> DoneAsync(CliContext cli, IServiceProvider services, string verb, string name)
+    {
+        await CliApp.AuditAdminAsync(services, $"admin.user.{verb}:{name}");
+        await cli.Console.Out.WriteLineAsync($"user {name}: {verb} done");
+        return 0;
+    }
 
     /// <summary>One line from standard input; on a terminal it is read without echo.</summary>
     private static async Task<string> ReadPasswordAsync(CliConsole console, CancellationToken ct)

@@ -38,6 +38,30 @@ public sealed class CallDataManifest
 
     public static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture);
 
-    private static string Clean(string value) =>
-        value.AsSpan().IndexOfAny('\t', '\n', '\r') < 0 ? value : value.Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ');
+    /// <summary>
+    /// A text cell that cannot be turned against its reader: tab and line breaks, Unicode's included (which would shift columns and rows)
+    /// become spaces, other control characters are dropped, and a formula-like start is defused for spreadsheets.
+    /// </summary>
+    public static string Clean(string value)
+    {
+        if (value.Any(c => char.IsControl(c) || c is '\u2028' or '\u2029'))
+        {
+            var text = new StringBuilder(value.Length);
+            foreach (var c in value)
+            {
+                if (c is '\t' or '\n' or '\r' or '\u2028' or '\u2029')
+                {
+                    text.Append(' ');
+                }
+                else if (!char.IsControl(c))
+                {
+                    text.Append(c);
+                }
+            }
+
+            value = text.ToString();
+        }
+
+        return SpreadsheetText.Defuse(value);
+    }
 }

@@ -3,27 +3,49 @@ using System.Text;
 
 namespace CallMedia.Delivery;
 
-/// <summary>File names of delivered media: <c>&lt;couple id&gt;_&lt;sid&gt;.&lt;ext&gt;</c>, with <c>_&lt;n&gt;</c> when a couple has several files.</summary>
+/// <summary>
+/// File names of delivered media: <c>&lt;couple id&gt;_&lt;sid&gt;.&lt;ext&gt;</c>, with <c>_&lt;n&gt;</c> when a couple
+/// has several files. Names cannot be turned against whoever unpacks them: characters that act as paths or that file
+/// systems refuse become <c>_</c>; control characters and invisible formatting (bidi overrides that make
+/// <c>gpj.exe</c> read as <c>exe.jpg</c>, zero-width marks) are dropped; and a long sid is cut so the whole name fits
+/// in <see cref="MaxBytes"/> UTF-8 bytes. The couple id in front and the number and extension behind are never cut,
+/// so names stay unique within a zip and keep their type.
+/// </summary>
 public static class EntryNames
 {
+    /// <summary>Below Linux's 255-byte limit per name, and within eCryptfs's 143 (encrypted home folders).</summary>
+    public const int MaxBytes = 143;
+
     public static string For(long coupleId, string sid, string format, int index, int count)
     {
-        var name = new StringBuilder();
-        name.Append(coupleId.ToString(CultureInfo.InvariantCulture)).Append('_');
+        var prefix = coupleId.ToString(CultureInfo.InvariantCulture) + "_";
+        var suffix = (count > 1 ? string.Create(CultureInfo.InvariantCulture, $"_{index + 1}") : "") + "." + format;
+        var budget = MaxBytes - Encoding.UTF8.GetByteCount(prefix) - Encoding.UTF8.GetByteCount(suffix);
+        var name = new StringBuilder(prefix);
         foreach (var rune in sid.EnumerateRunes())
         {
-            name.Append(IsUnsafe(rune) ? "_" : rune.ToString());
+            if (IsInvisible(rune))
+            {
+                continue;
+            }
+
+            var text = IsUnsafe(rune) ? new Rune('_') : rune;
+            budget -= text.Utf8SequenceLength;
+            if (budget < 0)
+            {
+                break;
+            }
+
+            name.Append(text.ToString());
         }
 
-        if (count > 1)
-        {
-            name.Append(CultureInfo.InvariantCulture, $"_{index + 1}");
-        }
-
-        return name.Append('.').Append(format).ToString();
+        return name.Append(suffix).ToString();
     }
 
     /// <summary>Characters that some file system or unzip tool refuses or treats as a path.</summary>
-    private static bool IsUnsafe(Rune r) =>
-        Rune.IsControl(r) || r.Value is '/' or '\\' or ':' or '*' or '?' or '"' or '<' or '>' or '|' || r.Value == 0x7F;
+    private static bool IsUnsafe(Rune r) => r.Value is '/' or '\\' or ':' or '*' or '?' or '"' or '<' or '>' or '|';
+
+    /// <summary>Control characters, bidi and other format marks, line and paragraph separators: nothing to see, much to mislead.</summary>
+    private static bool IsInvisible(Rune r) =>
+        Rune.IsControl(r) || Rune.GetUnicodeCategory(r) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 }

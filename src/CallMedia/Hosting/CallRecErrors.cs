@@ -21,6 +21,12 @@ public static partial class CallRecErrors
             {
                 await CallRecResults.Error(ex.StatusCode, ErrorNumbers.BadRequest, "The request is malformed.").ExecuteAsync(context);
             }
+            catch (IOException ex) when (!context.Response.HasStarted && FromServerFraming(ex))
+            {
+                // Kestrel reports some broken framing (a chunk size that overflows, say) as a plain IOException.
+                context.Response.Clear();
+                await CallRecResults.Error(StatusCodes.Status400BadRequest, ErrorNumbers.BadRequest, "The request is malformed.").ExecuteAsync(context);
+            }
             catch (System.Data.Common.DbException ex) when (!context.Response.HasStarted && (ex.IsTransient || ex is Npgsql.NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException }))
             {
                 // The database is away (restarting, failing over, unreachable): say so, and let the client retry.
@@ -38,6 +44,10 @@ public static partial class CallRecErrors
                 await CallRecResults.Error(StatusCodes.Status500InternalServerError, 1, "Internal error.").ExecuteAsync(context);
             }
         });
+
+    /// <summary>Thrown by the server while it decoded the request body: the client's fault, not ours.</summary>
+    private static bool FromServerFraming(IOException ex) =>
+        ex.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.AspNetCore.Server.Kestrel.", StringComparison.Ordinal) == true;
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Database unavailable: {Reason}")]
     private static partial void LogDatabaseAway(ILogger logger, string reason);

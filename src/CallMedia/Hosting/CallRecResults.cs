@@ -17,6 +17,9 @@ public static class ErrorNumbers
     public const int TooMany = 11;
     public const int PrepareFailed = 12;
     public const int DatabaseUnavailable = 13;
+    public const int SignInThrottled = 14;
+    public const int CrossSite = 15;
+    public const int RateLimited = 16;
 }
 
 /// <summary>

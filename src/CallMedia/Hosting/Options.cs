@@ -69,7 +69,7 @@ public sealed class ImportSettings
 {
     public const string Section = "Import";
 
-    /// <summary>When set, every file a manifest names must lie under one of these folders.</summary>
+    /// <summary>Folders a manifest may name files in, besides its own folder; the only ones for <c>--link</c>.</summary>
     public IReadOnlyList<string> AllowedRoots { get; set; } = [];
 
     /// <summary>Couples stored per transaction: an interrupted import loses at most one batch, which a re-run redoes.</summary>
@@ -82,9 +82,13 @@ public sealed class LoginSettings
 {
     public const string Section = "Login";
 
-    /// <summary>Failures of one name before each further attempt must wait.</summary>
+    /// <summary>Failures of one name from one client address before each further attempt of that pair must wait.</summary>
     [Range(1, 1_000_000)]
-    public int FreeFailuresPerName { get; set; } = 5;
+    public int FreeFailuresPerNameAndAddress { get; set; } = 5;
+
+    /// <summary>Failures of one name from all addresses before addresses that failed for it must wait too.</summary>
+    [Range(1, 1_000_000)]
+    public int FreeFailuresPerName { get; set; } = 100;
 
     /// <summary>Failures from one client address before it must wait (higher: offices share addresses).</summary>
     [Range(1, 1_000_000)]

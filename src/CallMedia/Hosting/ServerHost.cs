@@ -53,6 +53,11 @@ public static class ServerHost
         builder.Services.AddCallMedia(builder.Configuration);
         builder.Services.AddApi(builder.Configuration);
         builder.Services.AddHostedService<PrepareWorker>();
+        builder.Services.AddDemoAccount();
+        builder.Services.AddBrowserGuards(builder.Configuration);
+        builder.Services.AddSecretRedaction();
+        builder.Services.AddAnonymousRateLimit(builder.Configuration);
+        builder.Services.AddExpiredRowPurge();
         customize?.Invoke(builder);
 
         var proxies = builder.Configuration.GetSection("Hosting:KnownProxies").Get<string[]>() ?? [];
@@ -77,7 +82,9 @@ public static class ServerHost
             app.UseForwardedHeaders();
         }
 
+        app.UseBrowserGuards();
         app.UseSessionIdPathParameter();
+        app.UseAnonymousRateLimit();
         app.UseRequestLog();
         app.UseCallRecErrors();
         app.UseRouting();
@@ -140,14 +147,5 @@ public static class ServerHost
             : null;
     }
 
-    public static bool BindsLoopbackOnly(IEnumerable<string> urls) =>
-        urls.Where(u => !string.IsNullOrWhiteSpace(u)).All(u =>
-        {
-            if (!Uri.TryCreate(u.Trim().Replace("://*", "://any", StringComparison.Ordinal).Replace("://+", "://any", StringComparison.Ordinal), UriKind.Absolute, out var uri))
-            {
-                return false;
-            }
-
-            return uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
-        });
+    public static bool BindsLoopbackOnly(IEnumerable<string> urls) => DemoAccount.BindsLoopbackOnly(urls);
 }

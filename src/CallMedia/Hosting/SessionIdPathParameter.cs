@@ -3,9 +3,11 @@ using System.Text.RegularExpressions;
 namespace CallMedia.Hosting;
 
 /// <summary>
-/// Takes <c>;jsessionid=...</c> (any case) off the request path before routing, so
-/// <c>/callrec/sendcallfile.mp3;jsessionid=X</c> routes as <c>/callrec/sendcallfile.mp3</c>, and keeps the value
-/// as the request's session candidate. Players fetch media without cookies, which is why this exists.
+/// Takes every <c>;jsessionid=...</c> (any case) off the request path before routing, so
+/// <c>/callrec/sendcallfile.mp3;jsessionid=X</c> routes as <c>/callrec/sendcallfile.mp3</c>, and keeps the first value
+/// as the request's session candidate. Players fetch media without cookies, which is why this exists. The server
+/// already strips the path where it hands the request over (<see cref="SecretRedaction"/>), before anything logs it;
+/// the middleware covers a host built without that.
 /// </summary>
 public static partial class SessionIdPathParameter
 {
@@ -14,17 +16,35 @@ public static partial class SessionIdPathParameter
     [GeneratedRegex(";jsessionid=([^;/]*)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex PathParameter();
 
+    /// <summary>The path without any <c>;jsessionid=</c> parameter, and the first one's value (null when there is none).</summary>
+    public static (string Path, string? Session) Strip(string path)
+    {
+        if (!path.Contains(';', StringComparison.Ordinal))
+        {
+            return (path, null);
+        }
+
+        var match = PathParameter().Match(path);
+        return match.Success ? (PathParameter().Replace(path, ""), match.Groups[1].Value) : (path, null);
+    }
+
     public static IApplicationBuilder UseSessionIdPathParameter(this IApplicationBuilder app) =>
         app.Use((context, next) =>
         {
-            var path = context.Request.Path.Value;
-            if (path is not null && path.Contains(';', StringComparison.Ordinal))
+            var fromServer = context.Features.Get<SecretRedaction.SecretsFeature>()?.PathSession;
+            if (fromServer is not null)
             {
-                var match = PathParameter().Match(path);
-                if (match.Success)
+                context.Items[ItemKey] = fromServer;
+            }
+
+            var path = context.Request.Path.Value;
+            if (path is not null)
+            {
+                var (stripped, session) = Strip(path);
+                if (session is not null)
                 {
-                    context.Items[ItemKey] = match.Groups[1].Value;
-                    context.Request.Path = new PathString(path.Remove(match.Index, match.Length));
+                    context.Items.TryAdd(ItemKey, session);
+                    context.Request.Path = new PathString(stripped);
                 }
             }
 

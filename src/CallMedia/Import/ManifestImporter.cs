@@ -69,10 +69,15 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
             throw new InvalidDataException("--link needs Import:AllowedRoots: the server serves linked files only from those folders");
         }
 
+        if (!dryRun)
+        {
+            media.RemoveLeftovers();
+        }
+
         var (rows, errors) = ManifestReader.Read(manifestPath);
         var summary = new ImportSummary();
         summary.Errors.AddRange(errors);
-        var couples = Plan(rows, summary);
+        var couples = Plan(rows, summary, ImportConfinement.For(manifestPath, link, settings.Value.AllowedRoots, media, db));
         var total = couples.Sum(c => c.Files.Count);
         var totalBytes = couples.Sum(c => c.Files.Sum(f => f.Size));
         var done = 0;
@@ -99,7 +104,7 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
     }
 
     /// <summary>Groups rows by sid and rejects every couple that has a bad row, a duplicate row or a file that cannot be used.</summary>
-    private List<PlannedCouple> Plan(List<ManifestRow> rows, ImportSummary summary)
+    private static List<PlannedCouple> Plan(List<ManifestRow> rows, ImportSummary summary, ImportConfinement confinement)
     {
         var badSids = summary.Errors.Where(e => e.Sid is not null).Select(e => e.Sid!).ToHashSet(StringComparer.Ordinal);
         var planned = new List<PlannedCouple>();
@@ -124,7 +129,7 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
                     continue;
                 }
 
-                var problem = CheckFile(row.Path);
+                var problem = CheckFile(row.Path, confinement);
                 if (problem is not null)
                 {
                     problems.Add(new ManifestError(row.Line, row.Sid, problem));
@@ -148,37 +153,14 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
         return planned;
     }
 
-    private string? CheckFile(string path)
+    private static string? CheckFile(string path, ImportConfinement confinement)
     {
-        // Files staged in the media root's own temp folder (the demo generator's) are always allowed.
-        var roots = settings.Value.AllowedRoots.Append(media.TempDir).ToList();
-        if (settings.Value.AllowedRoots.Count > 0 && !roots.Any(root => IsUnder(path, root)))
+        if (confinement.Check(path) is { } refused)
         {
-            return $"{path} is outside Import:AllowedRoots";
+            return refused;
         }
 
-        var info = new FileInfo(path);
-        if (!info.Exists)
-        {
-            return $"file not found: {path}";
-        }
-
-        if (info.LinkTarget is not null && settings.Value.AllowedRoots.Count > 0)
-        {
-            var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName;
-            if (target is null || !roots.Any(root => IsUnder(target, root)))
-            {
-                return $"{path} links outside Import:AllowedRoots";
-            }
-        }
-
-        return null;
-    }
-
-    private static bool IsUnder(string path, string root)
-    {
-        var full = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-        return path.StartsWith(full, StringComparison.Ordinal);
+        return File.Exists(path) ? null : $"file not found: {path}";
     }
 
     private async Task ImportBatchAsync(PlannedCouple[] batch, bool link, bool dryRun, ImportSummary summary, Action<int, long> advanced, CancellationToken ct)

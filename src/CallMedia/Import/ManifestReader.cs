@@ -34,6 +34,15 @@ public static class ManifestReader
 
     private static readonly string[] Optional = ["calling_name", "called_name", "file_start", "file_stop", "couple_id"];
 
+    /// <summary>Longest sid, in characters: room for every PBX's ids, short enough for a file name.</summary>
+    public const int MaxSidLength = 200;
+
+    /// <summary>Longest calling or called number, in characters (SIP addresses included).</summary>
+    public const int MaxNumberLength = 128;
+
+    /// <summary>Longest calling or called party name, in characters.</summary>
+    public const int MaxNameLength = 200;
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static (List<ManifestRow> Rows, List<ManifestError> Errors) Read(string manifestPath)
@@ -114,9 +123,17 @@ public static class ManifestReader
             return (null, Fail($"has {fields.Count} fields, the header has {columns.Count}"));
         }
 
-        if (sid.Length is 0 or > 255 || sid.Any(char.IsControl))
+        if (sid.Length == 0)
         {
-            return (null, Fail("sid is empty, too long or has control characters"));
+            return (null, Fail("sid is empty"));
+        }
+
+        foreach (var (column, max) in (ReadOnlySpan<(string, int)>)[("sid", MaxSidLength), ("calling_number", MaxNumberLength), ("called_number", MaxNumberLength), ("calling_name", MaxNameLength), ("called_name", MaxNameLength)])
+        {
+            if (TextProblem(Get(column), max) is { } problem)
+            {
+                return (null, Fail($"{column} {problem}"));
+            }
         }
 
         if (!TryTime(Get("start"), out var start) || !TryTime(Get("stop"), out var stop))
@@ -168,6 +185,23 @@ public static class ManifestReader
         }
 
         return (new ManifestRow(line, sid, start, stop, calling, Get("calling_name"), called, Get("called_name"), type.Value, full, fileStart, fileStop, coupleId), null);
+    }
+
+    /// <summary>Why a text field cannot be stored: longer than <paramref name="max"/> characters, or with control characters.</summary>
+    public static string? TextProblem(string value, int max)
+    {
+        var length = 0;
+        foreach (var rune in value.EnumerateRunes())
+        {
+            if (Rune.IsControl(rune))
+            {
+                return "has control characters";
+            }
+
+            length++;
+        }
+
+        return length > max ? $"is longer than {max} characters ({length})" : null;
     }
 
     public static bool TryTime(string text, out DateTimeOffset value) =>

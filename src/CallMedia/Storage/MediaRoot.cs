@@ -6,7 +6,14 @@ namespace CallMedia.Storage;
 /// </summary>
 public sealed class MediaRoot
 {
+    /// <summary>A temp file unchanged this long, and not held open by a copy, was left by an import that died.</summary>
+    public static readonly TimeSpan LeftoverAge = TimeSpan.FromMinutes(5);
+
     private readonly string[] _linkRoots;
+
+    private readonly string[] _realLinkRoots;
+
+    private readonly string _realDataFolder;
 
     /// <param name="root">The media folder.</param>
     /// <param name="linkRoots">Folders whose files may be linked in place (<c>Import:AllowedRoots</c>).</param>
@@ -15,9 +22,14 @@ public sealed class MediaRoot
         Root = Path.GetFullPath(root);
         Directory.CreateDirectory(Root);
         _linkRoots = (linkRoots ?? []).Select(r => Path.GetFullPath(r).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar).ToArray();
+        _realLinkRoots = _linkRoots.Select(r => RealPath.Of(r) ?? r).ToArray();
+        _realDataFolder = RealPath.Of(DataFolder) ?? DataFolder;
     }
 
     public string Root { get; }
+
+    /// <summary>The data folder holding the media root (and, by default, the database): never a source of media.</summary>
+    public string DataFolder => Path.GetDirectoryName(Root)!;
 
     /// <summary>Transcodes and other derived files live here; they can be deleted at any time.</summary>
     public string CacheDir => Path.Combine(Root, ".cache");
@@ -39,8 +51,10 @@ public sealed class MediaRoot
             return full;
         }
 
-        // Linked in place by `callmedia import --link`: only inside the folders allowed for that.
-        if (Path.IsPathRooted(storedPath) && _linkRoots.Any(r => full.StartsWith(r, StringComparison.Ordinal)))
+        // Linked in place by `callmedia import --link`: only inside the folders allowed for that, where it really
+        // leads (a link swapped in since import cannot point elsewhere), and never into the data folder.
+        if (Path.IsPathRooted(storedPath) && _linkRoots.Any(r => full.StartsWith(r, StringComparison.Ordinal))
+            && RealPath.Of(full) is { } real && !RealPath.IsUnder(real, _realDataFolder) && _realLinkRoots.Any(r => RealPath.IsUnder(real, r)))
         {
             return full;
         }
@@ -53,5 +67,46 @@ public sealed class MediaRoot
     {
         Directory.CreateDirectory(TempDir);
         return Path.Combine(TempDir, $"{Guid.NewGuid():N}.{extension}");
+    }
+
+    /// <summary>
+    /// Deletes the <c>.part</c> files of copies that never finished (the import was killed). A live copy holds its
+    /// file locked and keeps writing it, so only files both unlocked and untouched for <see cref="LeftoverAge"/>
+    /// go. Returns how many were removed.
+    /// </summary>
+    public int RemoveLeftovers()
+    {
+        if (!Directory.Exists(TempDir))
+        {
+            return 0;
+        }
+
+        // File times are wall-clock times, so they are compared with the wall clock, not an injected one.
+        var cutoff = TimeProvider.System.GetUtcNow().UtcDateTime - LeftoverAge;
+        var removed = 0;
+        foreach (var file in new DirectoryInfo(TempDir).EnumerateFiles("*.part"))
+        {
+            if (file.LastWriteTimeUtc > cutoff)
+            {
+                continue;
+            }
+
+            try
+            {
+                // An exclusive open fails while a copy has the file open (FileShare.None locks it on every platform).
+                using (new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.None))
+                {
+                }
+
+                file.Delete();
+                removed++;
+            }
+            catch (IOException)
+            {
+                // Still being written by another import, or gone already.
+            }
+        }
+
+        return removed;
     }
 }

@@ -57,8 +57,8 @@ public sealed class TestServer : IAsyncDisposable
             [
                 .. databaseArgs, "--urls=http://127.0.0.1:0",
                 // Tests link files from the temp folder, and sign in wrongly on purpose: throttling has its own tests.
-                $"--Import:AllowedRoots:0={Path.GetTempPath()}", "--Login:FreeFailuresPerName=100000", "--Login:FreeFailuresPerAddress=100000",
-                "--Logging:LogLevel:Default=Debug",
+                $"--Import:AllowedRoots:0={Path.GetTempPath()}", "--Login:FreeFailuresPerNameAndAddress=100000", "--Login:FreeFailuresPerName=100000", "--Login:FreeFailuresPerAddress=100000",
+                "--Logging:LogLevel:Default=Debug", "--Hosting:AnonymousRequestsPerMinute=1000000",
                 .. config.Select(c => "--" + c),
             ],
             builder =>

@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace CallMedia.Hosting;
+
+/// <summary>
+/// Requests without a session, and every sign-in, are limited per client address
+/// (<c>Hosting:AnonymousRequestsPerMinute</c>), so nobody can grow the database (throttle rows, audit) without
+/// signing in. Beyond the limit: 429 with <c>Retry-After</c> in the CallREC framing.
+/// </summary>
+public static class AnonymousRateLimit
+{
+    public static IServiceCollection AddAnonymousRateLimit(this IServiceCollection services, IConfiguration configuration)
+    {
+        var perMinute = configuration.GetValue("Hosting:AnonymousRequestsPerMinute", 600);
+        if (perMinute < 1)
+        {
+            throw new InvalidOperationException("Hosting:AnonymousRequestsPerMinute must be at least 1.");
+        }
+
+        services.AddRateLimiter(o =>
+        {
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                IsAnonymous(context)
+                    ? RateLimitPartition.GetFixedWindowLimiter(context.ClientAddress(), _ => new FixedWindowRateLimiterOptions
+                    {
+                        PermitLimit = perMinute,
+                        Window = TimeSpan.FromMinutes(1),
+                        QueueLimit = 0,
+                    })
+                    : RateLimitPartition.GetNoLimiter(""));
+            o.OnRejected = (rejected, ct) =>
+            {
+                var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)) : 60;
+                rejected.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                return new ValueTask(CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.RateLimited, "Too many requests from this address; retry later.").ExecuteAsync(rejected.HttpContext));
+            };
+        });
+        return services;
+    }
+
+    /// <summary>After <c>UseSessionIdPathParameter</c>, which finds the session a request carries.</summary>
+    public static IApplicationBuilder UseAnonymousRateLimit(this IApplicationBuilder app) => app.UseRateLimiter();
+
+    private static bool IsAnonymous(HttpContext context) =>
+        context.SessionCandidates().Count == 0
+        || context.Request.Path.StartsWithSegments("/callrec/loginservlet", StringComparison.OrdinalIgnoreCase)
+        || (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.StartsWithSegments("/api/v1/session", StringComparison.Ordinal));
+}

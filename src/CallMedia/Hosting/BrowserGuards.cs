@@ -1,0 +1,75 @@
+namespace CallMedia.Hosting;
+
+/// <summary>
+/// What browsers need to be told: every response carries <c>X-Content-Type-Options: nosniff</c>, HTML may not be
+/// framed (<c>Content-Security-Policy: frame-ancestors 'none'</c>, <c>X-Frame-Options: DENY</c>), and a state-changing
+/// request (sign-in, token issue, logout, any POST, PUT, PATCH or DELETE) that the browser marks as coming from another site
+/// (<c>Sec-Fetch-Site: cross-site</c>, or an <c>Origin</c> that is neither this server nor one of
+/// <c>Hosting:AllowedOrigins</c>) is refused with 403. Players and scripts send neither header and are unaffected.
+/// </summary>
+public static class BrowserGuards
+{
+    private static readonly string[] StateChangingPaths = ["/callrec/loginservlet", "/callrec/downloadtoken", "/callrec/logout"];
+
+    public sealed class Settings
+    {
+        /// <summary>Origins (<c>https://portal.example.com</c>) besides this server's own whose pages may sign in and ask for tokens.</summary>
+        public IReadOnlyList<string> AllowedOrigins { get; set; } = [];
+    }
+
+    public static IServiceCollection AddBrowserGuards(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Settings>().Bind(configuration.GetSection("Hosting"));
+        return services;
+    }
+
+    public static IApplicationBuilder UseBrowserGuards(this IApplicationBuilder app)
+    {
+        var allowed = app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Settings>>().Value.AllowedOrigins
+            .Select(o => o.TrimEnd('/'))
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return app.Use(async (context, next) =>
+        {
+            var response = context.Response;
+            response.Headers.XContentTypeOptions = "nosniff";
+            response.OnStarting(() =>
+            {
+                if (response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true)
+                {
+                    response.Headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+                    response.Headers.XFrameOptions = "DENY";
+                }
+
+                return Task.CompletedTask;
+            });
+
+            if (IsStateChanging(context.Request) && IsCrossSite(context.Request, allowed))
+            {
+                // In the caller's language: problem details on the JSON API, the CallREC framing elsewhere.
+                var refusal = context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
+                    ? Results.Problem(detail: "Requests from another site are refused.", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden")
+                    : CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.CrossSite, "Requests from another site are refused.");
+                await refusal.ExecuteAsync(context);
+                return;
+            }
+
+            await next(context);
+        });
+    }
+
+    private static bool IsStateChanging(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) || HttpMethods.IsDelete(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method)
+        || StateChangingPaths.Any(p => request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase));
+
+    private static bool IsCrossSite(HttpRequest request, HashSet<string> allowed)
+    {
+        var origin = request.Headers.Origin.ToString();
+        if (origin.Length > 0)
+        {
+            var own = $"{request.Scheme}://{request.Host}";
+            return !string.Equals(origin, own, StringComparison.OrdinalIgnoreCase) && !allowed.Contains(origin);
+        }
+
+        return string.Equals(request.Headers["Sec-Fetch-Site"].ToString(), "cross-site", StringComparison.OrdinalIgnoreCase);
+    }
+}

@@ -1,0 +1,285 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using CallMedia.Auth;
+using CallMedia.Data;
+using CallMedia.IntegrationTests.Infrastructure;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CallMedia.IntegrationTests;
+
+/// <summary>What a black-box review of a running server found: the demo password, logs, browsers, floods, old rows, bad framing.</summary>
+public sealed class HardeningTests
+{
+    private static HttpClient ClientOn(Uri address) =>
+        new(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = address };
+
+    [Fact]
+    public async Task Login_DemoPasswordWithKestrelEndpointBeyondLoopback_IsRefused()
+    {
+        await using var server = await TestServer.StartAsync("Kestrel:Endpoints:Http:Url=http://0.0.0.0:0");
+        Assert.Equal("0.0.0.0", server.BaseAddress.Host);
+        using var client = ClientOn(new Uri($"http://127.0.0.1:{server.BaseAddress.Port}"));
+
+        var body = await client.GetStringAsync("/callrec/loginservlet?loginname=demo&password=demo");
+
+        Assert.Equal(CallRec.Declaration + "<error number=\"2\">Access denied.</error>", body);
+        var demo = await server.Services.GetRequiredService<UserStore>().FindForLoginAsync("demo");
+        Assert.False(PasswordHashing.Verify(demo!.Value.PasswordHash, "demo"));
+    }
+
+    [Fact]
+    public async Task Send_TwoSessionPathParameters_StripsBothAndNeverEchoesOne()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = server.CreateClient();
+
+        using var response = await client.GetAsync("/callrec/sendcallfile.mp3;jsessionid=0123456789ABCDEF0123456789ABCDEF;JSESSIONID=FEDCBA9876543210FEDCBA9876543210?token=AbCdEfGhIjKlMnOpQrSt");
+
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        Assert.Equal("/callrec/?return=%2Fcallrec%2Fsendcallfile.mp3", response.Headers.Location!.OriginalString);
+    }
+
+    [Fact]
+    public async Task Logs_EveryCategoryAtTraceForEveryProvider_HoldNoSecret()
+    {
+        const string sink = "Logging:CallMedia.IntegrationTests.Infrastructure.LogSink:LogLevel:";
+        await using var server = await TestServer.StartAsync(
+            "Logging:LogLevel:Default=Trace", sink + "Default=Trace", sink + "Microsoft=Trace", sink + "Microsoft.AspNetCore.Hosting.Diagnostics=Trace",
+            sink + "Microsoft.AspNetCore.Server.Kestrel=Trace", sink + "Microsoft.AspNetCore.Routing=Trace");
+        await server.AddUserAsync("trace-probe", "trace-probe-password", ["supervisor"]);
+        using var client = server.CreateClient();
+        var before = LogSink.Shared.Lines.Count;
+        await ExerciseAsync(client, "trace-probe", "trace-probe-password");
+
+        var lines = LogSink.Shared.Lines.Skip(before).ToList();
+        Assert.Contains(lines, l => l.Contains("Request starting", StringComparison.Ordinal) && l.Contains("sendcallfile", StringComparison.Ordinal));
+        AssertNoSecret(lines);
+    }
+
+    [Fact]
+    public async Task Logs_ConsoleProviderAtTraceInARealServe_HoldNoSecret()
+    {
+        var data = await DemoTemplate.CopyAsync();
+        const string console = "--Logging:Console:LogLevel:";
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "callmedia.dll"), "serve", "--data", data, "--urls", "http://127.0.0.1:0",
+            "--Logging:LogLevel:Default=Trace", console + "Default=Trace", console + "Microsoft=Trace",
+            console + "Microsoft.AspNetCore.Hosting.Diagnostics=Trace", console + "Microsoft.AspNetCore.Server.Kestrel=Trace",
+        })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        var output = new StringBuilder();
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+
+            const string marker = "listening on ";
+            if (e.Data?.IndexOf(marker, StringComparison.Ordinal) is int at and >= 0)
+            {
+                listening.TrySetResult(new Uri(e.Data[(at + marker.Length)..].Replace("/callrec/", "", StringComparison.Ordinal)));
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            using var client = ClientOn(address);
+            await ExerciseAsync(client, "demo", "demo");
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Directory.Delete(data, recursive: true);
+        }
+
+        var lines = output.ToString().Split('\n');
+        Assert.Contains(lines, l => l.Contains("Request starting", StringComparison.Ordinal) && l.Contains("sendcallfile", StringComparison.Ordinal));
+        AssertNoSecret(lines);
+    }
+
+    [Theory]
+    [InlineData("Origin", "https://evil.example")]
+    [InlineData("Origin", "null")]
+    [InlineData("Sec-Fetch-Site", "cross-site")]
+    public async Task StateChangingRequests_FromAnotherSite_AreRefused(string header, string value)
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+
+        foreach (var request in new[]
+        {
+            new HttpRequestMessage(HttpMethod.Post, "/callrec/loginservlet") { Content = new FormUrlEncodedContent([new("loginname", "demo"), new("password", "demo")]) },
+            new HttpRequestMessage(HttpMethod.Get, "/callrec/downloadtoken?id_call[]=1001").WithSession(session),
+            new HttpRequestMessage(HttpMethod.Post, "/callrec/logout").WithSession(session),
+        })
+        {
+            using (request)
+            {
+                request.Headers.Add(header, value);
+                using var response = await client.SendAsync(request);
+                Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+                Assert.Equal(CallRec.Declaration + "<error number=\"15\">Requests from another site are refused.</error>", await response.Content.ReadAsStringAsync());
+            }
+        }
+
+        // Nothing happened: the session still works.
+        await CallRec.RequireTokenAsync(client, session, "id_call[]=1001");
+    }
+
+    [Fact]
+    public async Task StateChangingRequests_SameOriginOrAllowedOrigin_Work()
+    {
+        await using var server = await TestServer.StartAsync("Hosting:AllowedOrigins:0=https://portal.example");
+        using var client = server.CreateClient();
+        var own = server.BaseAddress.GetLeftPart(UriPartial.Authority);
+        foreach (var (header, value) in new[] { ("Origin", own), ("Origin", "https://portal.example"), ("Sec-Fetch-Site", "same-origin") })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/callrec/loginservlet") { Content = new FormUrlEncodedContent([new("loginname", "demo"), new("password", "demo")]) };
+            request.Headers.Add(header, value);
+            using var response = await client.SendAsync(request);
+            Assert.Contains("Access is authorized.", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Responses_CarryBrowserHeaders()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = server.CreateClient();
+
+        using var page = await client.GetAsync("/callrec/");
+        Assert.Equal("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Equal("DENY", page.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("nosniff", page.Headers.GetValues("X-Content-Type-Options").Single());
+        using var health = await client.GetAsync("/healthz");
+        Assert.Equal("nosniff", health.Headers.GetValues("X-Content-Type-Options").Single());
+        using var login = await client.GetAsync("/callrec/loginservlet?loginname=demo&password=wrong");
+        Assert.Equal("nosniff", login.Headers.GetValues("X-Content-Type-Options").Single());
+    }
+
+    [Fact]
+    public async Task AnonymousRequests_PastThePerAddressLimit_Get429WithRetryAfter()
+    {
+        await using var server = await TestServer.StartAsync("Hosting:AnonymousRequestsPerMinute=5");
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client); // one anonymous request
+        for (var i = 0; i < 4; i++)
+        {
+            using var ok = await client.GetAsync("/callrec/loginservlet?loginname=demo&password=wrong");
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        using var refused = await client.GetAsync("/callrec/loginservlet?loginname=demo&password=wrong");
+        Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Equal(CallRec.Declaration + "<error number=\"16\">Too many requests from this address; retry later.</error>", await refused.Content.ReadAsStringAsync());
+
+        // A signed-in session is not held back by the anonymous limit.
+        await CallRec.RequireTokenAsync(client, session, "id_call[]=1001");
+    }
+
+    [Fact]
+    public async Task Purge_OnSchedule_RemovesExpiredSessionsTokensAndFailuresButKeepsTheAudit()
+    {
+        await using var server = await TestServer.StartAsync("Purge:Interval=00:05:00");
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=1001");
+        (await client.SendAsync(CallRec.Send(session, token))).Dispose();
+        await CallRec.RequireTokenAsync(client, session, "id_call[]=1002");
+        (await client.GetAsync("/callrec/loginservlet?loginname=demo&password=wrong")).Dispose();
+        await server.FlushAuditAsync();
+        var db = server.Services.GetRequiredService<Database>();
+
+        async Task<long> RowsAsync()
+        {
+            await using var connection = await db.OpenAsync();
+            return await connection.ExecuteScalarAsync<long>(
+                "SELECT (SELECT COUNT(*) FROM sessions) + (SELECT COUNT(*) FROM tokens) + (SELECT COUNT(*) FROM login_failures)");
+        }
+
+        Assert.True(await RowsAsync() > 0);
+        server.Clock.Advance(TimeSpan.FromHours(13));
+        var watch = Stopwatch.StartNew();
+        while (await RowsAsync() > 0 && watch.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            server.Clock.Advance(TimeSpan.FromMinutes(5));
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(0, await RowsAsync());
+        var (exit, output, error) = await server.CliAsync("", "audit", "verify");
+        Assert.True(exit == 0, output + error);
+    }
+
+    [Fact]
+    public async Task ChunkedBody_WithOverflowingChunkSize_Gets400WithoutStackTrace()
+    {
+        await using var server = await TestServer.StartAsync();
+        var before = LogSink.Shared.Lines.Count;
+        using var socket = new TcpClient();
+        await socket.ConnectAsync("127.0.0.1", server.BaseAddress.Port);
+        var stream = socket.GetStream();
+        var request = "POST /callrec/loginservlet HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nFFFFFFFFFFFFFFFFFF\r\nloginname=demo\r\n0\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", answer, StringComparison.Ordinal);
+        var logged = LogSink.Shared.Lines.Skip(before).ToList();
+        Assert.DoesNotContain(logged, l => l.Contains("   at ", StringComparison.Ordinal) && l.Contains("CallMedia.", StringComparison.Ordinal));
+    }
+
+    /// <summary>Every request shape that carries a secret: query and path sessions, tokens, passwords in a query, a 302, a sign-in failure.</summary>
+    private static async Task ExerciseAsync(HttpClient client, string name, string password)
+    {
+        (await client.GetAsync($"/callrec/loginservlet?loginname={name}&password=wrong-password-in-clear")).Dispose();
+        LogSink.Shared.AddSecret("wrong-password-in-clear");
+        var body = await client.GetStringAsync($"/callrec/loginservlet?loginname={name}&password={password}");
+        var session = body.Substring(body.IndexOf("sessionid=\"", StringComparison.Ordinal) + 11, 32);
+        LogSink.Shared.AddSecret(session);
+        LogSink.Shared.AddSecret(password);
+        var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=1001,1002&action=download");
+        (await client.GetAsync($"/callrec/sendcallfile.zip;jsessionid={session}?token={token}")).Dispose();
+        (await client.GetAsync($"/callrec/sendcallfile.zip;jsessionid={session};jsessionid={session}?token={token}&%74oken={token}")).Dispose();
+        (await client.GetAsync($"/callrec/downloadtoken;jsessionid={session}?id_call[]=1001")).Dispose();
+        (await client.GetAsync($"/callrec/sendcallfile.mp3;jsessionid=ABABABABABABABABABABABABABABAB12?token={token}")).Dispose();
+        LogSink.Shared.AddSecret("ABABABABABABABABABABABABABABAB12");
+        Assert.Contains(token, LogSink.Shared.Secrets);
+    }
+
+    private static void AssertNoSecret(IReadOnlyCollection<string> lines)
+    {
+        Assert.NotEmpty(lines);
+        foreach (var secret in LogSink.Shared.Secrets)
+        {
+            var leak = lines.FirstOrDefault(l => l.Contains(secret, StringComparison.OrdinalIgnoreCase));
+            Assert.True(leak is null, $"a secret reached the log: {leak}");
+        }
+    }
+}
