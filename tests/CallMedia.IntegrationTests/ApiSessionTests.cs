@@ -55,7 +55,7 @@ public sealed class ApiSessionTests(ServerFixture fixture) : IClassFixture<Serve
     [Fact]
     public async Task SignIn_Throttled_Answers429WithRetryAfter()
     {
-        await using var server = await TestServer.StartAsync("Login:FreeFailuresPerName=2", "Login:BaseDelay=00:00:30");
+        await using var server = await TestServer.StartAsync("Login:FreeFailuresPerNameAndAddress=2", "Login:BaseDelay=00:00:30");
         using var api = await ApiClient.CreateAsync(server);
         for (var i = 0; i < 2; i++)
         {
