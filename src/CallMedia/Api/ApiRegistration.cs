@@ -14,7 +14,6 @@ public static class ApiRegistration
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section)).ValidateOnStart();
         services.AddSingleton<AuditQuery>();
         services.AddSingleton<PeaksCache>();
-        services.AddSingleton<CallSearchAdapter>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Detail ??= c.ProblemDetails.Status switch
         {
             StatusCodes.Status415UnsupportedMediaType => "Send Content-Type: application/json.",

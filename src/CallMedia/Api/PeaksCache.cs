@@ -37,7 +37,7 @@ public sealed class PeaksCache(Ffmpeg ffmpeg, MediaRoot media)
             return (path, etag);
         }
 
-        var sources = new List<string>();
+        var sources = new List<(string Path, string Format)>();
         foreach (var f in audio.OrderBy(f => f.StartAt).Take(2))
         {
             string full;
@@ -55,7 +55,7 @@ public sealed class PeaksCache(Ffmpeg ffmpeg, MediaRoot media)
                 return (null, etag);
             }
 
-            sources.Add(full);
+            sources.Add((full, f.Format));
         }
 
         var total = (int)Math.Ceiling(Math.Max(0, couple.StopAt - couple.StartAt) / 1000.0 * PerSecond);
@@ -66,15 +66,15 @@ public sealed class PeaksCache(Ffmpeg ffmpeg, MediaRoot media)
             channels = [];
             for (var i = 0; i < 2; i++)
             {
-                var mono = (await ReadPeaksAsync(sources[i], 1, ct))[0];
+                var mono = (await ReadPeaksAsync(sources[i].Path, sources[i].Format, 1, ct))[0];
                 channels.Add(Place(mono, (int)((legs[i].StartAt - couple.StartAt) * PerSecond / 1000), total));
             }
         }
         else
         {
-            var count = await ChannelsAsync(sources[0], ct) >= 2 ? 2 : 1;
+            var count = await ChannelsAsync(sources[0].Path, sources[0].Format, ct) >= 2 ? 2 : 1;
             var offset = (int)((audio[0].StartAt - couple.StartAt) * PerSecond / 1000);
-            channels = (await ReadPeaksAsync(sources[0], count, ct)).Select(c => Place(c, offset, total)).ToList();
+            channels = (await ReadPeaksAsync(sources[0].Path, sources[0].Format, count, ct)).Select(c => Place(c, offset, total)).ToList();
         }
 
         var json = JsonSerializer.SerializeToUtf8Bytes(new Peaks
@@ -90,16 +90,18 @@ public sealed class PeaksCache(Ffmpeg ffmpeg, MediaRoot media)
         return (path, etag);
     }
 
-    private async Task<int> ChannelsAsync(string source, CancellationToken ct)
+    private async Task<int> ChannelsAsync(string source, string format, CancellationToken ct)
     {
-        var text = await ffmpeg.ProbeAsync(["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels", "-of", "csv=p=0", source], ct);
+        var input = MediaFormats.Input(source, format);
+        var text = await ffmpeg.ProbeAsync(["-v", "error", .. input[..^2], "-select_streams", "a:0", "-show_entries", "stream=channels", "-of", "csv=p=0", input[^1]], ct);
         return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 1;
     }
 
     /// <summary>Decodes to 16-bit PCM at 8 kHz and keeps the largest magnitude of each 1/50 s, per channel, as 0..1.</summary>
-    private async Task<List<double[]>> ReadPeaksAsync(string source, int channelCount, CancellationToken ct)
+    private async Task<List<double[]>> ReadPeaksAsync(string source, string format, int channelCount, CancellationToken ct)
     {
-        var (output, exited) = ffmpeg.Start(["-v", "error", "-i", source, "-vn", "-ac", channelCount.ToString(CultureInfo.InvariantCulture), "-ar", SampleRate.ToString(CultureInfo.InvariantCulture), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"], ct);
+        await using var run = ffmpeg.Start(["-v", "error", .. MediaFormats.Input(source, format), "-vn", "-ac", channelCount.ToString(CultureInfo.InvariantCulture), "-ar", SampleRate.ToString(CultureInfo.InvariantCulture), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"], null, ct);
+        var output = run.Output;
         var peaks = Enumerable.Range(0, channelCount).Select(_ => new List<double>()).ToList();
         var current = new int[channelCount];
         var frameBytes = 2 * channelCount;
@@ -131,7 +133,7 @@ public sealed class PeaksCache(Ffmpeg ffmpeg, MediaRoot media)
             }
         }
 
-        await exited;
+        await run.Exited;
         if (frames % Window != 0)
         {
             Flush(peaks, current);

@@ -144,6 +144,7 @@ public static class Migrations
             ALTER TABLE sessions ADD COLUMN token_window_start BIGINT NOT NULL DEFAULT 0;
             ALTER TABLE sessions ADD COLUMN token_window_count BIGINT NOT NULL DEFAULT 0;
             """),
+        (6, SearchMigration.Sql),
         (7, """
             ALTER TABLE audit ADD COLUMN reason TEXT NULL;
             INSERT INTO roles (name, builtin) VALUES ('auditor', 1);
@@ -200,6 +201,7 @@ public static class Migrations
             }
 
             await connection.ExecuteAsync(sql.Replace("{id}", db.IdentityColumn, StringComparison.Ordinal), transaction: tx);
+            await SearchMigration.AfterAsync(version, connection, tx, ct);
             await connection.ExecuteAsync(
                 "INSERT INTO schema_version (version, applied_at) VALUES (@version, @at)",
                 new { version, at = clock.GetUtcNow().ToUnixTimeMilliseconds() },

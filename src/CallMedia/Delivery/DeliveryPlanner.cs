@@ -58,7 +58,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
 
         try
         {
-            var (cached, live, listener) = needsLength ? (await transcodes.GetCachedAsync(audio, ct), null, null) : transcodes.Get(audio);
+            var (cached, live, listener) = needsLength ? (await transcodes.GetCachedAsync(audio, ct), null, null) : await transcodes.GetStartedAsync(audio, ct);
             return cached is not null
                 ? new FileDelivery(cached, "audio/mpeg", name, Inline: true, $"\"t-{Path.GetFileNameWithoutExtension(cached)}\"")
                 : new LiveDelivery(live!, listener!, name);
@@ -66,6 +66,11 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         catch (TranscodeBusyException)
         {
             return new FailedDelivery(StatusCodes.Status503ServiceUnavailable, ErrorNumbers.Busy, "All transcoding slots are busy; retry shortly.");
+        }
+        catch (FfmpegException)
+        {
+            // Never the tool's own words: they name server paths.
+            return new FailedDelivery(StatusCodes.Status422UnprocessableEntity, ErrorNumbers.PrepareFailed, "This recording cannot be read as its declared format; it cannot be transcoded.");
         }
     }
 

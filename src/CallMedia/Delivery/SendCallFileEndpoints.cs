@@ -57,6 +57,7 @@ public static class SendCallFileEndpoints
             return Forbidden();
         }
 
+        context.RequestServices.GetRequiredService<Operations.CallMediaMetrics>().TokenAdmitted(grant.FirstUse);
         var action = grant.FirstUse ? "redeem" : hasRange ? "range" : "head";
         var coupleList = string.Join(',', grant.CoupleIds);
         var (verdict, couples) = await access.CheckAsync(user, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, ct);

@@ -41,7 +41,9 @@ public static class CallMediaServices
         services.AddSingleton<TokenService>();
         services.AddSingleton<CallStore>();
         services.AddSingleton<CoupleAccess>();
+        services.AddSingleton<CallSearch>();
         services.AddSingleton<Ffmpeg>();
+        services.AddSingleton<MediaProbe>();
         services.AddSingleton<TranscodeCache>();
         services.AddSingleton<VideoMixer>();
         services.AddSingleton<PrepareJobs>();

@@ -5,6 +5,7 @@ using CallMedia.Data;
 using CallMedia.Delivery;
 using CallMedia.Import;
 using CallMedia.Media;
+using CallMedia.Operations;
 using CallMedia.Tokens;
 using Dapper;
 using Microsoft.AspNetCore.Http.Features;
@@ -58,6 +59,7 @@ public static class ServerHost
         builder.Services.AddSecretRedaction();
         builder.Services.AddAnonymousRateLimit(builder.Configuration);
         builder.Services.AddExpiredRowPurge();
+        builder.Services.AddOperations(builder.Configuration);
         customize?.Invoke(builder);
 
         var proxies = builder.Configuration.GetSection("Hosting:KnownProxies").Get<string[]>() ?? [];
@@ -96,7 +98,7 @@ public static class ServerHost
         callrec.MapGet("/", SignInPage.Render);
         app.MapApi();
         app.MapGet("/", () => Results.Redirect("/callrec/"));
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapOperations();
         return app;
     }
 

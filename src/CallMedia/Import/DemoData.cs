@@ -164,7 +164,7 @@ public sealed class DemoData(ManifestImporter importer, Ffmpeg ffmpeg, MediaRoot
                     await ffmpeg.RunAsync([.. Screen(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "matroska", capture], ct: ct);
                     await ffmpeg.RunAsync(
                         [
-                            "-i", capture, "-i", audio, "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast",
+                            .. MediaFormats.Input(capture, "mkv"), .. MediaFormats.Input(audio, "mp3"), "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast",
                         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart", "-shortest", video,
                     ],
                         ct: ct);

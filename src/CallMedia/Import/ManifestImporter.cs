@@ -38,7 +38,7 @@ public sealed class ImportSummary
 /// with size and CRC-32 computed in the same single read, and each batch of couples is stored in one transaction.
 /// Re-running a manifest changes nothing; a file that changed since it was imported is reported, never overwritten.
 /// </summary>
-public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<ImportSettings> settings)
+public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<ImportSettings> settings, Media.MediaProbe probe)
 {
     private sealed record PlannedFile(ManifestRow Row, long Size, long MTime);
 
@@ -77,7 +77,9 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
         var (rows, errors) = ManifestReader.Read(manifestPath);
         var summary = new ImportSummary();
         summary.Errors.AddRange(errors);
-        var couples = Plan(rows, summary, ImportConfinement.For(manifestPath, link, settings.Value.AllowedRoots, media, db));
+        var confinement = ImportConfinement.For(manifestPath, link, settings.Value.AllowedRoots, media, db);
+        summary.Errors.AddRange(await probe.CheckRowsAsync(rows.Where(r => CheckFile(r.Path, confinement) is null), ct)); // a file not of its declared format rejects its couple
+        var couples = Plan(rows, summary, confinement);
         var total = couples.Sum(c => c.Files.Count);
         var totalBytes = couples.Sum(c => c.Files.Sum(f => f.Size));
         var done = 0;

@@ -58,6 +58,32 @@ public sealed class LiveTranscode
         Signal();
     }
 
+    /// <summary>Completes once the first bytes are there or the transcode finished; throws when it failed before any output.</summary>
+    public async Task StartedAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            Task more;
+            lock (_gate)
+            {
+                if (_chunks.Count > 0)
+                {
+                    return;
+                }
+
+                more = _changed.Task;
+            }
+
+            if (_done.Task.IsCompleted)
+            {
+                await _done.Task;
+                return;
+            }
+
+            await more.WaitAsync(ct);
+        }
+    }
+
     /// <summary>Writes everything produced so far, then each new piece as it comes, until the transcode ends.</summary>
     public async Task CopyToAsync(Stream destination, CancellationToken ct)
     {

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace CallMedia.Media;
 
 /// <summary>Runs one claimed prepare job: mix, check, hash, rename into place, record — or fail with a clear message.</summary>
-public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, VideoMixer mixer, MediaRoot media, IOptions<MediaOptions> options, ILogger<PrepareRunner> logger)
+public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, VideoMixer mixer, Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, ILogger<PrepareRunner> logger)
 {
     public async Task RunAsync(JobStatus job, CancellationToken stopping)
     {
@@ -23,8 +23,7 @@ public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, Vid
             var files = (await calls.GetFilesAsync([job.CoupleId], lost.Token))[job.CoupleId].ToList();
             var capture = files.FirstOrDefault(f => f.Type == MediaType.Recd) ?? throw new FfmpegException("the call has no screen capture");
             var audio = files.Where(f => f.Type == MediaType.Audio).OrderBy(f => f.StartAt).ThenBy(f => f.Id).ToList();
-            Directory.CreateDirectory(LogDir);
-            var log = Path.Combine(LogDir, $"job-{job.Id}.log");
+            var log = ffmpeg.LogPath($"job-{job.Id}.log");
             LogStarted(logger, job.Id, job.CoupleId, options.Value.NodeName);
             await mixer.MixAsync(capture, audio, temp, log, p => Volatile.Write(ref progress, p), lost.Token);
 
@@ -72,8 +71,6 @@ public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, Vid
             }
         }
     }
-
-    private string LogDir => Path.Combine(media.Root, ".logs");
 
     /// <summary>Extends the lease (and records progress) a few times per lease; a refused renewal means another node took the job over.</summary>
     private async Task RenewWhileRunningAsync(long id, Func<int> progress, CancellationTokenSource lost)

@@ -70,6 +70,29 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         }
     }
 
+    /// <summary>
+    /// As <see cref="Get"/>, but a live transcode is returned only once ffmpeg produced its first bytes, so a
+    /// recording ffmpeg cannot read fails here (<see cref="FfmpegException"/>), before any response starts.
+    /// </summary>
+    public async Task<(string? CachedPath, LiveTranscode? Live, IDisposable? Listener)> GetStartedAsync(IReadOnlyList<MediaFile> sources, CancellationToken ct)
+    {
+        var found = Get(sources);
+        try
+        {
+            if (found.Live is not null)
+            {
+                await found.Live.StartedAsync(ct);
+            }
+
+            return found;
+        }
+        catch
+        {
+            found.Listener?.Dispose();
+            throw;
+        }
+    }
+
     private string CachePath(string key) => Path.Combine(media.CacheDir, "mp3", key + ".mp3");
 
     private async Task RunAsync(string key, LiveTranscode live, IReadOnlyList<MediaFile> sources, string path)
@@ -79,15 +102,16 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var (output, exited) = ffmpeg.Start(Arguments(sources, temp), live.Cancelled);
+            var log = ffmpeg.LogPath(string.Create(CultureInfo.InvariantCulture, $"transcode-{DateTime.UtcNow:yyyyMMdd'T'HHmmss.fff}-{key[..12]}.log"));
+            await using var run = ffmpeg.Start(Arguments(sources, temp), log, live.Cancelled);
             var buffer = new byte[16 * 1024];
             int read;
-            while ((read = await output.ReadAsync(buffer, live.Cancelled)) > 0)
+            while ((read = await run.Output.ReadAsync(buffer, live.Cancelled)) > 0)
             {
                 live.Append(buffer.AsSpan(0, read));
             }
 
-            await exited;
+            await run.Exited;
             File.Move(temp, path, overwrite: true);
             live.Complete(path);
         }
@@ -118,7 +142,7 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         var args = new List<string>();
         foreach (var s in sources)
         {
-            args.AddRange(["-i", media.Resolve(s.Path)]);
+            args.AddRange(MediaFormats.Input(media.Resolve(s.Path), s.Format));
         }
 
         if (sources.Count == 1)

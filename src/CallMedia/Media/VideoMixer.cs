@@ -25,13 +25,13 @@ public sealed class VideoMixer(Ffmpeg ffmpeg, MediaRoot media)
     public async Task MixAsync(MediaFile capture, IReadOnlyList<MediaFile> audio, string output, string logPath, Action<int> progress, CancellationToken ct)
     {
         var capturePath = media.Resolve(capture.Path);
-        var rate = await FrameRateAsync(capturePath, ct);
+        var rate = await FrameRateAsync(capturePath, capture.Format, ct);
         var span = Span(capture, audio);
         var total = (span.StopAt - span.StartAt) / 1000.0;
-        var args = new List<string> { "-i", capturePath };
+        var args = new List<string>(MediaFormats.Input(capturePath, capture.Format));
         foreach (var a in audio)
         {
-            args.AddRange(["-i", media.Resolve(a.Path)]);
+            args.AddRange(MediaFormats.Input(media.Resolve(a.Path), a.Format));
         }
 
         if (audio.Count == 0)
@@ -79,12 +79,12 @@ public sealed class VideoMixer(Ffmpeg ffmpeg, MediaRoot media)
         await VerifyAsync(output, ct);
     }
 
-    private async Task<string> FrameRateAsync(string capture, CancellationToken ct)
+    private async Task<string> FrameRateAsync(string capture, string format, CancellationToken ct)
     {
         string probe;
         try
         {
-            probe = await ffmpeg.ProbeAsync(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_type,r_frame_rate", "-of", "default=noprint_wrappers=1", capture], ct);
+            probe = await ffmpeg.ProbeAsync(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_type,r_frame_rate", "-of", "default=noprint_wrappers=1", .. ProbeInput(capture, format)], ct);
         }
         catch (FfmpegException ex)
         {
@@ -102,12 +102,15 @@ public sealed class VideoMixer(Ffmpeg ffmpeg, MediaRoot media)
 
     private async Task VerifyAsync(string output, CancellationToken ct)
     {
-        var probe = await ffmpeg.ProbeAsync(["-v", "error", "-show_entries", "stream=codec_name", "-of", "default=noprint_wrappers=1", output], ct);
+        var probe = await ffmpeg.ProbeAsync(["-v", "error", "-show_entries", "stream=codec_name", "-of", "default=noprint_wrappers=1", .. ProbeInput(output, "mp4")], ct);
         if (!probe.Contains("codec_name=h264", StringComparison.Ordinal) || !probe.Contains("codec_name=aac", StringComparison.Ordinal))
         {
             throw new FfmpegException($"the mixed video lacks H.264 video or AAC audio ({probe.Trim().Replace('\n', ' ')})");
         }
     }
+
+    /// <summary>ffprobe's input: the declared format, local files only (as <see cref="MediaFormats.Input"/> for ffmpeg).</summary>
+    private static string[] ProbeInput(string path, string format) => MediaFormats.Input(path, format) is [.. var options, "-i", var file] ? [.. options, file] : [];
 
     private static string Seconds(long ms) => (ms / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
 }

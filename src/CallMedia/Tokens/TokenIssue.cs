@@ -58,6 +58,8 @@ public static class TokenIssue
             return Done(IssueResult.RateLimited, "rate-limited");
         }
 
-        return Done(IssueResult.Issued, "issued", await tokens.IssueAsync(session, ids, criteria.Type, criteria.Action, ct));
+        var token = await tokens.IssueAsync(session, ids, criteria.Type, criteria.Action, ct);
+        services.GetRequiredService<Operations.CallMediaMetrics>().TokenIssued();
+        return Done(IssueResult.Issued, "issued", token);
     }
 }
