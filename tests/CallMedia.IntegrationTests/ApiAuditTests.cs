@@ -17,11 +17,11 @@ public sealed class ApiAuditTests
         var me = await api.SignInAsync("reason-admin", "admin-password");
         Assert.True(me.GetProperty("requireReason").GetBoolean());
 
-        var missing = await api.PostAsync("/api/v1/tokens", new { ids = new[] { 1001 } });
-        var blank = await api.PostAsync("/api/v1/tokens", new { ids = new[] { 1001 }, reason = "   " });
+        var missing = await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1001) });
+        var blank = await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1001), reason = "   " });
         await server.FlushAuditAsync();
         var before = (await api.GetAsync("/api/v1/audit?call=1001")).Json.GetProperty("items").GetArrayLength();
-        var issued = await api.PostAsync("/api/v1/tokens", new { ids = new[] { 1001 }, reason = "Complaint 4711, customer asked" });
+        var issued = await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1001), reason = "Complaint 4711, customer asked" });
         LogSink.Shared.AddSecret(issued.Json.GetProperty("token").GetString()!);
         await server.FlushAuditAsync();
 
@@ -73,7 +73,7 @@ public sealed class ApiAuditTests
         await server.AddUserAsync("api-plain", "plain-password", ["downloader"]);
         using var admin = await ApiClient.CreateAsync(server);
         await admin.SignInAsync();
-        var token = (await admin.PostAsync("/api/v1/tokens", new { ids = new[] { 1002 }, action = "download", reason = "QA sample" })).Json.GetProperty("token").GetString()!;
+        var token = (await admin.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1002), action = "download", reason = "QA sample" })).Json.GetProperty("token").GetString()!;
         LogSink.Shared.AddSecret(token);
         using (var send = await admin.Http.SendAsync(CallRec.Send(admin.Session!, token)))
         {
@@ -107,7 +107,7 @@ public sealed class ApiAuditTests
         await api.SignInAsync("api-admin", "admin-password");
         for (var i = 0; i < 5; i++)
         {
-            LogSink.Shared.AddSecret((await api.PostAsync("/api/v1/tokens", new { ids = new[] { 1003 }, reason = "=HYPERLINK(\"x\")" })).Json.GetProperty("token").GetString()!);
+            LogSink.Shared.AddSecret((await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1003), reason = "=HYPERLINK(\"x\")" })).Json.GetProperty("token").GetString()!);
         }
 
         await server.FlushAuditAsync();

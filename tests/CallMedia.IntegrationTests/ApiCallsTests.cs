@@ -164,7 +164,7 @@ public sealed class ApiCallsTests(ServerFixture fixture) : IClassFixture<ServerF
     {
         using var api = await SignedInAsync();
         var format = (await api.GetAsync("/api/v1/calls/1001")).Json.GetProperty("files")[0].GetProperty("format").GetString();
-        var issued = await api.PostAsync("/api/v1/tokens", new { ids = new[] { 1001 }, type = 1, action = "download" });
+        var issued = await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1001), type = 1, action = "download" });
 
         Assert.Equal(HttpStatusCode.Created, issued.Status);
         var token = issued.Json.GetProperty("token").GetString()!;
@@ -178,7 +178,7 @@ public sealed class ApiCallsTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("attachment", response.Content.Headers.ContentDisposition?.DispositionType);
 
-        var zip = await api.PostAsync("/api/v1/tokens", new { ids = new[] { 1001, 1002 }, action = "download" });
+        var zip = await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1001, 1002), action = "download" });
         Assert.StartsWith("/callrec/sendcallfile.zip?token=", zip.Json.GetProperty("url").GetString(), StringComparison.Ordinal);
         LogSink.Shared.AddSecret(zip.Json.GetProperty("token").GetString()!);
     }
@@ -205,7 +205,7 @@ public sealed class ApiCallsTests(ServerFixture fixture) : IClassFixture<ServerF
     public async Task Tokens_NoSuchCall_Answers404()
     {
         using var api = await SignedInAsync();
-        Assert.Equal(HttpStatusCode.NotFound, (await api.PostAsync("/api/v1/tokens", new { ids = new[] { 424242 } })).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(424242) })).Status);
     }
 
     [Fact]
@@ -215,11 +215,11 @@ public sealed class ApiCallsTests(ServerFixture fixture) : IClassFixture<ServerF
         using var api = await ApiClient.CreateAsync(Server);
         await api.SignInAsync("api-listener", "listener-password");
 
-        Assert.Equal(HttpStatusCode.Forbidden, (await api.PostAsync("/api/v1/tokens", new { ids = new[] { 1001 }, action = "download" })).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1001), action = "download" })).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await api.PostAsync("/api/v1/calls/1001/prepare", null)).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await api.GetAsync("/api/v1/calls/1001/access")).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await api.GetAsync("/api/v1/audit")).Status);
-        Assert.Equal(HttpStatusCode.Created, (await api.PostAsync("/api/v1/tokens", new { ids = new[] { 1001 } })).Status);
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1001) })).Status);
     }
 
     [Fact]

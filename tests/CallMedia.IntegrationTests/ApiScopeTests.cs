@@ -24,8 +24,8 @@ public sealed class ApiScopeTests
         await admin.SignInAsync();
 
         // Activity on both calls, so the audit holds records naming the other call (one a zip of both).
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("/api/v1/tokens", new { ids = new[] { mine, other }, action = "download" })).Status);
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("/api/v1/tokens", new { ids = new[] { other } })).Status);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(mine, other), action = "download" })).Status);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(other) })).Status);
         var otherJob = (await admin.PostAsync($"/api/v1/calls/{other}/prepare", null)).Json.GetProperty("id").GetInt64();
         var mineJob = (await admin.PostAsync($"/api/v1/calls/{mine}/prepare", null)).Json.GetProperty("id").GetInt64();
         await server.FlushAuditAsync();
@@ -51,8 +51,8 @@ public sealed class ApiScopeTests
             await scoped.GetAsync($"/api/v1/calls/{other}/peaks"),
             await scoped.GetAsync($"/api/v1/jobs/{otherJob}"),
             await scoped.PostAsync($"/api/v1/calls/{other}/prepare", null),
-            await scoped.PostAsync("/api/v1/tokens", new { ids = new[] { other } }),
-            await scoped.PostAsync("/api/v1/tokens", new { ids = new[] { mine, other }, action = "download" }),
+            await scoped.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(other) }),
+            await scoped.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(mine, other), action = "download" }),
         };
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));

@@ -58,6 +58,38 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.Contains("Access denied.", login, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task UserPasswd_EndsSessionsAndRevokesTokens()
+    {
+        await Server.CliAsync("pw-gwen-1\n", "user", "add", "gwen", "--role", "supervisor");
+        using var client = Server.CreateClient();
+        var session = await CallRec.LoginAsync(client, "gwen", "pw-gwen-1");
+        var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=1001");
+
+        var (exit, _, error) = await Server.CliAsync("pw-gwen-2\n", "user", "passwd", "gwen");
+        Assert.True(exit == 0, error);
+
+        // The old session is over at its next request...
+        Assert.Equal(HttpStatusCode.Found, (await CallRec.TokenAsync(client, session, "id_call[]=1001")).Status);
+        using (var response = await client.SendAsync(CallRec.Send(session, token)))
+        {
+            Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        }
+
+        // ...and its unredeemed token is revoked, not merely orphaned: refused even to the user's new session.
+        using var fresh = Server.CreateClient();
+        var newSession = await CallRec.LoginAsync(fresh, "gwen", "pw-gwen-2");
+        using (var response = await fresh.SendAsync(CallRec.Send(newSession, token)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        var db = Server.Services.GetRequiredService<Database>();
+        await using var connection = await db.OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.name = 'gwen' AND t.revoked = 0 AND t.redeemed_at IS NULL"));
+    }
+
     [Theory]
     [InlineData("user add dave --role nosuchrole", "unknown role")]
     [InlineData("user add demo --role listener", "already exists")]
@@ -182,8 +214,8 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         var data = await DemoTemplate.CopyAsync();
         try
         {
-            await using var app = CallMedia.Hosting.ServerHost.Build([$"--CallMedia:Data={data}", "--urls=http://0.0.0.0:0"]);
-            var signIn = await CallMedia.Hosting.ServerHost.PrepareAsync(app, demo: true);
+            await using var app = CallMedia.App.ServerHost.Build([$"--CallMedia:Data={data}", "--urls=http://0.0.0.0:0"]);
+            var signIn = await CallMedia.App.ServerHost.PrepareAsync(app, demo: true);
             Assert.NotNull(signIn);
             Assert.DoesNotContain("password=demo ", signIn + " ", StringComparison.Ordinal);
             var users = app.Services.GetRequiredService<CallMedia.Auth.UserStore>();

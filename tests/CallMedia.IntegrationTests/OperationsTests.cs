@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using CallMedia.Hosting;
 using CallMedia.IntegrationTests.Infrastructure;
 using CallMedia.Operations;
 using Microsoft.Extensions.DependencyInjection;

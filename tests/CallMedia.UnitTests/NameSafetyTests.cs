@@ -1,5 +1,6 @@
 using System.Text;
 using CallMedia.Delivery;
+using CallMedia.Hosting;
 using CallMedia.Import;
 using CallMedia.Storage;
 

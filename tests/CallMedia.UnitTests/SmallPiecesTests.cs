@@ -1,3 +1,4 @@
+using CallMedia.App;
 using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Delivery;

@@ -11,6 +11,7 @@ public sealed record SignInRequest
     public required string Password { get; init; }
 }
 
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716", Justification = "The contract names this shape Me.")]
 public sealed record Me
 {
     public required string Name { get; init; }

@@ -208,7 +208,7 @@ public static class CallsApi
     {
         Id = j.Id,
         CoupleId = j.CoupleId,
-        State = j.State,
+        State = JobStates.Name(j.State),
         Progress = (int)j.Progress,
         Error = j.Error,
     };

@@ -64,7 +64,7 @@ public static class SessionApi
     private static async Task<Me> DescribeAsync(HttpContext context, ApiCaller caller)
     {
         var services = context.RequestServices;
-        var sessionOptions = services.GetRequiredService<IOptions<SessionSettings>>().Value;
+        var sessionOptions = services.GetRequiredService<IOptions<CallMedia.Auth.SessionOptions>>().Value;
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
         long createdAt;
         await using (var connection = await services.GetRequiredService<Database>().OpenAsync(context.RequestAborted))

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using CallMedia.Data;
+using CallMedia.Hosting;
 using Dapper;
 
 namespace CallMedia.Audit;
@@ -107,7 +108,7 @@ public sealed class AuditChain(Database db)
 
     private static string Csv(string field)
     {
-        var text = Delivery.SpreadsheetText.Defuse(field);
+        var text = SpreadsheetText.Defuse(field);
         if (text == field && field.AsSpan().IndexOfAny(",\"\r\n") < 0)
         {
             return field;

@@ -1,5 +1,6 @@
 using CallMedia.Audit;
 using CallMedia.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMedia.Auth;
 
@@ -8,11 +9,12 @@ public static class LoginEndpoints
 {
     public static void MapLoginEndpoints(this RouteGroupBuilder group)
     {
-        group.MapMethods("/loginservlet", ["GET", "POST"], (Delegate)LogInAsync);
+        group.MapMethods("/loginservlet", ["GET", "POST"], LogInAsync);
         group.MapPost("/logout", LogOutAsync);
     }
 
-    private static async Task<IResult> LogInAsync(HttpContext context)
+    /// <summary>200: <c>&lt;ok sessionid=..&gt;</c> with the cookie, or <c>&lt;error number="2"&gt;</c> (API.md §1); 429 with <c>Retry-After</c> while throttled.</summary>
+    private static async Task<Results<CallRecXml, CallRecError>> LogInAsync(HttpContext context, CancellationToken ct)
     {
         string? name;
         string? password;
@@ -29,15 +31,15 @@ public static class LoginEndpoints
         }
 
         var outcome = await SignIn.AttemptAsync(context, name, password);
+        if (outcome.Result == SignInResult.Throttled)
+        {
+            var seconds = (long)Math.Ceiling(Math.Max(outcome.RetryAfter!.Value.TotalSeconds, 1));
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.SignInThrottled, $"Too many failed sign-ins; try again in {seconds} s.");
+        }
+
         if (outcome.Result != SignInResult.Ok)
         {
-            if (outcome.Result == SignInResult.Throttled)
-            {
-                var seconds = (long)Math.Ceiling(Math.Max(outcome.RetryAfter!.Value.TotalSeconds, 1));
-                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.SignInThrottled, $"Too many failed sign-ins; try again in {seconds} s.");
-            }
-
             return CallRecResults.LoginDenied();
         }
 
@@ -45,18 +47,18 @@ public static class LoginEndpoints
         return CallRecResults.LoginOk(outcome.SessionId!);
     }
 
-    private static async Task<IResult> LogOutAsync(HttpContext context, SessionService sessions, UserStore users, AuditLog audit, TimeProvider clock)
+    /// <summary>204, ending the session and its tokens; 302 without a live session.</summary>
+    private static async Task<Results<NoContent, SignInRedirect>> LogOutAsync(HttpContext context, Callers callers, SessionService sessions, RequestAudit audit)
     {
-        var session = await sessions.ResolveRequestAsync(context);
-        if (session is null)
+        var caller = await callers.ResolveAsync(context);
+        if (caller is null)
         {
             return CallRecResults.SignInRedirect(context);
         }
 
-        await sessions.EndAsync(session.IdHash, context.RequestAborted);
-        var user = await users.LoadAccessAsync(session.UserId, context.RequestAborted);
-        audit.Write(new AuditEntry(clock.GetUtcNow(), user?.Name, context.ClientAddress(), "logout", null, null, "ok"));
+        await sessions.EndAsync(caller.Session.IdHash, context.RequestAborted);
+        audit.Write(context, caller.Name, "logout", "ok");
         context.Response.Cookies.Delete("JSESSIONID", new CookieOptions { Path = "/callrec" });
-        return Results.NoContent();
+        return TypedResults.NoContent();
     }
 }

@@ -17,7 +17,7 @@ namespace CallMedia.Auth;
 /// an admitted attempt is counted as a failure before its password is checked (and taken back on success), so
 /// concurrent guesses cannot all pass the check. Unknown names are counted like known ones.
 /// </summary>
-public sealed class LoginThrottle(Database db, TimeProvider clock, IOptions<LoginSettings> options)
+public sealed class LoginThrottle(Database db, TimeProvider clock, IOptions<LoginOptions> options)
 {
     private sealed class FailureRow
     {
@@ -127,14 +127,14 @@ public sealed class LoginThrottle(Database db, TimeProvider clock, IOptions<Logi
         return db.WriteAsync(connection => connection.ExecuteAsync("DELETE FROM login_failures WHERE last_failure < @forgetBefore", new { forgetBefore }), ct);
     }
 
-    public static TimeSpan Delay(long failuresBeyondFree, LoginSettings o)
+    public static TimeSpan Delay(long failuresBeyondFree, LoginOptions o)
     {
         var factor = Math.Pow(2, Math.Min(failuresBeyondFree, 40));
         var ms = Math.Min(o.BaseDelay.TotalMilliseconds * factor, o.MaxDelay.TotalMilliseconds);
         return TimeSpan.FromMilliseconds(ms);
     }
 
-    private static long FreeFailures(string key, LoginSettings o) => key[0] switch
+    private static long FreeFailures(string key, LoginOptions o) => key[0] switch
     {
         'p' => o.FreeFailuresPerNameAndAddress,
         'n' => o.FreeFailuresPerName,

@@ -1,5 +1,4 @@
 using CallMedia.Data;
-using CallMedia.Hosting;
 using Dapper;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +8,7 @@ namespace CallMedia.Auth;
 public sealed record SessionInfo(string IdHash, long UserId);
 
 /// <summary>Sessions in the database, so every node sees them; idle and absolute expiry per API.md §4.</summary>
-public sealed class SessionService(Database db, TimeProvider clock, IOptions<SessionSettings> options)
+public sealed class SessionService(Database db, TimeProvider clock, IOptions<SessionOptions> options, IGrantRevoker grants)
 {
     /// <summary>Last-seen is written at most this often, so a burst of range requests is not a burst of writes.</summary>
     private static readonly TimeSpan TouchGranularity = TimeSpan.FromSeconds(15);
@@ -66,6 +65,26 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
         return new SessionInfo(hash, row.UserId);
     }
 
+    /// <summary>
+    /// Counts one token against the session's one-minute window: one conditional UPDATE of the session row, whatever
+    /// the number of tokens. False when <paramref name="maxPerMinute"/> were already counted in the window.
+    /// </summary>
+    public async Task<bool> TryCountTokenAsync(SessionInfo session, int maxPerMinute, CancellationToken ct = default)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var rows = await db.WriteAsync(
+            connection => connection.ExecuteAsync(
+                """
+                UPDATE sessions SET
+                    token_window_count = CASE WHEN token_window_start <= @windowStart THEN 1 ELSE token_window_count + 1 END,
+                    token_window_start = CASE WHEN token_window_start <= @windowStart THEN @now ELSE token_window_start END
+                WHERE id_hash = @session AND (token_window_start <= @windowStart OR token_window_count < @max)
+                """,
+                new { session = session.IdHash, now, windowStart = now - 60_000, max = maxPerMinute }),
+            ct);
+        return rows == 1;
+    }
+
     /// <summary>Ends a session and every token issued to it.</summary>
     public async Task EndAsync(string idHash, CancellationToken ct = default)
     {
@@ -75,7 +94,7 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
             {
                 await using var tx = await connection.BeginTransactionAsync(ct);
                 await connection.ExecuteAsync("UPDATE sessions SET ended_at = @now WHERE id_hash = @idHash AND ended_at IS NULL", new { idHash, now }, tx);
-                await connection.ExecuteAsync("UPDATE tokens SET revoked = 1 WHERE session_hash = @idHash", new { idHash }, tx);
+                await grants.RevokeForSessionAsync(connection, tx, idHash);
                 await tx.CommitAsync(ct);
                 return 0;
             },

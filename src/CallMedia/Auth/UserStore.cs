@@ -22,7 +22,7 @@ public sealed class UserSummary
 public sealed class AdminException(string message) : Exception(message);
 
 /// <summary>Users, their roles and their call scope.</summary>
-public sealed class UserStore(Database db, TimeProvider clock)
+public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker grants)
 {
     private sealed class LoginRow
     {
@@ -150,14 +150,13 @@ public sealed class UserStore(Database db, TimeProvider clock)
         await connection.ExecuteAsync("UPDATE users SET disabled = @d WHERE id = @id", new { id, d = disabled ? 1 : 0 }, tx);
         if (disabled)
         {
-            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-            await connection.ExecuteAsync("UPDATE sessions SET ended_at = @now WHERE user_id = @id AND ended_at IS NULL", new { id, now }, tx);
-            await connection.ExecuteAsync("UPDATE tokens SET revoked = 1 WHERE user_id = @id", new { id }, tx);
+            await EndEverySessionAsync(connection, tx, id);
         }
 
         await tx.CommitAsync(ct);
     }
 
+    /// <summary>Sets a user's password; like disabling, it ends their sessions and unused tokens at once, in the same transaction.</summary>
     public async Task SetPasswordAsync(string name, string password, CancellationToken ct = default)
     {
         ValidatePassword(password);
@@ -165,7 +164,15 @@ public sealed class UserStore(Database db, TimeProvider clock)
         await using var tx = await connection.BeginTransactionAsync(ct);
         var id = await RequireUserAsync(connection, tx, name);
         await connection.ExecuteAsync("UPDATE users SET password_hash = @hash WHERE id = @id", new { id, hash = PasswordHashing.Hash(password) }, tx);
+        await EndEverySessionAsync(connection, tx, id);
         await tx.CommitAsync(ct);
+    }
+
+    private async Task EndEverySessionAsync(DbConnection connection, DbTransaction tx, long id)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await connection.ExecuteAsync("UPDATE sessions SET ended_at = @now WHERE user_id = @id AND ended_at IS NULL", new { id, now }, tx);
+        await grants.RevokeForUserAsync(connection, tx, id);
     }
 
     public async Task<IReadOnlyList<UserSummary>> ListAsync(CancellationToken ct = default)

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.Reflection;
+using CallMedia.App;
 using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Data;
-using CallMedia.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace CallMedia.Cli;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CallMedia.App;
 using CallMedia.Hosting;
 
 namespace CallMedia.Cli;

@@ -1,3 +1,4 @@
+using CallMedia.App;
 using CallMedia.Data;
 using CallMedia.Hosting;
 using Dapper;

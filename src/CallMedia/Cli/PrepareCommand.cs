@@ -101,12 +101,12 @@ public static class PrepareCommand
             // The queue loop ends here.
         }
 
-        foreach (var s in statuses.Where(s => s.State == "failed"))
+        foreach (var s in statuses.Where(s => s.State == JobState.Failed))
         {
             await console.Error.WriteLineAsync($"couple {s.CoupleId}: {s.Error}");
         }
 
-        var failed = statuses.Count(s => s.State == "failed");
+        var failed = statuses.Count(s => s.State == JobState.Failed);
         await console.Out.WriteLineAsync($"prepare: {statuses.Count - failed} videos ready, {failed} failed");
         await CliApp.AuditAdminAsync(services, $"admin.prepare:{string.Join('+', ids)}", failed == 0 ? "ok" : "partial");
         if (failed > 0)

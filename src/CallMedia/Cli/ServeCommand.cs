@@ -1,5 +1,5 @@
 using System.CommandLine;
-using CallMedia.Hosting;
+using CallMedia.App;
 
 namespace CallMedia.Cli;
 

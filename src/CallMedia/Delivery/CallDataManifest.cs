@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using CallMedia.Calls;
+using CallMedia.Hosting;
 
 namespace CallMedia.Delivery;
 

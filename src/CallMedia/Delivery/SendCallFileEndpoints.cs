@@ -3,8 +3,8 @@ using CallMedia.Auth;
 using CallMedia.Calls;
 using CallMedia.Delivery.Zip;
 using CallMedia.Hosting;
-using CallMedia.Media;
 using CallMedia.Tokens;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 
 namespace CallMedia.Delivery;
@@ -15,8 +15,12 @@ public static class SendCallFileEndpoints
     public static void MapSendCallFileEndpoints(this RouteGroupBuilder group) =>
         group.Map("/sendcallfile.{ext}", SendAsync);
 
-    private static async Task<IResult> SendAsync(
-        HttpContext context, SessionService sessions, UserStore users, CoupleAccess access, TokenService tokens, DeliveryPlanner planner, AuditLog audit, TimeProvider clock)
+    /// <summary>
+    /// The body (200/206/304/416 through the framework's range processing, audited when the transfer ends), or the
+    /// prepare answer; 302 without a live session; 400, 403, 404, 405, 409, 503 as framed errors (API.md §3 table).
+    /// </summary>
+    private static async Task<Results<AuditedTransfer, CallRecXml, CallRecError, SignInRedirect>> SendAsync(
+        HttpContext context, Callers callers, CoupleAccess access, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, CallMediaMetrics metrics)
     {
         var request = context.Request;
         var ct = context.RequestAborted;
@@ -42,29 +46,28 @@ public static class SendCallFileEndpoints
             return CallRecResults.Error(StatusCodes.Status400BadRequest, ErrorNumbers.BadRequest, "The token parameter is required.");
         }
 
-        var session = await sessions.ResolveRequestAsync(context);
-        if (session is null)
+        var caller = await callers.ResolveAsync(context);
+        if (caller is null)
         {
             return CallRecResults.SignInRedirect(context);
         }
 
         var hasRange = request.Headers.Range.Count > 0;
-        var grant = await tokens.AdmitAsync(token, session, isHead, hasRange, ct);
-        var user = await users.LoadAccessAsync(session.UserId, ct);
-        if (grant is null || user is null)
+        var grant = await tokens.AdmitAsync(token, caller.Session, isHead, hasRange, ct);
+        if (grant is null)
         {
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user?.Name, context.ClientAddress(), "send", null, null, "bad-token"));
+            audit.Write(context, caller.Name, "send", "bad-token");
             return Forbidden();
         }
 
-        context.RequestServices.GetRequiredService<Operations.CallMediaMetrics>().TokenAdmitted(grant.FirstUse);
+        metrics.TokenAdmitted(grant.FirstUse);
         var action = grant.FirstUse ? "redeem" : hasRange ? "range" : "head";
         var coupleList = string.Join(',', grant.CoupleIds);
-        var (verdict, couples) = await access.CheckAsync(user, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, ct);
+        var (verdict, couples) = await access.CheckAsync(caller.User, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, ct);
         if (verdict != AccessVerdict.Allowed)
         {
             // The right was revoked or the couple left the user's scope since the token was issued.
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, context.ClientAddress(), action, coupleList, null, "forbidden"));
+            audit.Write(context, caller.Name, action, "forbidden", coupleList);
             return verdict == AccessVerdict.NotFound
                 ? CallRecResults.Error(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "No such couple.")
                 : Forbidden();
@@ -74,27 +77,27 @@ public static class SendCallFileEndpoints
         // takes well under a second for a call; a plain GET streams while it transcodes.
         var needsLength = isHead || hasRange;
         var delivery = await planner.PlanAsync(grant, couples, needsLength, ct);
-        if (delivery is PrepareDelivery prepare)
+        switch (delivery)
         {
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, context.ClientAddress(), "prepare", coupleList, null, "requested"));
-            return await PrepareEndpoints.PrepareAsync(context, session, prepare.CoupleId);
-        }
+            case PrepareDelivery prepared:
+                audit.Write(context, caller.Name, "prepare", "requested", coupleList);
+                var answer = (await prepare.RespondAsync(context, caller.Session, prepared.CoupleId)).Result;
+                return answer is CallRecXml xml ? xml : (CallRecError)answer;
+            case FailedDelivery failed:
+                audit.Write(context, caller.Name, action, $"failed-{failed.Status}", coupleList, 0);
+                return Fail(context, failed);
 
-        var client = context.ClientAddress();
-        if (delivery is FailedDelivery failed)
-        {
-            audit.Write(new AuditEntry(clock.GetUtcNow(), user.Name, client, action, coupleList, 0, $"failed-{failed.Status}"));
-            return Respond(context, delivery);
+            default:
+                break;
         }
 
         // Who got which call, how many bytes, and whether the transfer completed (API.md §7).
         return new AuditedTransfer(
             Respond(context, delivery),
-            (bytes, completed) => audit.Write(new AuditEntry(
-                clock.GetUtcNow(), user.Name, client, action, coupleList, bytes, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}")));
+            (bytes, completed) => audit.Write(context, caller.Name, action, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}", coupleList, bytes));
     }
 
-    private static IResult Forbidden() =>
+    private static CallRecError Forbidden() =>
         CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "The token is unknown, expired, already used or not yours.");
 
     /// <summary>
@@ -123,17 +126,19 @@ public static class SendCallFileEndpoints
                 headers.ContentDisposition = Disposition("inline", live.FileName);
                 return new LiveStreamResult(live);
 
-            case FailedDelivery failed:
-                if (failed.Status == StatusCodes.Status503ServiceUnavailable)
-                {
-                    headers.RetryAfter = "5";
-                }
-
-                return CallRecResults.Error(failed.Status, failed.Number, failed.Message);
-
             default:
                 throw new InvalidOperationException($"unknown delivery {delivery.GetType().Name}");
         }
+    }
+
+    private static CallRecError Fail(HttpContext context, FailedDelivery failed)
+    {
+        if (failed.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "5";
+        }
+
+        return CallRecResults.Error(failed.Status, failed.Number, failed.Message);
     }
 
     /// <summary>RFC 6266: a plain ASCII <c>filename</c> for old clients and <c>filename*</c> in UTF-8 for the rest.</summary>

@@ -30,73 +30,84 @@ public static class CallRecResults
 {
     public const string XmlContentType = "text/xml;charset=UTF-8";
 
-    private const string Declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n";
+    internal const string Declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n";
 
-    public static IResult LoginOk(string sessionId) =>
+    public static CallRecXml LoginOk(string sessionId) =>
         Xml(StatusCodes.Status200OK, $"<ok sessionid=\"{sessionId}\" number=\"1\">Access is authorized.</ok>");
 
-    public static IResult LoginDenied() =>
+    public static CallRecXml LoginDenied() =>
         Xml(StatusCodes.Status200OK, $"<error number=\"{ErrorNumbers.AccessDenied}\">Access denied.</error>");
 
-    public static IResult Reply(string token) => Xml(StatusCodes.Status200OK, $"<reply>{token}</reply>\n");
+    public static CallRecXml Reply(string token) => Xml(StatusCodes.Status200OK, $"<reply>{token}</reply>\n");
 
-    public static IResult Job(int status, long id, string state, int progress, string? token) =>
+    public static CallRecXml Job(int status, long id, string state, int progress, string? token) =>
         Xml(status, $"<job id=\"{id}\" state=\"{state}\" progress=\"{progress}\"/>\n" + (token is null ? "" : $"<reply>{token}</reply>\n"));
 
     /// <summary>An error in the caller's language: HTML for a browser that asks for it, otherwise the XML framing.</summary>
-    public static IResult Error(int status, int number, string message) => new ErrorResult(status, number, message);
+    public static CallRecError Error(int status, int number, string message) => new(status, number, message);
 
-    public static IResult SignInRedirect(HttpContext context)
+    /// <summary>The answer to a request without a live session (API.md §4): 302 to the sign-in page.</summary>
+    public static SignInRedirect SignInRedirect(HttpContext context)
     {
         // The original path only: the query may hold a token, and nothing echoes a token back.
         var target = "/callrec/?return=" + Uri.EscapeDataString(context.Request.PathBase + context.Request.Path);
-        return new ErrorResult(StatusCodes.Status302Found, ErrorNumbers.SessionRequired, "Session missing or expired; sign in again.", target);
+        return new SignInRedirect(new CallRecError(StatusCodes.Status302Found, ErrorNumbers.SessionRequired, "Session missing or expired; sign in again.", target));
     }
 
-    private static XmlResult Xml(int status, string element) => new XmlResult(status, Declaration + element);
+    private static CallRecXml Xml(int status, string element) => new(status, Declaration + element);
 
-    private static Task WriteAsync(HttpResponse response, string contentType, string body)
+    internal static Task WriteAsync(HttpResponse response, string contentType, string body)
     {
         var bytes = Encoding.UTF8.GetBytes(body);
         response.ContentType = contentType;
         response.ContentLength = bytes.Length;
         return response.Body.WriteAsync(bytes).AsTask();
     }
+}
 
-    private sealed class XmlResult(int status, string body) : IResult, IStatusCodeHttpResult
+/// <summary>A 2xx answer of the XML framing: <c>&lt;ok&gt;</c>, <c>&lt;reply&gt;</c>, <c>&lt;job&gt;</c> or the login's <c>&lt;error&gt;</c>.</summary>
+public sealed class CallRecXml(int status, string body) : IResult, IStatusCodeHttpResult
+{
+    public int? StatusCode => status;
+
+    public Task ExecuteAsync(HttpContext httpContext)
     {
-        public int? StatusCode => status;
-
-        public Task ExecuteAsync(HttpContext context)
-        {
-            context.Response.StatusCode = status;
-            context.Response.Headers.CacheControl = "no-store";
-            return WriteAsync(context.Response, XmlContentType, body);
-        }
+        httpContext.Response.StatusCode = status;
+        httpContext.Response.Headers.CacheControl = "no-store";
+        return CallRecResults.WriteAsync(httpContext.Response, CallRecResults.XmlContentType, body);
     }
+}
 
-    private sealed class ErrorResult(int status, int number, string message, string? location = null) : IResult, IStatusCodeHttpResult
+/// <summary>An error of the framing (<c>&lt;error number=".."&gt;</c>), or HTML for a browser that asks for it.</summary>
+public sealed class CallRecError(int status, int number, string message, string? location = null) : IResult, IStatusCodeHttpResult
+{
+    public int? StatusCode => status;
+
+    public Task ExecuteAsync(HttpContext httpContext)
     {
-        public int? StatusCode => status;
-
-        public Task ExecuteAsync(HttpContext context)
+        var response = httpContext.Response;
+        response.StatusCode = status;
+        response.Headers.CacheControl = "no-store";
+        if (location is not null)
         {
-            var response = context.Response;
-            response.StatusCode = status;
-            response.Headers.CacheControl = "no-store";
-            if (location is not null)
-            {
-                response.Headers.Location = location;
-            }
-
-            var text = SecurityElement.Escape(message);
-            var accept = context.Request.Headers.Accept.ToString();
-            if (accept.Contains("text/html", StringComparison.OrdinalIgnoreCase))
-            {
-                return WriteAsync(response, "text/html;charset=UTF-8", $"<!DOCTYPE html>\n<html><head><title>CallMedia</title></head><body><p>{text}</p></body></html>\n");
-            }
-
-            return WriteAsync(response, XmlContentType, $"{Declaration}<error number=\"{number}\">{text}</error>");
+            response.Headers.Location = location;
         }
+
+        var text = SecurityElement.Escape(message);
+        var accept = httpContext.Request.Headers.Accept.ToString();
+        if (accept.Contains("text/html", StringComparison.OrdinalIgnoreCase))
+        {
+            return CallRecResults.WriteAsync(response, "text/html;charset=UTF-8", $"<!DOCTYPE html>\n<html><head><title>CallMedia</title></head><body><p>{text}</p></body></html>\n");
+        }
+
+        return CallRecResults.WriteAsync(response, CallRecResults.XmlContentType, $"{CallRecResults.Declaration}<error number=\"{number}\">{text}</error>");
     }
+}
+
+/// <summary>302 to the sign-in page, the one answer to a request without a live session.</summary>
+public sealed class SignInRedirect(CallRecError inner) : IResult, IStatusCodeHttpResult
+{
+    public int? StatusCode => inner.StatusCode;
+
+    public Task ExecuteAsync(HttpContext httpContext) => inner.ExecuteAsync(httpContext);
 }

@@ -1,8 +1,8 @@
 using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
+using CallMedia.Calls;
 using CallMedia.Data;
-using CallMedia.Hosting;
 using CallMedia.Storage;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -38,7 +38,7 @@ public sealed class ImportSummary
 /// with size and CRC-32 computed in the same single read, and each batch of couples is stored in one transaction.
 /// Re-running a manifest changes nothing; a file that changed since it was imported is reported, never overwritten.
 /// </summary>
-public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<ImportSettings> settings, Media.MediaProbe probe)
+public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<ImportOptions> settings, Media.MediaProbe probe)
 {
     private sealed record PlannedFile(ManifestRow Row, long Size, long MTime);
 
@@ -78,7 +78,7 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
         var summary = new ImportSummary();
         summary.Errors.AddRange(errors);
         var confinement = ImportConfinement.For(manifestPath, link, settings.Value.AllowedRoots, media, db);
-        summary.Errors.AddRange(await probe.CheckRowsAsync(rows.Where(r => CheckFile(r.Path, confinement) is null), ct)); // a file not of its declared format rejects its couple
+        summary.Errors.AddRange(await CheckFormatsAsync(rows.Where(r => CheckFile(r.Path, confinement) is null), ct)); // a file not of its declared format rejects its couple
         var couples = Plan(rows, summary, confinement);
         var total = couples.Sum(c => c.Files.Count);
         var totalBytes = couples.Sum(c => c.Files.Sum(f => f.Size));
@@ -251,30 +251,13 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
             foreach (var f in files)
             {
                 var (storedPath, size, crc) = stored[f.Row];
-                await connection.ExecuteAsync(
-                    """
-                    INSERT INTO media_files (couple_id, type, path, format, size, crc32, start_at, stop_at, source_path, source_mtime)
-                    VALUES (@id, @type, @storedPath, @format, @size, @crc, @start, @stop, @source, @mtime)
-                    """,
-                    new
-                    {
-                        id,
-                        type = f.Row.Type,
-                        storedPath,
-                        format = FormatOf(f.Row),
-                        size,
-                        crc = (long)crc,
-                        start = f.Row.FileStart.ToUnixTimeMilliseconds(),
-                        stop = f.Row.FileStop.ToUnixTimeMilliseconds(),
-                        source = f.Row.Path,
-                        mtime = f.MTime,
-                    },
-                    tx);
+                await CallWriter.InsertFileAsync(connection, tx, new NewMediaFile(
+                    id, f.Row.Type, storedPath, FormatOf(f.Row), size, crc, f.Row.FileStart.ToUnixTimeMilliseconds(), f.Row.FileStop.ToUnixTimeMilliseconds(), f.Row.Path, f.MTime));
             }
 
             if (existingId is not null)
             {
-                await connection.ExecuteAsync("UPDATE couples SET types = types | @types WHERE id = @id", new { id, types }, tx);
+                await CallWriter.AddTypesAsync(connection, tx, id, types);
             }
 
             Count(summary, existingId, files.Count, files.Sum(f => stored[f.Row].Size));
@@ -303,21 +286,10 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
         summary.BytesAdded += bytes;
     }
 
-    private static async Task<long> InsertCoupleAsync(DbConnection connection, DbTransaction tx, PlannedCouple couple, int types)
+    private static Task<long> InsertCoupleAsync(DbConnection connection, DbTransaction tx, PlannedCouple couple, int types)
     {
         var c = couple.First;
-        return await connection.ExecuteScalarAsync<long>(
-            c.CoupleId is null
-                ? """
-                  INSERT INTO couples (sid, start_at, stop_at, calling_number, calling_name, called_number, called_name, types)
-                  VALUES (@Sid, @start, @stop, @CallingNumber, @CallingName, @CalledNumber, @CalledName, @types) RETURNING id
-                  """
-                : """
-                  INSERT INTO couples (id, sid, start_at, stop_at, calling_number, calling_name, called_number, called_name, types)
-                  VALUES (@CoupleId, @Sid, @start, @stop, @CallingNumber, @CallingName, @CalledNumber, @CalledName, @types) RETURNING id
-                  """,
-            new { c.CoupleId, c.Sid, start = c.Start.ToUnixTimeMilliseconds(), stop = c.Stop.ToUnixTimeMilliseconds(), c.CallingNumber, c.CallingName, c.CalledNumber, c.CalledName, types },
-            tx);
+        return CallWriter.InsertCoupleAsync(connection, tx, new NewCouple(c.CoupleId, c.Sid, c.Start, c.Stop, c.CallingNumber, c.CallingName, c.CalledNumber, c.CalledName), types);
     }
 
     /// <summary>Copies a file into the media root under a name fixed by its sid and source (so a re-run after a crash overwrites, never duplicates), or hashes it in place.</summary>
@@ -352,5 +324,24 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
     {
         var safe = new string(sid.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
         return safe.Length > 80 ? safe[..80] : safe;
+    }
+
+    /// <summary>Probes the files of manifest rows (a few at a time); one error per row whose file is not of its declared format.</summary>
+    private async Task<List<ManifestError>> CheckFormatsAsync(IEnumerable<ManifestRow> rows, CancellationToken ct)
+    {
+        var errors = new List<ManifestError>();
+        await Parallel.ForEachAsync(rows, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, async (row, token) =>
+        {
+            var format = FormatOf(row);
+            var check = await probe.ProbeFormatAsync(row.Path, format, token);
+            if (!check.Matches)
+            {
+                lock (errors)
+                {
+                    errors.Add(new ManifestError(row.Line, row.Sid, $"{row.Path} is not a {format} file (ffprobe found {check.Found})"));
+                }
+            }
+        });
+        return errors;
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using CallMedia.Import;
 
 namespace CallMedia.Media;
 
@@ -79,25 +78,6 @@ public sealed partial class MediaProbe(Ffmpeg ffmpeg)
         }
 
         return false;
-    }
-
-    /// <summary>Probes the files of manifest rows (a few at a time); one error per row whose file is not of its declared format.</summary>
-    public async Task<List<ManifestError>> CheckRowsAsync(IEnumerable<ManifestRow> rows, CancellationToken ct)
-    {
-        var errors = new List<ManifestError>();
-        await Parallel.ForEachAsync(rows, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, async (row, token) =>
-        {
-            var format = ManifestImporter.FormatOf(row);
-            var check = await ProbeFormatAsync(row.Path, format, token);
-            if (!check.Matches)
-            {
-                lock (errors)
-                {
-                    errors.Add(new ManifestError(row.Line, row.Sid, $"{row.Path} is not a {format} file (ffprobe found {check.Found})"));
-                }
-            }
-        });
-        return errors;
     }
 
     // ffprobe's debug lines naming the format it detected, also when the whitelist then refuses to open it.

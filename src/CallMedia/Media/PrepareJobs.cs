@@ -1,10 +1,32 @@
 using System.Collections.Concurrent;
+using CallMedia.Calls;
 using CallMedia.Data;
-using CallMedia.Hosting;
 using Dapper;
 using Microsoft.Extensions.Options;
 
 namespace CallMedia.Media;
+
+/// <summary>The life of a prepare job; stored (and shown to clients) by <see cref="JobStates.Name"/>.</summary>
+public enum JobState
+{
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+public static class JobStates
+{
+    /// <summary>The name in the <c>jobs.state</c> column and in the <c>&lt;job state=".."&gt;</c> answer (API.md §3).</summary>
+    public static string Name(JobState state) => state switch
+    {
+        JobState.Queued => "queued",
+        JobState.Running => "running",
+        JobState.Done => "done",
+        JobState.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(state)),
+    };
+}
 
 /// <summary>A prepare job as clients see it.</summary>
 public sealed class JobStatus
@@ -13,13 +35,13 @@ public sealed class JobStatus
 
     public long CoupleId { get; set; }
 
-    public string State { get; set; } = "";
+    public JobState State { get; set; }
 
     public long Progress { get; set; }
 
     public string? Error { get; set; }
 
-    public bool Finished => State is "done" or "failed";
+    public bool Finished => State is JobState.Done or JobState.Failed;
 }
 
 /// <summary>
@@ -141,29 +163,21 @@ public sealed class PrepareJobs(Database db, TimeProvider clock, IOptions<MediaO
                 await using var tx = await connection.BeginTransactionAsync(ct);
                 var owned = await connection.ExecuteScalarAsync<long>(
                     "SELECT COUNT(*) FROM jobs WHERE id = @id AND owner = @node AND state = 'running'", new { id, node = NodeName }, tx);
-                var mixed = await connection.ExecuteScalarAsync<long>(
-                    "SELECT COUNT(*) FROM media_files WHERE couple_id = @coupleId AND type = 16", new { coupleId }, tx);
+                var mixed = await CallWriter.HasFileOfTypeAsync(connection, tx, coupleId, MediaType.Video);
                 if (owned == 0)
                 {
                     return false;
                 }
 
-                if (mixed == 0)
+                if (!mixed)
                 {
-                    await connection.ExecuteAsync(
-                        """
-                        INSERT INTO media_files (couple_id, type, path, format, size, crc32, start_at, stop_at)
-                        VALUES (@coupleId, 16, @path, 'mp4', @size, @crc, @startAt, @stopAt)
-                        """,
-                        new { coupleId, path, size, crc = (long)crc, startAt, stopAt },
-                        tx);
-                    await connection.ExecuteAsync("UPDATE couples SET types = types | 16 WHERE id = @coupleId", new { coupleId }, tx);
+                    await CallWriter.AddPreparedVideoAsync(connection, tx, coupleId, path, size, crc, startAt, stopAt);
                 }
 
                 await connection.ExecuteAsync(
                     "UPDATE jobs SET state = 'done', progress = 100, updated_at = @now WHERE id = @id", new { id, now = Now }, tx);
                 await tx.CommitAsync(ct);
-                return mixed == 0;
+                return !mixed;
             },
             ct);
         Notify(id);

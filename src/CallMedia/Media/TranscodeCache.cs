@@ -19,7 +19,7 @@ public sealed class TranscodeBusyException() : Exception("all transcoding slots 
 /// ranges. Cached by content: the key covers the sources' CRCs, sizes and times and the encoder settings. At most
 /// <see cref="MediaOptions.MaxConcurrentTranscodes"/> run at once.
 /// </summary>
-public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, IHostApplicationLifetime lifetime, ILogger<TranscodeCache> logger) : IDisposable
+public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, IHostApplicationLifetime lifetime, TimeProvider clock, ILogger<TranscodeCache> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, LiveTranscode> _running = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrentTranscodes);
@@ -102,7 +102,7 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var log = ffmpeg.LogPath(string.Create(CultureInfo.InvariantCulture, $"transcode-{DateTime.UtcNow:yyyyMMdd'T'HHmmss.fff}-{key[..12]}.log"));
+            var log = ffmpeg.LogPath(string.Create(CultureInfo.InvariantCulture, $"transcode-{clock.GetUtcNow():yyyyMMdd'T'HHmmss.fff}-{key[..12]}.log"));
             await using var run = ffmpeg.Start(Arguments(sources, temp), log, live.Cancelled);
             var buffer = new byte[16 * 1024];
             int read;

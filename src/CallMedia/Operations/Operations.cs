@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using CallMedia.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;

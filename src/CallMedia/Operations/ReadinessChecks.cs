@@ -1,5 +1,6 @@
 using CallMedia.Data;
 using CallMedia.Hosting;
+using CallMedia.Media;
 using CallMedia.Storage;
 using Dapper;
 using Microsoft.Extensions.Diagnostics.HealthChecks;

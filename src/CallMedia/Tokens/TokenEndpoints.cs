@@ -1,5 +1,6 @@
 using CallMedia.Auth;
 using CallMedia.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace CallMedia.Tokens;
@@ -10,18 +11,11 @@ public static class TokenEndpoints
     public static void MapTokenEndpoints(this RouteGroupBuilder group) =>
         group.MapMethods("/downloadtoken", ["GET", "POST"], IssueAsync);
 
-    private static async Task<IResult> IssueAsync(
-        HttpContext context, SessionService sessions, UserStore users, IOptions<TokenOptions> options)
+    /// <summary>200 <c>&lt;reply&gt;</c>; 302 without a live session; 400, 403, 404 (scope all only) or 429 as a framed error.</summary>
+    private static async Task<Results<CallRecXml, CallRecError, SignInRedirect>> IssueAsync(HttpContext context, Callers callers, IOptions<TokenOptions> options)
     {
-        var ct = context.RequestAborted;
-        var session = await sessions.ResolveRequestAsync(context);
-        if (session is null)
-        {
-            return CallRecResults.SignInRedirect(context);
-        }
-
-        var user = await users.LoadAccessAsync(session.UserId, ct);
-        if (user is null)
+        var caller = await callers.ResolveAsync(context);
+        if (caller is null)
         {
             return CallRecResults.SignInRedirect(context);
         }
@@ -36,7 +30,7 @@ public static class TokenEndpoints
             return CallRecResults.Error(StatusCodes.Status400BadRequest, ErrorNumbers.BadRequest, ex.Message);
         }
 
-        var outcome = await TokenIssue.IssueAsync(context, session, user, criteria);
+        var outcome = await TokenIssue.IssueAsync(context, caller.Session, caller.User, criteria);
         switch (outcome.Result)
         {
             case IssueResult.NotFound:

@@ -53,13 +53,13 @@ public static class TokenIssue
                 return Done(IssueResult.Forbidden, "forbidden");
         }
 
-        if (!await tokens.TryCountTokenAsync(session, ct))
+        if (!await services.GetRequiredService<SessionService>().TryCountTokenAsync(session, services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TokenOptions>>().Value.MaxPerSessionPerMinute, ct))
         {
             return Done(IssueResult.RateLimited, "rate-limited");
         }
 
         var token = await tokens.IssueAsync(session, ids, criteria.Type, criteria.Action, ct);
-        services.GetRequiredService<Operations.CallMediaMetrics>().TokenIssued();
+        services.GetRequiredService<CallMediaMetrics>().TokenIssued();
         return Done(IssueResult.Issued, "issued", token);
     }
 }

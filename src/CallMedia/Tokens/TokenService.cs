@@ -1,7 +1,6 @@
 using System.Globalization;
 using CallMedia.Auth;
 using CallMedia.Data;
-using CallMedia.Hosting;
 using Dapper;
 using Microsoft.Extensions.Options;
 
@@ -17,26 +16,6 @@ public sealed record TokenGrant(long UserId, IReadOnlyList<long> CoupleIds, int 
 /// </summary>
 public sealed class TokenService(Database db, TimeProvider clock, IOptions<TokenOptions> options)
 {
-    /// <summary>
-    /// Counts one token against the session's one-minute window (<see cref="TokenOptions.MaxPerSessionPerMinute"/>):
-    /// one conditional UPDATE of the session row, whatever the number of tokens. False when the window is full.
-    /// </summary>
-    public async Task<bool> TryCountTokenAsync(SessionInfo session, CancellationToken ct = default)
-    {
-        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var rows = await db.WriteAsync(
-            connection => connection.ExecuteAsync(
-                """
-                UPDATE sessions SET
-                    token_window_count = CASE WHEN token_window_start <= @windowStart THEN 1 ELSE token_window_count + 1 END,
-                    token_window_start = CASE WHEN token_window_start <= @windowStart THEN @now ELSE token_window_start END
-                WHERE id_hash = @session AND (token_window_start <= @windowStart OR token_window_count < @max)
-                """,
-                new { session = session.IdHash, now, windowStart = now - 60_000, max = options.Value.MaxPerSessionPerMinute }),
-            ct);
-        return rows == 1;
-    }
-
     public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, CancellationToken ct = default)
     {
         var token = Secrets.NewToken();

@@ -25,6 +25,9 @@ public sealed partial class ApiClient(HttpClient http, OpenApiValidator validato
 
     public string? Session { get; set; }
 
+    /// <summary>Call ids for a request body.</summary>
+    public static long[] Ids(params long[] ids) => ids;
+
     public HttpClient Http => http;
 
     public static async Task<ApiClient> CreateAsync(TestServer server)

@@ -1,4 +1,4 @@
-using CallMedia.Hosting;
+using CallMedia.App;
 using Microsoft.Data.Sqlite;
 
 namespace CallMedia.IntegrationTests.Infrastructure;

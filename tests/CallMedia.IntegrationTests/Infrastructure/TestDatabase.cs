@@ -1,5 +1,5 @@
+using CallMedia.App;
 using CallMedia.Data;
-using CallMedia.Hosting;
 using Npgsql;
 
 namespace CallMedia.IntegrationTests.Infrastructure;

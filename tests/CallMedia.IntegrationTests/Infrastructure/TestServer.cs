@@ -1,8 +1,8 @@
 using System.Net;
+using CallMedia.App;
 using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Cli;
-using CallMedia.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

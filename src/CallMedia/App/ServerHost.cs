@@ -3,6 +3,7 @@ using CallMedia.Api;
 using CallMedia.Auth;
 using CallMedia.Data;
 using CallMedia.Delivery;
+using CallMedia.Hosting;
 using CallMedia.Import;
 using CallMedia.Media;
 using CallMedia.Operations;
@@ -11,7 +12,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
 
-namespace CallMedia.Hosting;
+namespace CallMedia.App;
 
 /// <summary>Builds and prepares the web host of <c>callmedia serve</c> (tests build the very same host).</summary>
 public static class ServerHost
@@ -53,7 +54,7 @@ public static class ServerHost
         });
         builder.Services.AddCallMedia(builder.Configuration);
         builder.Services.AddApi(builder.Configuration);
-        builder.Services.AddHostedService<PrepareWorker>();
+        builder.Services.AddPrepareWorker();
         builder.Services.AddDemoAccount();
         builder.Services.AddBrowserGuards(builder.Configuration);
         builder.Services.AddSecretRedaction();

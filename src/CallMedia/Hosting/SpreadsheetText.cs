@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace CallMedia.Delivery;
+namespace CallMedia.Hosting;
 
 /// <summary>
 /// Text for cells a person may open in a spreadsheet (<c>calldata.txt</c>, the audit CSV export). A cell that

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace CallMedia.Operations;
+namespace CallMedia.Hosting;
 
 /// <summary>How a body was sent, for <see cref="CallMediaMetrics.BytesSent"/>.</summary>
 public enum SentKind
