@@ -8,21 +8,11 @@ public sealed record ApiCaller(SessionInfo Session, UserAccess User)
     private const string ItemKey = "callmedia.api-caller";
 
     /// <summary>
-    /// The caller preamble of /api/v1 (request → session → user). The one place to swap for the shared preamble.
+    /// The caller preamble of /api/v1: the shared one (<see cref="Callers"/>), which the CallREC paths use too.
     /// Null when there is no live session or its user is gone or disabled.
     /// </summary>
-    public static async Task<ApiCaller?> ResolveAsync(HttpContext context)
-    {
-        var services = context.RequestServices;
-        var session = await services.GetRequiredService<SessionService>().ResolveRequestAsync(context);
-        if (session is null)
-        {
-            return null;
-        }
-
-        var user = await services.GetRequiredService<UserStore>().LoadAccessAsync(session.UserId, context.RequestAborted);
-        return user is null || user.Disabled ? null : new ApiCaller(session, user);
-    }
+    public static async Task<ApiCaller?> ResolveAsync(HttpContext context) =>
+        await context.RequestServices.GetRequiredService<Callers>().ResolveAsync(context) is { } caller ? new ApiCaller(caller.Session, caller.User) : null;
 
     /// <summary>The caller the group's filter resolved for this request.</summary>
     public static ApiCaller Of(HttpContext context) =>
