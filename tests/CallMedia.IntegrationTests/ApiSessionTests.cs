@@ -55,7 +55,7 @@ public sealed class ApiSessionTests(ServerFixture fixture) : IClassFixture<Serve
     [Fact]
     public async Task SignIn_Throttled_Answers429WithRetryAfter()
     {
-        await using var server = await TestServer.StartAsync("Login:FreeFailuresPerName=2", "Login:BaseDelay=00:00:30");
+        await using var server = await TestServer.StartAsync("Login:FreeFailuresPerNameAndAddress=2", "Login:BaseDelay=00:00:30");
         using var api = await ApiClient.CreateAsync(server);
         for (var i = 0; i < 2; i++)
         {
@@ -89,7 +89,7 @@ public sealed class ApiSessionTests(ServerFixture fixture) : IClassFixture<Serve
     {
         using var api = await ApiClient.CreateAsync(Server);
         await api.SignInAsync();
-        var token = (await api.PostAsync("/api/v1/tokens", new { ids = new[] { 1001 } })).Json.GetProperty("token").GetString()!;
+        var token = (await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1001) })).Json.GetProperty("token").GetString()!;
         LogSink.Shared.AddSecret(token);
 
         var signOut = await api.SendAsync(HttpMethod.Delete, "/api/v1/session");
@@ -133,8 +133,8 @@ public sealed class ApiSessionTests(ServerFixture fixture) : IClassFixture<Serve
         using var api = await ApiClient.CreateAsync(Server);
         await api.SignInAsync();
 
-        var crossSite = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", new { ids = new[] { 1001 } }, r => r.Headers.Add("Sec-Fetch-Site", "cross-site"));
-        var foreignOrigin = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", new { ids = new[] { 1001 } }, r => r.Headers.Add("Origin", "http://evil.example"));
+        var crossSite = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", new { ids = ApiClient.Ids(1001) }, r => r.Headers.Add("Sec-Fetch-Site", "cross-site"));
+        var foreignOrigin = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", new { ids = ApiClient.Ids(1001) }, r => r.Headers.Add("Origin", "http://evil.example"));
         var form = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", null, r => r.Content = new StringContent("ids=1001", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
         var signOut = await api.SendAsync(HttpMethod.Delete, "/api/v1/session", null, r => r.Headers.Add("Sec-Fetch-Site", "cross-site"));
 
@@ -143,7 +143,7 @@ public sealed class ApiSessionTests(ServerFixture fixture) : IClassFixture<Serve
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, form.Status);
         Assert.Equal(HttpStatusCode.Forbidden, signOut.Status);
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/api/v1/me")).Status);
-        var sameOrigin = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", new { ids = new[] { 1001 } }, r =>
+        var sameOrigin = await api.SendAsync(HttpMethod.Post, "/api/v1/tokens", new { ids = ApiClient.Ids(1001) }, r =>
         {
             r.Headers.Add("Origin", Server.BaseAddress.GetLeftPart(UriPartial.Authority));
             r.Headers.Add("Sec-Fetch-Site", "same-origin");

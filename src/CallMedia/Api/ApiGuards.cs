@@ -4,7 +4,7 @@ namespace CallMedia.Api;
 
 /// <summary>
 /// Filters every /api/v1 endpoint runs through: bad input and failures become problem details (never the CallREC
-/// XML, never a stack trace), and state-changing requests must be JSON and come from the same site.
+/// XML, never a stack trace), and a POST must be JSON.
 /// </summary>
 public static partial class ApiGuards
 {
@@ -37,24 +37,13 @@ public static partial class ApiGuards
     }
 
     /// <summary>
-    /// A state-changing request must say <c>Content-Type: application/json</c> (which a cross-site form cannot send
-    /// without a CORS preflight, and CallMedia allows none) and must not come from another site (<c>Sec-Fetch-Site</c>,
-    /// <c>Origin</c>), like the CallREC paths.
+    /// A POST must say <c>Content-Type: application/json</c>, which a cross-site form cannot send without a CORS
+    /// preflight (and CallMedia allows none). Cross-site requests themselves are refused before routing, for every
+    /// path alike (<see cref="Hosting.BrowserGuards"/>).
     /// </summary>
-    public static async ValueTask<object?> SameSiteJsonAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    public static async ValueTask<object?> JsonBodyAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var request = invocation.HttpContext.Request;
-        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
-        {
-            return await next(invocation);
-        }
-
-        var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
-        if (fetchSite is "cross-site" or "same-site" || (request.Headers.Origin.Count > 0 && !SameOrigin(request)))
-        {
-            return ApiProblems.Forbidden("Cross-site requests are refused.");
-        }
-
         if (HttpMethods.IsPost(request.Method) && !IsJson(request.ContentType))
         {
             return ApiProblems.Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "Send Content-Type: application/json.");
@@ -65,11 +54,6 @@ public static partial class ApiGuards
 
     private static bool IsJson(string? contentType) =>
         contentType is not null && contentType.Split(';')[0].Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase);
-
-    private static bool SameOrigin(HttpRequest request) =>
-        Uri.TryCreate(request.Headers.Origin.ToString(), UriKind.Absolute, out var origin)
-        && string.Equals(origin.Scheme, request.Scheme, StringComparison.OrdinalIgnoreCase)
-        && string.Equals(origin.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
 
     private static ILogger Logger(HttpContext context) =>
         context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Api");

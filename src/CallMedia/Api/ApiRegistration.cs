@@ -15,7 +15,6 @@ public static class ApiRegistration
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section)).ValidateOnStart();
         services.AddSingleton<AuditQuery>();
         services.AddSingleton<WaveformPeaks>();
-        services.AddSingleton<CallSearchAdapter>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Detail ??= c.ProblemDetails.Status switch
         {
             StatusCodes.Status415UnsupportedMediaType => "Send Content-Type: application/json.",
@@ -65,7 +64,7 @@ public static class ApiRegistration
         app.UseWhen(c => c.Request.Path.StartsWithSegments(Prefix, StringComparison.Ordinal), branch => branch.UseStatusCodePages());
         var api = app.MapGroup(Prefix)
             .AddEndpointFilter(ApiGuards.ProblemsAsync)
-            .AddEndpointFilter(ApiGuards.SameSiteJsonAsync)
+            .AddEndpointFilter(ApiGuards.JsonBodyAsync)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status500InternalServerError)

@@ -29,7 +29,7 @@ public static class CallsApi
 
     public static async Task<Ok<CallPage>> SearchAsync(
         HttpContext context,
-        CallSearchAdapter search,
+        CallSearch search,
         string? from = null,
         string? to = null,
         string? tz = null,
@@ -43,19 +43,37 @@ public static class CallsApi
         string? cursor = null)
     {
         var zone = ApiInput.Zone(tz);
-        var query = new CallQuery(
+        var query = new CallSearchQuery(
             ApiInput.Time(from, "from", zone),
             ApiInput.Time(to, "to", zone),
             Clean(number, "number"),
             Clean(name, "name"),
             Clean(sid, "sid"),
-            has is null or "" or "audio" or "video" or "unmixed" ? (has is "" ? null : has) : throw new ApiInputException("has must be audio, video or unmixed.", "has"),
-            ApiInput.Seconds(minDuration, "minDuration"),
-            ApiInput.Seconds(maxDuration, "maxDuration"),
+            has switch
+            {
+                null or "" => null,
+                "audio" => MediaPresence.Audio,
+                "video" => MediaPresence.Video,
+                "unmixed" => MediaPresence.Unmixed,
+                _ => throw new ApiInputException("has must be audio, video or unmixed.", "has"),
+            },
+            ApiInput.Seconds(minDuration, "minDuration") is { } min ? TimeSpan.FromSeconds(min) : null,
+            ApiInput.Seconds(maxDuration, "maxDuration") is { } max ? TimeSpan.FromSeconds(max) : null,
             ApiInput.Limit(limit),
-            cursor is null or "" ? null : cursor);
-        var (couples, next) = await search.SearchAsync(ApiCaller.Of(context).User, query, context.RequestAborted);
-        return TypedResults.Ok(new CallPage { Items = couples.Select(c => Summary(c, zone)).ToList(), Next = next });
+            string.IsNullOrEmpty(cursor) ? null : cursor);
+        CallSearchPage page;
+        try
+        {
+            page = await search.SearchAsync(ApiCaller.Of(context).User, query, context.RequestAborted);
+        }
+        catch (InvalidSearchException ex)
+        {
+            // Every check but the cursor's was made above with the parameter's name; what is left is about the cursor or the combination.
+            var field = ex.Message.Contains("cursor", StringComparison.Ordinal) ? "cursor" : null;
+            throw new ApiInputException(field is null ? ex.Message + "." : "cursor is not one this search handed out (pass the 'next' value unchanged, with the same filters).", field);
+        }
+
+        return TypedResults.Ok(new CallPage { Items = page.Items.Select(c => Summary(c, zone)).ToList(), Next = page.NextCursor });
     }
 
     public static async Task<Results<Ok<CallDetail>, ProblemHttpResult>> DetailAsync(

@@ -45,5 +45,6 @@ public static class AnonymousRateLimit
 
     private static bool IsAnonymous(HttpContext context) =>
         context.SessionCandidates().Count == 0
-        || context.Request.Path.StartsWithSegments("/callrec/loginservlet", StringComparison.OrdinalIgnoreCase);
+        || context.Request.Path.StartsWithSegments("/callrec/loginservlet", StringComparison.OrdinalIgnoreCase)
+        || (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.StartsWithSegments("/api/v1/session", StringComparison.Ordinal));
 }

@@ -3,7 +3,7 @@ namespace CallMedia.Hosting;
 /// <summary>
 /// What browsers need to be told: every response carries <c>X-Content-Type-Options: nosniff</c>, HTML may not be
 /// framed (<c>Content-Security-Policy: frame-ancestors 'none'</c>, <c>X-Frame-Options: DENY</c>), and a state-changing
-/// request (sign-in, token issue, logout, any POST) that the browser marks as coming from another site
+/// request (sign-in, token issue, logout, any POST, PUT, PATCH or DELETE) that the browser marks as coming from another site
 /// (<c>Sec-Fetch-Site: cross-site</c>, or an <c>Origin</c> that is neither this server nor one of
 /// <c>Hosting:AllowedOrigins</c>) is refused with 403. Players and scripts send neither header and are unaffected.
 /// </summary>
@@ -64,7 +64,7 @@ public static class BrowserGuards
     }
 
     private static bool IsStateChanging(HttpRequest request) =>
-        HttpMethods.IsPost(request.Method)
+        HttpMethods.IsPost(request.Method) || HttpMethods.IsDelete(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method)
         || StateChangingPaths.Any(p => request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase));
 
     private static bool IsCrossSite(HttpRequest request, HashSet<string> allowed)

@@ -8,7 +8,7 @@ using System.Text.RegularExpressions;
 namespace CallMedia.IntegrationTests.Infrastructure;
 
 /// <summary>An answer of /api/v1, already checked against the OpenAPI document.</summary>
-public sealed record ApiResponse(HttpStatusCode Status, HttpResponseHeaders Headers, string? ContentType, string Body)
+public sealed record ApiResponse(HttpStatusCode Status, HttpResponseHeaders Headers, string? ContentType, string Body, ContentDispositionHeaderValue? Disposition = null)
 {
     public JsonElement Json => JsonDocument.Parse(Body).RootElement;
 
@@ -24,6 +24,9 @@ public sealed partial class ApiClient(HttpClient http, OpenApiValidator validato
     private static readonly ConcurrentDictionary<Uri, Task<OpenApiValidator>> Validators = new();
 
     public string? Session { get; set; }
+
+    /// <summary>Call ids for a request body.</summary>
+    public static long[] Ids(params long[] ids) => ids;
 
     public HttpClient Http => http;
 
@@ -74,7 +77,7 @@ public sealed partial class ApiClient(HttpClient http, OpenApiValidator validato
 
         customize?.Invoke(request);
         using var response = await http.SendAsync(request);
-        var answer = new ApiResponse(response.StatusCode, response.Headers, response.Content.Headers.ContentType?.ToString(), await response.Content.ReadAsStringAsync());
+        var answer = new ApiResponse(response.StatusCode, response.Headers, response.Content.Headers.ContentType?.ToString(), await response.Content.ReadAsStringAsync(), response.Content.Headers.ContentDisposition);
         var problems = validator.Check(method.Method, path, (int)answer.Status, answer.ContentType, answer.Body);
         Assert.True(problems.Count == 0, $"{method} {path} → {(int)answer.Status} does not match the OpenAPI document:\n{string.Join('\n', problems)}\n{answer.Body}");
         if ((int)answer.Status >= 400)
