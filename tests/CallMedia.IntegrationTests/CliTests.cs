@@ -186,14 +186,14 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     [Fact]
     public async Task RoleCommands_CustomRoleGrantsExactlyItsRights_BuiltinsAreFixed()
     {
-        Assert.Equal(0, (await Server.CliAsync("", "role", "add", "auditor", "audio.stream")).Exit);
-        await Server.CliAsync("pw-erin-12\n", "user", "add", "erin", "--role", "auditor");
+        Assert.Equal(0, (await Server.CliAsync("", "role", "add", "reviewer", "audio.stream")).Exit);
+        await Server.CliAsync("pw-erin-12\n", "user", "add", "erin", "--role", "reviewer");
         using var client = Server.CreateClient();
         var session = await CallRec.LoginAsync(client, "erin", "pw-erin-12");
         Assert.Equal(HttpStatusCode.OK, (await CallRec.TokenAsync(client, session, "id_call[]=1001")).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await CallRec.TokenAsync(client, session, "id_call[]=1028&type=16")).Status);
 
-        Assert.Equal(0, (await Server.CliAsync("", "role", "grant", "auditor", "video.stream")).Exit);
+        Assert.Equal(0, (await Server.CliAsync("", "role", "grant", "reviewer", "video.stream")).Exit);
         Assert.Equal(HttpStatusCode.OK, (await CallRec.TokenAsync(client, session, "id_call[]=1028&type=16")).Status);
 
         var (exit, _, error) = await Server.CliAsync("", "role", "revoke", "supervisor", "video.prepare");
@@ -204,8 +204,8 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.Contains("unknown right", badError, StringComparison.Ordinal);
 
         var (_, json, _) = await Server.CliAsync("", "role", "list", "--json");
-        var auditor = JsonDocument.Parse(json).RootElement.EnumerateArray().Single(r => r.GetProperty("name").GetString() == "auditor");
-        Assert.Equal(["audio.stream", "video.stream"], auditor.GetProperty("rights").EnumerateArray().Select(r => r.GetString()));
+        var reviewer = JsonDocument.Parse(json).RootElement.EnumerateArray().Single(r => r.GetProperty("name").GetString() == "reviewer");
+        Assert.Equal(["audio.stream", "video.stream"], reviewer.GetProperty("rights").EnumerateArray().Select(r => r.GetString()));
     }
 
     [Fact]

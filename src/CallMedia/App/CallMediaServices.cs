@@ -3,6 +3,7 @@ using CallMedia.Auth;
 using CallMedia.Calls;
 using CallMedia.Data;
 using CallMedia.Delivery;
+using CallMedia.Hosting;
 using CallMedia.Import;
 using CallMedia.Media;
 using CallMedia.Storage;
@@ -29,6 +30,8 @@ public static class CallMediaServices
         services.AddSingleton(_ => OpenDatabase(configuration, dataDir));
         services.AddSingleton(sp => new MediaRoot(Path.Combine(dataDir, "media"), sp.GetRequiredService<IOptions<ImportOptions>>().Value.AllowedRoots));
 
+        services.AddMetrics();
+        services.TryAddSingleton<CallMediaMetrics>();
         services.AddAuth(configuration);
         services.AddTokens(configuration);
         services.AddCalls();

@@ -121,9 +121,14 @@ public static class SendCallFileEndpoints
             request.Method = HttpMethods.Get;
         }
 
+        var kind = delivery switch { ZipDelivery => SentKind.Zip, LiveDelivery => SentKind.Transcode, _ => SentKind.File };
         return new AuditedTransfer(
             Respond(context, delivery),
-            (bytes, completed) => Close(bytes, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}"));
+            (bytes, completed) =>
+            {
+                metrics.BytesSent(kind, bytes);
+                return Close(bytes, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}");
+            });
     }
 
     private static CallRecError Forbidden() =>

@@ -80,6 +80,9 @@ public sealed class CallMediaMetrics
         }
     }
 
+    /// <summary>A job failed (counted apart from <see cref="JobFinished"/>, where the runner learns of it).</summary>
+    public void JobFailed(JobKind kind) => _jobsFailed.Add(1, Tag(kind));
+
     public void DatabaseError() => _databaseErrors.Add(1);
 
     private static KeyValuePair<string, object?> Tag(SentKind kind) => new("kind", kind switch

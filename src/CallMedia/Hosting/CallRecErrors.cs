@@ -34,6 +34,7 @@ public static partial class CallRecErrors
                 LogDatabaseAway(logger, ex.Message);
                 context.Response.Clear();
                 context.Response.Headers.RetryAfter = "5";
+                context.RequestServices.GetService<CallMediaMetrics>()?.DatabaseError();
                 await CallRecResults.Error(StatusCodes.Status503ServiceUnavailable, ErrorNumbers.DatabaseUnavailable, "The database is unavailable; retry shortly.").ExecuteAsync(context);
             }
             catch (Exception ex) when (!context.Response.HasStarted)

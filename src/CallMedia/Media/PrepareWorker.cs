@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace CallMedia.Media;
 
 /// <summary>Runs one claimed prepare job: mix, check, hash, rename into place, record — or fail with a clear message.</summary>
-public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, VideoMixer mixer, Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, ILogger<PrepareRunner> logger)
+public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, VideoMixer mixer, Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, CallMediaMetrics metrics, ILogger<PrepareRunner> logger)
 {
     public async Task RunAsync(JobStatus job, CancellationToken stopping)
     {
@@ -58,6 +58,7 @@ public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, Vid
         catch (Exception ex) when (ex is FfmpegException or IOException or InvalidDataException)
         {
             LogFailed(logger, ex, job.Id);
+            metrics.JobFailed(JobKind.Prepare);
             await jobs.FailAsync(job.Id, "preparing the video failed: " + ex.Message, CancellationToken.None);
         }
         finally
@@ -115,7 +116,7 @@ public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, Vid
 }
 
 /// <summary>Claims prepare jobs and runs them, up to <see cref="MediaOptions.MaxConcurrentPrepares"/> at once.</summary>
-public sealed class PrepareWorker(PrepareJobs jobs, PrepareRunner runner, IOptions<MediaOptions> options) : BackgroundService
+public sealed class PrepareWorker(PrepareJobs jobs, PrepareRunner runner, IOptions<MediaOptions> options, CallMediaMetrics metrics) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -162,12 +163,14 @@ public sealed class PrepareWorker(PrepareJobs jobs, PrepareRunner runner, IOptio
     private async Task RunAsync(JobStatus job, SemaphoreSlim slots, CancellationToken stopping)
     {
         await Task.Yield();
+        metrics.JobStarted(JobKind.Prepare, wasQueued: false);
         try
         {
             await runner.RunAsync(job, stopping);
         }
         finally
         {
+            metrics.JobFinished(JobKind.Prepare, failed: false);
             slots.Release();
         }
     }

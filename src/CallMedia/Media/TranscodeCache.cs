@@ -19,7 +19,7 @@ public sealed class TranscodeBusyException() : Exception("all transcoding slots 
 /// ranges. Cached by content: the key covers the sources' CRCs, sizes and times and the encoder settings. At most
 /// <see cref="MediaOptions.MaxConcurrentTranscodes"/> run at once.
 /// </summary>
-public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, IHostApplicationLifetime lifetime, TimeProvider clock, ILogger<TranscodeCache> logger) : IDisposable
+public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, IHostApplicationLifetime lifetime, TimeProvider clock, CallMediaMetrics metrics, ILogger<TranscodeCache> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, LiveTranscode> _running = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrentTranscodes);
@@ -99,6 +99,8 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
     {
         await Task.Yield();
         var temp = media.NewTempPath("mp3");
+        var failed = true;
+        metrics.JobStarted(JobKind.Transcode, wasQueued: false);
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -114,6 +116,7 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
             await run.Exited;
             File.Move(temp, path, overwrite: true);
             live.Complete(path);
+            failed = false;
         }
         catch (Exception ex)
         {
@@ -126,6 +129,7 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         }
         finally
         {
+            metrics.JobFinished(JobKind.Transcode, failed);
             File.Delete(temp);
             lock (_gate)
             {

@@ -43,7 +43,6 @@ public static class OperationsRegistration
             .Validate(o => Valid(o), $"{OperationsOptions.Section}:OpenTo holds an entry that is neither an IP address nor a network (10.0.0.0/8)")
             .ValidateOnStart();
         services.AddMetrics();
-        services.AddSingleton<CallMediaMetrics>();
         services.AddHealthChecks()
             .AddCheck<DatabaseReadiness>("database", tags: [Ready])
             .AddCheck<MediaFolderReadiness>("media", tags: [Ready])
