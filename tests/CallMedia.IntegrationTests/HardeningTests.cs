@@ -198,6 +198,12 @@ public sealed class HardeningTests
         Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         Assert.Equal(CallRec.Declaration + "<error number=\"16\">Too many requests from this address; retry later.</error>", await refused.Content.ReadAsStringAsync());
 
+        // The JSON sign-in counts against the same limit and is refused in its own language.
+        using var json = await client.PostAsync("/api/v1/session", new StringContent("{\"loginName\":\"demo\",\"password\":\"wrong\"}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal((HttpStatusCode)429, json.StatusCode);
+        Assert.Equal("application/problem+json", json.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Too many requests from this address", await json.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
         // A signed-in session is not held back by the anonymous limit.
         await CallRec.RequireTokenAsync(client, session, "id_call[]=1001");
     }

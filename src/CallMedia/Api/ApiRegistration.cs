@@ -1,5 +1,4 @@
 using CallMedia.Audit;
-using CallMedia.Media;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 
@@ -14,7 +13,6 @@ public static class ApiRegistration
     {
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section)).ValidateOnStart();
         services.AddSingleton<AuditQuery>();
-        services.AddSingleton<WaveformPeaks>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Detail ??= c.ProblemDetails.Status switch
         {
             StatusCodes.Status415UnsupportedMediaType => "Send Content-Type: application/json.",

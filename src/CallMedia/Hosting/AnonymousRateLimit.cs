@@ -7,7 +7,7 @@ namespace CallMedia.Hosting;
 /// <summary>
 /// Requests without a session, and every sign-in, are limited per client address
 /// (<c>Hosting:AnonymousRequestsPerMinute</c>), so nobody can grow the database (throttle rows, audit) without
-/// signing in. Beyond the limit: 429 with <c>Retry-After</c> in the CallREC framing.
+/// signing in. Beyond the limit: 429 with <c>Retry-After</c>, as problem details on the JSON API and in the CallREC framing elsewhere.
 /// </summary>
 public static class AnonymousRateLimit
 {
@@ -34,7 +34,11 @@ public static class AnonymousRateLimit
             {
                 var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)) : 60;
                 rejected.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                return new ValueTask(CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.RateLimited, "Too many requests from this address; retry later.").ExecuteAsync(rejected.HttpContext));
+                // In the caller's language: problem details on the JSON API, the CallREC framing elsewhere.
+                var refusal = rejected.HttpContext.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+                    ? Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too Many Requests", detail: "Too many requests from this address; retry later.")
+                    : CallRecResults.Error(StatusCodes.Status429TooManyRequests, ErrorNumbers.RateLimited, "Too many requests from this address; retry later.");
+                return new ValueTask(refusal.ExecuteAsync(rejected.HttpContext));
             };
         });
         return services;

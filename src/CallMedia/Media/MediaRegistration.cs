@@ -11,6 +11,7 @@ public static class MediaRegistration
         services.AddSingleton<Ffmpeg>();
         services.AddSingleton<MediaProbe>();
         services.AddSingleton<TranscodeCache>();
+        services.AddSingleton<WaveformPeaks>();
         services.AddSingleton<VideoMixer>();
         services.AddSingleton<PrepareJobs>();
         services.AddSingleton<PrepareRunner>();
