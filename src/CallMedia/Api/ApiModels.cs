@@ -135,6 +135,21 @@ public sealed record TokenRequest
     public string Action { get; init; } = "stream";
 
     public string? Reason { get; init; }
+
+    /// <summary>Audio only: <c>stereo</c> (caller left, callee right), <c>mono</c>, <c>caller</c> or <c>callee</c>; default as recorded.</summary>
+    public string? Channels { get; init; }
+
+    /// <summary>Audio only: <c>mp3</c> or <c>wav</c> for converted audio; default the recorded format, MP3 where converted.</summary>
+    public string? Format { get; init; }
+
+    /// <summary>A file-name template, e.g. <c>{start:yyyy-MM-dd_HHmmss}_{calling}_{called}_{id}</c>; default Delivery:FileNameTemplate.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>IANA time zone of file names and calldata.json's local times; default Delivery:TimeZone.</summary>
+    public string? Tz { get; init; }
+
+    /// <summary>Download only: one call as a zip with calldata.txt and calldata.json.</summary>
+    public bool Sidecar { get; init; }
 }
 
 public sealed record IssuedToken

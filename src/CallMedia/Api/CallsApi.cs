@@ -24,6 +24,7 @@ public static class CallsApi
             .Produces(StatusCodes.Status304NotModified)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Waveform peaks of the call's audio (cached; ETag).");
+        api.MapCallsCsv();
         api.MapGet("/calls/{id}/access", AccessAsync).ProducesProblem(StatusCodes.Status404NotFound).WithSummary("Who listened to or downloaded the call (right audit).");
     }
 
@@ -43,7 +44,15 @@ public static class CallsApi
         string? cursor = null)
     {
         var zone = ApiInput.Zone(tz);
-        var query = new CallSearchQuery(
+        var query = Query(from, to, zone, number, name, sid, has, minDuration, maxDuration, ApiInput.Limit(limit), string.IsNullOrEmpty(cursor) ? null : cursor);
+        var page = await SearchPageAsync(search, ApiCaller.Of(context).User, query, context.RequestAborted);
+        return TypedResults.Ok(new CallPage { Items = page.Items.Select(c => Summary(c, zone)).ToList(), Next = page.Next });
+    }
+
+    /// <summary>The search filters of <c>/calls</c> and <c>/calls.csv</c>, each checked with its parameter's name.</summary>
+    public static CallSearchQuery Query(
+        string? from, string? to, TimeZoneInfo? zone, string? number, string? name, string? sid, string? has, string? minDuration, string? maxDuration, int limit, string? cursor) =>
+        new(
             ApiInput.Time(from, "from", zone),
             ApiInput.Time(to, "to", zone),
             Clean(number, "number"),
@@ -59,12 +68,16 @@ public static class CallsApi
             },
             ApiInput.Seconds(minDuration, "minDuration") is { } min ? TimeSpan.FromSeconds(min) : null,
             ApiInput.Seconds(maxDuration, "maxDuration") is { } max ? TimeSpan.FromSeconds(max) : null,
-            ApiInput.Limit(limit),
-            string.IsNullOrEmpty(cursor) ? null : cursor);
-        CallSearchPage page;
+            limit,
+            cursor);
+
+    /// <summary>One page of a search; a search the caller got wrong is a 400 naming the cursor where it is at fault.</summary>
+    public static async Task<(IReadOnlyList<Couple> Items, string? Next)> SearchPageAsync(CallSearch search, UserAccess user, CallSearchQuery query, CancellationToken ct)
+    {
         try
         {
-            page = await search.SearchAsync(ApiCaller.Of(context).User, query, context.RequestAborted);
+            var page = await search.SearchAsync(user, query, ct);
+            return (page.Items, page.NextCursor);
         }
         catch (InvalidSearchException ex)
         {
@@ -72,8 +85,6 @@ public static class CallsApi
             var field = ex.Message.Contains("cursor", StringComparison.Ordinal) ? "cursor" : null;
             throw new ApiInputException(field is null ? ex.Message + "." : "cursor is not one this search handed out (pass the 'next' value unchanged, with the same filters).", field);
         }
-
-        return TypedResults.Ok(new CallPage { Items = page.Items.Select(c => Summary(c, zone)).ToList(), Next = page.NextCursor });
     }
 
     public static async Task<Results<Ok<CallDetail>, ProblemHttpResult>> DetailAsync(

@@ -1,6 +1,7 @@
 using System.Globalization;
 using CallMedia.Auth;
 using CallMedia.Calls;
+using CallMedia.Delivery;
 using CallMedia.Hosting;
 using CallMedia.Media;
 using CallMedia.Tokens;
@@ -19,6 +20,7 @@ public static class TokensApi
         api.MapPost("/tokens", IssueAsync)
             .Accepts<TokenRequest>("application/json")
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithSummary("Issue a download token; redeem it at the returned url (same session).");
         api.MapPost("/calls/{id}/prepare", PrepareAsync)
@@ -77,7 +79,19 @@ public static class TokensApi
             throw new ApiInputException(ex.Message + ".");
         }
 
-        var outcome = await context.RequestServices.GetRequiredService<TokenIssue>().IssueAsync(context, new Caller(caller.Session, caller.User), criteria, reason);
+        DeliveryOptions options;
+        try
+        {
+            options = DeliveryOptions.Parse(body.Channels, body.Format, body.Name, body.Tz, body.Sidecar ? "1" : null, criteria.Type, criteria.Action);
+        }
+        catch (DeliveryOptionException ex)
+        {
+            throw new ApiInputException(ex.Message + ".", ex.Parameter);
+        }
+
+        var extras = context.RequestServices.GetRequiredService<DeliveryOptionsReader>().Extras(options);
+        var outcome = await context.RequestServices.GetRequiredService<TokenIssue>().IssueAsync(
+            context, new Caller(caller.Session, caller.User), criteria, reason, extras.Options, extras.Vet);
         switch (outcome.Result)
         {
             case IssueResult.NotFound:
@@ -88,10 +102,18 @@ public static class TokensApi
                 return ApiProblems.Forbidden($"This needs the right {criteria.RequiredRight}.");
             case IssueResult.RateLimited:
                 return ApiProblems.TooMany(context, "Too many tokens for this session in the last minute; retry later.", TimeSpan.FromSeconds(60));
+            case IssueResult.Unprocessable:
+                return ApiProblems.Problem(StatusCodes.Status422UnprocessableEntity, "Unprocessable", outcome.Message!);
         }
 
         var token = outcome.Token!;
-        var extension = await ExtensionAsync(calls, criteria, context.RequestAborted);
+        var extension = options switch
+        {
+            { Sidecar: true } => "zip",
+            { Format: { } format } when criteria.CoupleIds.Count == 1 => format,
+            { Channels: not null } when criteria.CoupleIds.Count == 1 => "mp3",
+            _ => await ExtensionAsync(calls, criteria, context.RequestAborted),
+        };
         return TypedResults.Created(
             (string?)null,
             new IssuedToken

@@ -158,6 +158,9 @@ public static class Migrations
             INSERT INTO role_rights (role, right_name) VALUES
                 ('auditor', 'audio.stream'), ('auditor', 'video.stream'), ('auditor', 'audit'), ('admin', 'audit');
             """),
+        (9, """
+            ALTER TABLE tokens ADD COLUMN options TEXT NULL;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Security.Cryptography;
@@ -8,27 +9,37 @@ using CallMedia.Hosting;
 using CallMedia.Media;
 using CallMedia.Storage;
 using CallMedia.Tokens;
+using Microsoft.Extensions.Options;
 
 namespace CallMedia.Delivery;
 
 /// <summary>
 /// Turns a redeemed token into a delivery: the rows of the table in API.md §3, one method each.
 /// </summary>
-public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeCache transcodes)
+public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeCache transcodes, ChannelProbe probe, IOptions<DeliverySettings> settings)
 {
+    /// <summary>Size, CRC-32 and SHA-256 of converted files (cache files are named by their content, so they never change).</summary>
+    private readonly ConcurrentDictionary<string, (long Size, uint Crc32, string Sha256)> _hashes = new(StringComparer.Ordinal);
+
+    public Task<Delivery> PlanAsync(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, bool needsLength, CancellationToken ct) =>
+        PlanAsync(grant, couples, needsLength, DeliveryOptions.None, ct);
+
     /// <param name="grant">What the token was issued for.</param>
     /// <param name="couples">The couples it names, already checked against the user's rights and scope.</param>
     /// <param name="needsLength">The client needs a length (HEAD, or a range past the start): no live streaming.</param>
+    /// <param name="options">The delivery options the token was issued with.</param>
     /// <param name="ct">The request's cancellation.</param>
-    public async Task<Delivery> PlanAsync(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, bool needsLength, CancellationToken ct)
+    public async Task<Delivery> PlanAsync(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, bool needsLength, DeliveryOptions options, CancellationToken ct)
     {
         var files = await calls.GetFilesAsync(grant.CoupleIds, ct);
+        var namer = FileNamer.For(settings.Value, options);
         return (grant.Action, grant.Type) switch
         {
-            (TokenAction.Stream, MediaType.Audio) => await AudioStreamAsync(couples[grant.CoupleIds[0]], files, needsLength, ct),
-            (TokenAction.Stream, _) => VideoStream(couples[grant.CoupleIds[0]], files),
+            (TokenAction.Stream, MediaType.Audio) when options.ConvertsAudio => await ConvertedAsync(couples[grant.CoupleIds[0]], files, options, namer, inline: true, needsLength, ct),
+            (TokenAction.Stream, MediaType.Audio) => await AudioStreamAsync(couples[grant.CoupleIds[0]], files, needsLength, namer, ct),
+            (TokenAction.Stream, _) => VideoStream(couples[grant.CoupleIds[0]], files, namer),
             (TokenAction.Prepare, _) => Prepare(couples[grant.CoupleIds[0]], files),
-            _ => Download(grant, couples, files),
+            _ => await DownloadAsync(grant, couples, files, options, namer, ct),
         };
     }
 
@@ -37,7 +48,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
             ? new PrepareDelivery(couple.Id)
             : new FailedDelivery(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "This call has no screen capture to prepare.");
 
-    private async Task<Delivery> AudioStreamAsync(Couple couple, ILookup<long, MediaFile> files, bool needsLength, CancellationToken ct)
+    private async Task<Delivery> AudioStreamAsync(Couple couple, ILookup<long, MediaFile> files, bool needsLength, FileNamer namer, CancellationToken ct)
     {
         var audio = files[couple.Id].Where(f => f.Type == MediaType.Audio).ToList();
         if (audio.Count == 0)
@@ -50,7 +61,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
             return Missing();
         }
 
-        var name = EntryNames.For(couple.Id, couple.Sid, "mp3", 0, 1);
+        var name = namer.Name(couple, MediaType.Audio, "mp3", 0, 1);
         if (audio is [{ Format: "mp3" } single])
         {
             return new FileDelivery(media.Resolve(single.Path), "audio/mpeg", name, Inline: true, StoredETag(single));
@@ -60,21 +71,83 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         {
             var (cached, live, listener) = needsLength ? (await transcodes.GetCachedAsync(audio, ct), null, null) : await transcodes.GetStartedAsync(audio, ct);
             return cached is not null
-                ? new FileDelivery(cached, "audio/mpeg", name, Inline: true, $"\"t-{Path.GetFileNameWithoutExtension(cached)}\"")
+                ? new FileDelivery(cached, "audio/mpeg", name, Inline: true, CachedETag(cached))
                 : new LiveDelivery(live!, listener!, name);
         }
         catch (TranscodeBusyException)
         {
-            return new FailedDelivery(StatusCodes.Status503ServiceUnavailable, ErrorNumbers.Busy, "All transcoding slots are busy; retry shortly.");
+            return Busy();
         }
         catch (FfmpegException)
         {
-            // Never the tool's own words: they name server paths.
-            return new FailedDelivery(StatusCodes.Status422UnprocessableEntity, ErrorNumbers.PrepareFailed, "This recording cannot be read as its declared format; it cannot be transcoded.");
+            return Unreadable();
         }
     }
 
-    private Delivery VideoStream(Couple couple, ILookup<long, MediaFile> files)
+    /// <summary>A couple's audio in the channel layout and format the token asks for (stream or single download).</summary>
+    private async Task<Delivery> ConvertedAsync(Couple couple, ILookup<long, MediaFile> files, DeliveryOptions options, FileNamer namer, bool inline, bool needsLength, CancellationToken ct)
+    {
+        var audio = files[couple.Id].Where(f => f.Type == MediaType.Audio).ToList();
+        if (audio.Count == 0)
+        {
+            return NoMedia();
+        }
+
+        if (audio.Any(f => !Exists(f)))
+        {
+            return Missing();
+        }
+
+        try
+        {
+            switch (await DecideAsync(audio, options, stream: inline, ct))
+            {
+                case AudioPlan.Refuse refused:
+                    return new FailedDelivery(StatusCodes.Status422UnprocessableEntity, ErrorNumbers.PrepareFailed, refused.Message);
+                case AudioPlan.Convert { Rendition: var rendition }:
+                    var name = namer.Name(couple, MediaType.Audio, rendition.Format, 0, 1);
+                    var type = ContentTypes.ForFormat(rendition.Format);
+                    if (!inline || needsLength || rendition.Format != "mp3")
+                    {
+                        var path = await transcodes.GetCachedAsync(audio, ct, rendition);
+                        return new FileDelivery(path, type, name, inline, CachedETag(path));
+                    }
+
+                    var (cached, live, listener) = await transcodes.GetStartedAsync(audio, ct, rendition);
+                    return cached is not null ? new FileDelivery(cached, type, name, inline, CachedETag(cached)) : new LiveDelivery(live!, listener!, name);
+                default:
+                    var single = audio[0];
+                    return new FileDelivery(media.Resolve(single.Path), ContentTypes.ForFormat(single.Format), namer.Name(couple, MediaType.Audio, single.Format, 0, 1), inline, StoredETag(single));
+            }
+        }
+        catch (TranscodeBusyException)
+        {
+            return Busy();
+        }
+        catch (FfmpegException)
+        {
+            return Unreadable();
+        }
+    }
+
+    private async Task<AudioPlan> DecideAsync(List<MediaFile> audio, DeliveryOptions options, bool stream, CancellationToken ct)
+    {
+        var sourceChannels = audio.Count == 1 && options.Channels is not null ? await probe.ChannelsAsync(audio[0], ct) : 0;
+        return AudioPlan.Decide(audio.Count, sourceChannels, audio[0].Format, options.Channels ?? ChannelMode.Keep, options.Format, stream);
+    }
+
+    /// <summary>What the channels of a rendition of <paramref name="legs"/> files are, for <c>calldata.json</c>.</summary>
+    private static string ChannelsOf(AudioRendition rendition, int legs) => rendition.Channels switch
+    {
+        ChannelMode.Keep when legs >= 2 || rendition.SourceChannels >= 2 => "stereo",
+        ChannelMode.Keep when rendition.SourceChannels == 1 => "mono",
+        ChannelMode.Keep => "recorded",
+        var mode => AudioRendition.Name(mode),
+    };
+
+    private static string CachedETag(string path) => $"\"t-{Path.GetFileNameWithoutExtension(path)}\"";
+
+    private Delivery VideoStream(Couple couple, ILookup<long, MediaFile> files, FileNamer namer)
     {
         var video = files[couple.Id].FirstOrDefault(f => f.Type == MediaType.Video);
         if (video is null)
@@ -83,13 +156,13 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         }
 
         return Exists(video)
-            ? new FileDelivery(media.Resolve(video.Path), "video/mp4", EntryNames.For(couple.Id, couple.Sid, video.Format, 0, 1), Inline: true, StoredETag(video))
+            ? new FileDelivery(media.Resolve(video.Path), "video/mp4", namer.Name(couple, MediaType.Video, video.Format, 0, 1), Inline: true, StoredETag(video))
             : Missing();
     }
 
-    private Delivery Download(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, ILookup<long, MediaFile> files)
+    private async Task<Delivery> DownloadAsync(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, ILookup<long, MediaFile> files, DeliveryOptions options, FileNamer namer, CancellationToken ct)
     {
-        if (grant.CoupleIds.Count == 1)
+        if (grant.CoupleIds.Count == 1 && !options.Sidecar)
         {
             var couple = couples[grant.CoupleIds[0]];
             var ofType = files[couple.Id].Where(f => f.Type == grant.Type).ToList();
@@ -98,18 +171,23 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
                 return grant.Type == MediaType.Video && files[couple.Id].Any(f => f.Type == MediaType.Recd) ? Unmixed() : NoMedia();
             }
 
+            if (grant.Type == MediaType.Audio && options.ConvertsAudio)
+            {
+                return await ConvertedAsync(couple, files, options, namer, inline: false, needsLength: true, ct);
+            }
+
             if (ofType is [var single])
             {
                 return Exists(single)
-                    ? new FileDelivery(media.Resolve(single.Path), ContentTypes.ForFormat(single.Format), EntryNames.For(couple.Id, couple.Sid, single.Format, 0, 1), Inline: false, StoredETag(single))
+                    ? new FileDelivery(media.Resolve(single.Path), ContentTypes.ForFormat(single.Format), namer.Name(couple, grant.Type, single.Format, 0, 1), Inline: false, StoredETag(single))
                     : Missing();
             }
         }
 
-        return Zip(grant, couples, files);
+        return await ZipAsync(grant, couples, files, options, namer, ct);
     }
 
-    private Delivery Zip(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, ILookup<long, MediaFile> files)
+    private async Task<Delivery> ZipAsync(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, ILookup<long, MediaFile> files, DeliveryOptions options, FileNamer namer, CancellationToken ct)
     {
         var manifest = new CallDataManifest();
         var entries = new List<ZipEntry>();
@@ -129,6 +207,44 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
                 continue;
             }
 
+            if (grant.Type == MediaType.Audio && options.ConvertsAudio && ofType.All(Exists))
+            {
+                try
+                {
+                    var plan = await DecideAsync(ofType, options, stream: false, ct);
+                    if (plan is AudioPlan.Refuse)
+                    {
+                        manifest.Add(couple, grant.Type, null, null, "mono-only");
+                        statuses.Add("mono-only");
+                        continue;
+                    }
+
+                    if (plan is AudioPlan.Convert { Rendition: var rendition })
+                    {
+                        var path = await transcodes.GetCachedAsync(ofType, ct, rendition);
+                        var (size, crc, sha) = await HashAsync(path, ct);
+                        var entry = namer.Name(couple, grant.Type, rendition.Format, 0, 1);
+                        manifest.Add(couple, grant.Type, entry, ofType[0], "ok", new DeliveredFile(rendition.Format, size, crc, sha, ChannelsOf(rendition, ofType.Count)));
+                        statuses.Add("ok");
+                        entries.Add(new ZipEntry(entry, size, crc, DateTimeOffset.FromUnixTimeMilliseconds(ofType.Min(f => f.StartAt)).UtcDateTime, path));
+                        var written = File.GetLastWriteTimeUtc(path);
+                        lastModified = written > lastModified ? written : lastModified;
+                        identity.Append(CultureInfo.InvariantCulture, $"{Path.GetFileName(path)};");
+                        continue;
+                    }
+                }
+                catch (TranscodeBusyException)
+                {
+                    return Busy();
+                }
+                catch (FfmpegException)
+                {
+                    manifest.Add(couple, grant.Type, null, null, "unreadable");
+                    statuses.Add("unreadable");
+                    continue;
+                }
+            }
+
             for (var i = 0; i < ofType.Count; i++)
             {
                 var f = ofType[i];
@@ -140,7 +256,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
                     continue;
                 }
 
-                var name = EntryNames.For(couple.Id, couple.Sid, f.Format, i, ofType.Count);
+                var name = namer.Name(couple, grant.Type, f.Format, i, ofType.Count);
                 manifest.Add(couple, grant.Type, name, f, "ok");
                 statuses.Add("ok");
                 entries.Add(new ZipEntry(name, f.Size, (uint)f.Crc32, DateTimeOffset.FromUnixTimeMilliseconds(f.StartAt).UtcDateTime, info.FullName));
@@ -159,9 +275,11 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         }
 
         var text = manifest.ToBytes();
+        var json = manifest.ToJson(namer.Zone);
         var oldest = entries.Min(e => e.ModifiedUtc);
         entries.Insert(0, new ZipEntry(CallDataManifest.FileName, text.Length, Crc32.HashToUInt32(text), oldest, null, text));
-        var etag = Convert.ToHexString(SHA256.HashData([.. text, .. Encoding.UTF8.GetBytes(identity.ToString())]))[..32];
+        entries.Insert(1, new ZipEntry(CallDataManifest.JsonFileName, json.Length, Crc32.HashToUInt32(json), oldest, null, json));
+        var etag = Convert.ToHexString(SHA256.HashData([.. text, .. json, .. Encoding.UTF8.GetBytes(identity.ToString())]))[..32];
         return new ZipDelivery(new ZipLayout(entries), "calldata.zip", $"\"z-{etag.ToLowerInvariant()}\"", lastModified);
     }
 
@@ -183,6 +301,40 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
     public bool Exists(MediaFile file) => Stat(file) is not null;
 
     private static string StoredETag(MediaFile f) => string.Create(CultureInfo.InvariantCulture, $"\"m{f.Id:x}-{f.Crc32:x8}-{f.Size:x}\"");
+
+    private async Task<(long Size, uint Crc32, string Sha256)> HashAsync(string path, CancellationToken ct)
+    {
+        if (_hashes.TryGetValue(path, out var known))
+        {
+            return known;
+        }
+
+        var crc = new Crc32();
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[81920];
+        long size = 0;
+        await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, useAsync: true))
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, ct)) > 0)
+            {
+                crc.Append(buffer.AsSpan(0, read));
+                sha.AppendData(buffer, 0, read);
+                size += read;
+            }
+        }
+
+        var hashes = (size, crc.GetCurrentHashAsUInt32(), Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant());
+        _hashes[path] = hashes;
+        return hashes;
+    }
+
+    private static FailedDelivery Busy() =>
+        new(StatusCodes.Status503ServiceUnavailable, ErrorNumbers.Busy, "All transcoding slots are busy; retry shortly.");
+
+    // Never the tool's own words: they name server paths.
+    private static FailedDelivery Unreadable() =>
+        new(StatusCodes.Status422UnprocessableEntity, ErrorNumbers.PrepareFailed, "This recording cannot be read as its declared format; it cannot be transcoded.");
 
     private static FailedDelivery Unmixed() =>
         new(StatusCodes.Status409Conflict, ErrorNumbers.Unmixed, "The video is not mixed yet; request a token with type=16 and action=prepare first.");

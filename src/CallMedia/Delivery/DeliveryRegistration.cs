@@ -1,3 +1,6 @@
+using CallMedia.Media;
+using CallMedia.Tokens;
+
 namespace CallMedia.Delivery;
 
 public static class DeliveryRegistration
@@ -7,6 +10,11 @@ public static class DeliveryRegistration
     {
         services.AddSingleton<DeliveryPlanner>();
         services.AddSingleton<PrepareResponder>();
+        services.AddOptions<DeliverySettings>().BindConfiguration(DeliverySettings.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ChannelProbe>();
+        services.AddSingleton<TokenOptionsColumn>();
+        services.AddSingleton<DeliveryOptionsReader>();
+        services.AddSingleton<ITokenExtrasReader>(s => s.GetRequiredService<DeliveryOptionsReader>());
         return services;
     }
 }

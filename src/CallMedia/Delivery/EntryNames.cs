@@ -20,23 +20,40 @@ public static class EntryNames
     {
         var prefix = coupleId.ToString(CultureInfo.InvariantCulture) + "_";
         var suffix = (count > 1 ? string.Create(CultureInfo.InvariantCulture, $"_{index + 1}") : "") + "." + format;
+        return Clean(prefix, sid, suffix);
+    }
+
+    /// <summary>
+    /// A name from a template's <paramref name="body"/>: cleaned as a sid is, without leading or trailing dots and
+    /// spaces (hidden files; names Windows refuses), cut to fit, then <c>_&lt;n&gt;</c> for one of several files, the
+    /// <paramref name="tag"/> that keeps it unique in a zip (e.g. <c> (2)</c>), and the extension.
+    /// </summary>
+    public static string Templated(string body, string format, int index, int count, string tag = "")
+    {
+        var suffix = (count > 1 ? string.Create(CultureInfo.InvariantCulture, $"_{index + 1}") : "") + tag + "." + format;
+        var name = Clean("", body.Trim(' ', '.'), "").TrimEnd(' ', '.');
+        return Clean("", name.Length == 0 ? "call" : name, suffix);
+    }
+
+    private static string Clean(string prefix, string text, string suffix)
+    {
         var budget = MaxBytes - Encoding.UTF8.GetByteCount(prefix) - Encoding.UTF8.GetByteCount(suffix);
         var name = new StringBuilder(prefix);
-        foreach (var rune in sid.EnumerateRunes())
+        foreach (var rune in text.EnumerateRunes())
         {
             if (IsInvisible(rune))
             {
                 continue;
             }
 
-            var text = IsUnsafe(rune) ? new Rune('_') : rune;
-            budget -= text.Utf8SequenceLength;
+            var safe = IsUnsafe(rune) ? new Rune('_') : rune;
+            budget -= safe.Utf8SequenceLength;
             if (budget < 0)
             {
                 break;
             }
 
-            name.Append(text.ToString());
+            name.Append(safe.ToString());
         }
 
         return name.Append(suffix).ToString();

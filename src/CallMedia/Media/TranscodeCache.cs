@@ -28,10 +28,11 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
     public void Dispose() => _slots.Dispose();
 
     /// <summary>The cached file, or a live transcode joined as a listener (dispose the handle to leave).</summary>
-    public (string? CachedPath, LiveTranscode? Live, IDisposable? Listener) Get(IReadOnlyList<MediaFile> sources)
+    public (string? CachedPath, LiveTranscode? Live, IDisposable? Listener) Get(IReadOnlyList<MediaFile> sources, AudioRendition? rendition = null)
     {
-        var key = Key(sources);
-        var path = CachePath(key);
+        rendition ??= AudioRendition.Default;
+        var key = Key(sources, rendition);
+        var path = CachePath(key, rendition.Format);
         lock (_gate)
         {
             if (File.Exists(path))
@@ -48,7 +49,7 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
 
                 live = new LiveTranscode(lifetime.ApplicationStopping);
                 _running[key] = live;
-                _ = RunAsync(key, live, sources, path);
+                _ = RunAsync(key, live, sources, rendition, path);
             }
 
             return (null, live, live.Attach());
@@ -56,9 +57,9 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
     }
 
     /// <summary>The cached file, waiting for (or starting) the transcode when it is not there yet.</summary>
-    public async Task<string> GetCachedAsync(IReadOnlyList<MediaFile> sources, CancellationToken ct)
+    public async Task<string> GetCachedAsync(IReadOnlyList<MediaFile> sources, CancellationToken ct, AudioRendition? rendition = null)
     {
-        var (path, live, listener) = Get(sources);
+        var (path, live, listener) = Get(sources, rendition);
         if (path is not null)
         {
             return path;
@@ -74,9 +75,9 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
     /// As <see cref="Get"/>, but a live transcode is returned only once ffmpeg produced its first bytes, so a
     /// recording ffmpeg cannot read fails here (<see cref="FfmpegException"/>), before any response starts.
     /// </summary>
-    public async Task<(string? CachedPath, LiveTranscode? Live, IDisposable? Listener)> GetStartedAsync(IReadOnlyList<MediaFile> sources, CancellationToken ct)
+    public async Task<(string? CachedPath, LiveTranscode? Live, IDisposable? Listener)> GetStartedAsync(IReadOnlyList<MediaFile> sources, CancellationToken ct, AudioRendition? rendition = null)
     {
-        var found = Get(sources);
+        var found = Get(sources, rendition);
         try
         {
             if (found.Live is not null)
@@ -93,19 +94,19 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         }
     }
 
-    private string CachePath(string key) => Path.Combine(media.CacheDir, "mp3", key + ".mp3");
+    private string CachePath(string key, string format) => Path.Combine(media.CacheDir, format, key + "." + format);
 
-    private async Task RunAsync(string key, LiveTranscode live, IReadOnlyList<MediaFile> sources, string path)
+    private async Task RunAsync(string key, LiveTranscode live, IReadOnlyList<MediaFile> sources, AudioRendition rendition, string path)
     {
         await Task.Yield();
-        var temp = media.NewTempPath("mp3");
+        var temp = media.NewTempPath(rendition.Format);
         var failed = true;
         metrics.JobStarted(JobKind.Transcode, wasQueued: false);
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var log = ffmpeg.LogPath(string.Create(CultureInfo.InvariantCulture, $"transcode-{clock.GetUtcNow():yyyyMMdd'T'HHmmss.fff}-{key[..12]}.log"));
-            await using var run = ffmpeg.Start(Arguments(sources, temp), log, live.Cancelled);
+            await using var run = ffmpeg.Start(Arguments(sources, rendition, temp), log, live.Cancelled);
             var buffer = new byte[16 * 1024];
             int read;
             while ((read = await run.Output.ReadAsync(buffer, live.Cancelled)) > 0)
@@ -140,10 +141,15 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         }
     }
 
-    private List<string> Arguments(IReadOnlyList<MediaFile> sources, string cacheFile)
+    private List<string> Arguments(IReadOnlyList<MediaFile> sources, AudioRendition rendition, string cacheFile)
     {
         var kbps = options.Value.Mp3Kbps.ToString(CultureInfo.InvariantCulture) + "k";
         var args = new List<string>();
+        if (!rendition.IsDefault)
+        {
+            return ChannelConversion.Arguments(sources, rendition, media, kbps, cacheFile);
+        }
+
         foreach (var s in sources)
         {
             args.AddRange(MediaFormats.Input(media.Resolve(s.Path), s.Format));
@@ -178,14 +184,20 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         return args;
     }
 
-    private static string TeeEscape(string path) => path.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("|", "\\|", StringComparison.Ordinal).Replace("[", "\\[", StringComparison.Ordinal);
+    public static string TeeEscape(string path) => path.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("|", "\\|", StringComparison.Ordinal).Replace("[", "\\[", StringComparison.Ordinal);
 
-    private string Key(IReadOnlyList<MediaFile> sources)
+    private string Key(IReadOnlyList<MediaFile> sources, AudioRendition rendition)
     {
         var text = new StringBuilder("mp3-v1|").Append(options.Value.Mp3Kbps);
         foreach (var s in sources)
         {
             text.Append(CultureInfo.InvariantCulture, $"|{s.Crc32:x8}:{s.Size}:{s.StartAt}:{s.StopAt}");
+        }
+
+        if (!rendition.IsDefault)
+        {
+            // Today's renditions keep their keys (and their cached files); a channel or format choice has its own.
+            text.Append(CultureInfo.InvariantCulture, $"|{ChannelConversion.Version}:{AudioRendition.Name(rendition.Channels)}:{rendition.Format}:{rendition.SourceChannels}");
         }
 
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..32].ToLowerInvariant();

@@ -13,7 +13,7 @@ public static class TokenEndpoints
 
     /// <summary>200 <c>&lt;reply&gt;</c>; 302 without a live session; 400, 403, 404 (scope all only) or 429 as a framed error.</summary>
     private static async Task<Results<CallRecXml, CallRecError, SignInRedirect>> IssueAsync(
-        HttpContext context, Callers callers, TokenIssue issue, IOptions<TokenOptions> options)
+        HttpContext context, Callers callers, TokenIssue issue, IOptions<TokenOptions> options, ITokenExtrasReader extrasReader)
     {
         var caller = await callers.ResolveAsync(context);
         if (caller is null)
@@ -22,16 +22,19 @@ public static class TokenEndpoints
         }
 
         TokenCriteria criteria;
+        TokenExtras extras;
         try
         {
-            criteria = TokenCriteria.Parse(await CallRecParameters.ReadAsync(context.Request), options.Value.MaxIdsPerToken);
+            var parameters = await CallRecParameters.ReadAsync(context.Request);
+            criteria = TokenCriteria.Parse(parameters, options.Value.MaxIdsPerToken);
+            extras = extrasReader.Read(parameters, criteria);
         }
         catch (ParameterException ex)
         {
             return CallRecResults.Error(StatusCodes.Status400BadRequest, ErrorNumbers.BadRequest, ex.Message);
         }
 
-        var outcome = await issue.IssueAsync(context, caller, criteria);
+        var outcome = await issue.IssueAsync(context, caller, criteria, null, extras.Options, extras.Vet);
         switch (outcome.Result)
         {
             case IssueResult.NotFound:
@@ -40,6 +43,8 @@ public static class TokenEndpoints
                 return CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.Forbidden, "Access to the requested media is not allowed.");
             case IssueResult.RateLimited:
                 return TooManyTokens(context);
+            case IssueResult.Unprocessable:
+                return CallRecResults.Error(StatusCodes.Status422UnprocessableEntity, ErrorNumbers.PrepareFailed, outcome.Message!);
         }
 
         return CallRecResults.Reply(outcome.Token!);

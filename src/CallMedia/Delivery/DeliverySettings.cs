@@ -1,0 +1,41 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CallMedia.Delivery;
+
+/// <summary><c>Delivery:*</c> — how delivered files are named and in which time zone their names and sidecars show times.</summary>
+public sealed class DeliverySettings : IValidatableObject
+{
+    public const string Section = "Delivery";
+
+    /// <summary>A <see cref="CallMedia.Delivery.FileNameTemplate"/>; unset keeps the CallREC names <c>&lt;id&gt;_&lt;sid&gt;.&lt;ext&gt;</c>.</summary>
+    public string? FileNameTemplate { get; set; }
+
+    /// <summary>IANA time zone of file names and <c>calldata.json</c>'s local times, unless a token names its own (<c>tz=</c>).</summary>
+    public string TimeZone { get; set; } = "UTC";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.IsNullOrEmpty(FileNameTemplate))
+        {
+            string? error = null;
+            try
+            {
+                CallMedia.Delivery.FileNameTemplate.Parse(FileNameTemplate);
+            }
+            catch (TemplateException ex)
+            {
+                error = ex.Message;
+            }
+
+            if (error is not null)
+            {
+                yield return new ValidationResult($"Delivery:FileNameTemplate: {error}", [nameof(FileNameTemplate)]);
+            }
+        }
+
+        if (DeliveryOptions.FindZone(TimeZone) is null)
+        {
+            yield return new ValidationResult($"Delivery:TimeZone must be an IANA time zone such as Europe/Prague; '{TimeZone}' is not one", [nameof(TimeZone)]);
+        }
+    }
+}
