@@ -20,7 +20,7 @@ public sealed partial class ApiDocsTests(ServerFixture fixture) : IClassFixture<
         var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal);
         Assert.Equal(
             [
-                "/api/v1/audit", "/api/v1/audit.csv", "/api/v1/audit/verify", "/api/v1/calls", "/api/v1/calls/{id}", "/api/v1/calls/{id}/access",
+                "/api/v1/audit", "/api/v1/audit.csv", "/api/v1/audit/verify", "/api/v1/calls", "/api/v1/calls.csv", "/api/v1/calls/{id}", "/api/v1/calls/{id}/access",
                 "/api/v1/calls/{id}/peaks", "/api/v1/calls/{id}/prepare", "/api/v1/jobs/{id}", "/api/v1/me", "/api/v1/session", "/api/v1/tokens",
             ],
             paths);

@@ -275,10 +275,17 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         }
 
         var text = manifest.ToBytes();
-        var json = manifest.ToJson(namer.Zone);
         var oldest = entries.Min(e => e.ModifiedUtc);
         entries.Insert(0, new ZipEntry(CallDataManifest.FileName, text.Length, Crc32.HashToUInt32(text), oldest, null, text));
-        entries.Insert(1, new ZipEntry(CallDataManifest.JsonFileName, json.Length, Crc32.HashToUInt32(json), oldest, null, json));
+
+        // The zips of old clients stay byte for byte what they were, unless the operator wants the sidecar in every zip.
+        byte[] json = [];
+        if (options != DeliveryOptions.None || settings.Value.CallDataJsonInEveryZip)
+        {
+            json = manifest.ToJson(namer.Zone);
+            entries.Insert(1, new ZipEntry(CallDataManifest.JsonFileName, json.Length, Crc32.HashToUInt32(json), oldest, null, json));
+        }
+
         var etag = Convert.ToHexString(SHA256.HashData([.. text, .. json, .. Encoding.UTF8.GetBytes(identity.ToString())]))[..32];
         return new ZipDelivery(new ZipLayout(entries), "calldata.zip", $"\"z-{etag.ToLowerInvariant()}\"", lastModified);
     }

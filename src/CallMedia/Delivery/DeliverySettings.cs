@@ -13,6 +13,12 @@ public sealed class DeliverySettings : IValidatableObject
     /// <summary>IANA time zone of file names and <c>calldata.json</c>'s local times, unless a token names its own (<c>tz=</c>).</summary>
     public string TimeZone { get; set; } = "UTC";
 
+    /// <summary>
+    /// <c>calldata.json</c> in every zip. Off by default: a zip then holds it when its token carries any delivery option
+    /// (<c>tz</c>, <c>name</c>, <c>channels</c>, <c>format</c>, <c>sidecar</c>), and old clients' zips stay byte for byte as they were.
+    /// </summary>
+    public bool CallDataJsonInEveryZip { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!string.IsNullOrEmpty(FileNameTemplate))
