@@ -41,8 +41,16 @@ public sealed class DownloadOptionsTests(ServerFixture fixture) : IClassFixture<
         using var response = await client.SendAsync(CallRec.Send(session, token));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("audio/mpeg", response.Content.Headers.ContentType!.MediaType);
-        var pcm = await DecodeAsync(await response.Content.ReadAsByteArrayAsync(), "mp3");
-        AssertTones(pcm, channels, CallerTone, CalleeTone);
+        var whole = await response.Content.ReadAsByteArrayAsync();
+        AssertTones(await DecodeAsync(whole, "mp3"), channels, CallerTone, CalleeTone);
+
+        // A player's seek within the lease gets the cached conversion with ranges.
+        using var seek = CallRec.Send(session, token);
+        seek.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(1000, null);
+        using var part = await client.SendAsync(seek);
+        Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
+        Assert.Equal(1000, part.Content.Headers.ContentRange!.From);
+        Assert.True(part.Content.Headers.ContentRange.Length > 1000);
     }
 
     [Theory]
