@@ -29,7 +29,7 @@ public sealed class SendCallFileTests(ServerFixture fixture) : IClassFixture<Ser
         var bytes = await response.Content.ReadAsByteArrayAsync();
         Assert.Equal(response.Content.Headers.ContentLength, bytes.Length);
         using var zip = new System.IO.Compression.ZipArchive(new MemoryStream(bytes));
-        Assert.Equal(["calldata.txt", "1001_", "1002_"], zip.Entries.Select(e => e.FullName.Length > 5 && e.FullName[4] == '_' ? e.FullName[..5] : e.FullName));
+        Assert.Equal(["calldata.txt", "calldata.json", "1001_", "1002_"], zip.Entries.Select(e => e.FullName.Length > 5 && e.FullName[4] == '_' ? e.FullName[..5] : e.FullName));
     }
 
     [Fact]

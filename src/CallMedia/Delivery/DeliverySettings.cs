@@ -14,10 +14,11 @@ public sealed class DeliverySettings : IValidatableObject
     public string TimeZone { get; set; } = "UTC";
 
     /// <summary>
-    /// <c>calldata.json</c> in every zip. Off by default: a zip then holds it when its token carries any delivery option
-    /// (<c>tz</c>, <c>name</c>, <c>channels</c>, <c>format</c>, <c>sidecar</c>), and old clients' zips stay byte for byte as they were.
+    /// <c>calldata.json</c> in every zip, right after <c>calldata.txt</c> (on by default). Off: a zip holds it only when its
+    /// token carries a delivery option (<c>tz</c>, <c>name</c>, <c>channels</c>, <c>format</c>, <c>sidecar</c>), for
+    /// deployments whose clients cannot live with an entry they do not know.
     /// </summary>
-    public bool CallDataJsonInEveryZip { get; set; }
+    public bool CallDataJsonInEveryZip { get; set; } = true;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
