@@ -158,6 +158,7 @@ public static class Migrations
             INSERT INTO role_rights (role, right_name) VALUES
                 ('auditor', 'audio.stream'), ('auditor', 'video.stream'), ('auditor', 'audit'), ('admin', 'audit');
             """),
+        (SearchMigration.BytewiseVersion, SearchMigration.BytewiseSql),
     ];
 
     public static int LatestVersion => All[^1].Version;
