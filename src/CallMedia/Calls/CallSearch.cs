@@ -179,6 +179,34 @@ public sealed class CallSearch(Database db)
             return ($"SELECT {Columns} FROM couples WHERE ({prefix(column(calling))} OR {prefix(column(called))}) AND {where} {NewestFirst} LIMIT @take", args);
         }
 
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        var calledFilter = $"AND ({prefix(calling)}) IS NOT TRUE AND {where}";
+        if (db.Kind == DbKind.Postgres)
+        {
+            // One range per value through LATERAL over the values as arrays: a statement of the same shape, planned
+            // as quickly, whatever the number of values. Each range gives at most a page of (start, id), from the
+            // party index alone when no other filter needs the row; UNION drops a couple found for both parties;
+            // only the page's own couples are then read.
+            args.Add("callingValues", values.Where(v => v.Party == 0).Select(v => v.Value).ToArray());
+            args.Add("calledValues", values.Where(v => v.Party == 1).Select(v => v.Value).ToArray());
+            return ($"""
+                SELECT {Columns} FROM couples WHERE id IN (
+                    SELECT id FROM (
+                        SELECT r.start_at, r.id FROM unnest(@callingValues::text[]) AS v(value) CROSS JOIN LATERAL
+                            (SELECT start_at, id FROM couples WHERE {calling} = v.value AND {where} {NewestFirst} LIMIT @take) r
+                        UNION
+                        SELECT r.start_at, r.id FROM unnest(@calledValues::text[]) AS v(value) CROSS JOIN LATERAL
+                            (SELECT start_at, id FROM couples WHERE {called} = v.value AND {where} {NewestFirst} LIMIT @take) r
+                    ) u {NewestFirst} LIMIT @take)
+                {NewestFirst}
+                """, args);
+        }
+
+        // SQLite merges the ranges of a compound SELECT in the ORDER BY's order, reading each only as far as the page needs.
         var ranges = new List<string>();
         foreach (var (party, value) in values)
         {
@@ -186,10 +214,10 @@ public sealed class CallSearch(Database db)
             args.Add(p, value);
             ranges.Add(party == 0
                 ? $"SELECT {Columns} FROM couples WHERE {calling} = @{p} AND {where}"
-                : $"SELECT {Columns} FROM couples WHERE {called} = @{p} AND ({prefix(calling)}) IS NOT TRUE AND {where}");
+                : $"SELECT {Columns} FROM couples WHERE {called} = @{p} {calledFilter}");
         }
 
-        return ranges.Count == 0 ? null : (string.Join("\nUNION ALL\n", ranges) + $"\n{NewestFirst} LIMIT @take", args);
+        return ($"{string.Join("\nUNION ALL\n", ranges)}\n{NewestFirst} LIMIT @take", args);
     }
 
     /// <summary>
