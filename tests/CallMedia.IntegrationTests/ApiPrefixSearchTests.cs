@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Net;
+using CallMedia.Auth;
+using CallMedia.Calls;
 using CallMedia.Data;
 using CallMedia.IntegrationTests.Infrastructure;
 using Dapper;
@@ -164,5 +166,25 @@ public sealed class ApiPrefixSearchTests(ApiPrefixSearchTests.DataSet data) : IC
         var byName = Naive(data.Rows, r => Name(r, "quentin z") && InScope(r)).ToList();
         Assert.NotEmpty(byName);
         Assert.Equal(byName, await AllPagesAsync(api, "name=quentin%20z", limit: 2));
+    }
+
+    [Fact]
+    public async Task ExplainAsync_NamePrefix_ReadsOneNewestFirstRangePerValueNotAllMatches()
+    {
+        var services = data.Server.Services;
+        var users = services.GetRequiredService<UserStore>();
+        var user = (await users.LoadAccessAsync((await users.FindForLoginAsync("demo"))!.Value.Id))!;
+        var plan = string.Join('\n', await services.GetRequiredService<CallSearch>().ExplainAsync(user, new CallSearchQuery(Name: "quentin z")));
+        var rows = plan[plan.LastIndexOf("-- rows", StringComparison.Ordinal)..];
+        Assert.Contains("-- values", plan, StringComparison.Ordinal);
+        if (services.GetRequiredService<Database>().Kind == DbKind.Sqlite)
+        {
+            Assert.Contains("MERGE (UNION ALL)", rows, StringComparison.Ordinal);
+            Assert.DoesNotContain("TEMP B-TREE", rows, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains("Function Scan on unnest", rows, StringComparison.Ordinal);
+        }
     }
 }

@@ -99,17 +99,22 @@ public sealed class CallSearch(Database db)
     public async Task<IReadOnlyList<string>> ExplainAsync(UserAccess user, CallSearchQuery query, CancellationToken ct = default)
     {
         Validate(query);
-        await using var connection = await db.OpenAsync(ct);
-        var lines = new List<string>();
-        var statements = new List<(string Sql, DynamicParameters Args)>();
-        if (await PlanAsync(connection, user, query, query.Cursor is null ? null : (long.MaxValue, long.MaxValue), statements.Add, ct) is { } plan)
+        if (query.Name is not null)
         {
-            statements.Add(plan);
+            await FoldPendingAsync(ct);
         }
 
-        foreach (var (sql, args) in statements)
+        await using var connection = await db.OpenAsync(ct);
+        var lines = new List<string>();
+        var statements = new List<(string Label, string Sql, DynamicParameters Args)>();
+        if (await PlanAsync(connection, user, query, query.Cursor is null ? null : (long.MaxValue, long.MaxValue), s => statements.Add(("values", s.Item1, s.Item2)), ct) is { } plan)
         {
-            lines.Add("-- " + (statements.Count > 1 && sql == statements[0].Sql ? "values" : "rows"));
+            statements.Add(("rows", plan.Sql, plan.Args));
+        }
+
+        foreach (var (label, sql, args) in statements)
+        {
+            lines.Add("-- " + label);
             lines.AddRange(db.Kind == DbKind.Postgres
                 ? await connection.QueryAsync<string>(new CommandDefinition("EXPLAIN " + sql, args, cancellationToken: ct))
                 : (await connection.QueryAsync<(long Id, long Parent, long NotUsed, string Detail)>(new CommandDefinition("EXPLAIN QUERY PLAN " + sql, args, cancellationToken: ct)))
