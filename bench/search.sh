@@ -2,7 +2,7 @@
 # Call search and token issue latency at scale, on PostgreSQL and on SQLite, in one run on this machine:
 # loads N generated couples into each (PostgreSQL: one INSERT ... SELECT over generate_series; SQLite: one
 # transaction over a recursive CTE; indexes dropped during the load and rebuilt after), prints the query plans and
-# p50/p99 of each search and of a token issue (TokenService, one id).
+# p50/p99 of each search and of a token issue (TokenService alone, and the API path below HTTP).
 # Usage: nice -n 10 bash bench/search.sh [couples=1000000] [samples=200] [work-dir]
 #   BENCH_DATABASES="sqlite" to run one database only
 set -euo pipefail

@@ -2,6 +2,8 @@
 //   SearchBench load <couples> <connection args...>   replaces the couples with generated ones (bulk, indexes rebuilt)
 //   SearchBench measure <samples> <connection args...> prints p50/p99 of each search and of a token issue
 using System.Diagnostics;
+using CallMedia.App;
+using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Calls;
 using CallMedia.Data;
@@ -116,7 +118,7 @@ internal static class Bench
             await connection.ExecuteAsync(index, commandTimeout: 0, commandType: System.Data.CommandType.Text);
         }
 
-        await connection.ExecuteAsync(postgres ? "ANALYZE couples" : "ANALYZE", commandTimeout: 0, commandType: System.Data.CommandType.Text);
+        await connection.ExecuteAsync(postgres ? "VACUUM ANALYZE couples" : "ANALYZE", commandTimeout: 0, commandType: System.Data.CommandType.Text);
         await db.AfterExplicitIdsAsync(connection, null!, "couples");
         Console.WriteLine($"indexed and analysed in {watch.Elapsed.TotalSeconds:F0} s");
     }
@@ -130,7 +132,9 @@ internal static class Bench
         {
             ("number, one day", new CallSearchQuery(From: day, To: day.AddDays(1), Number: "+420100042")),
             ("name prefix", new CallSearchQuery(Name: "jiri no")),
-            ("number prefix", new CallSearchQuery(Number: "+4201000*")),
+            ("number prefix, 10 values", new CallSearchQuery(Number: "+42010000*")),
+            ("number prefix, 100 values", new CallSearchQuery(Number: "+4201000*")),
+            ("number prefix, next page", new CallSearchQuery(Number: "+42010000*", Cursor: "any")),
             ("time range, page 1", new CallSearchQuery(From: day, To: day.AddDays(7))),
             ("time range, next page", new CallSearchQuery(From: day, To: day.AddDays(7), Cursor: "any")),
         };
@@ -174,7 +178,13 @@ internal static class Bench
             return search.SearchAsync(user, new CallSearchQuery(From: Day(d), To: Day(d + 1), Number: Number()));
         });
         await ReportAsync("name prefix", samples, () => search.SearchAsync(user, new CallSearchQuery(Name: NamePrefix())));
+        await ReportAsync("number prefix (+42010000*)", samples, () => search.SearchAsync(user, new CallSearchQuery(Number: "+42010000*")));
         await ReportAsync("number prefix (+4201000*)", samples, () => search.SearchAsync(user, new CallSearchQuery(Number: "+4201000*")));
+        await ReportAsync("number prefix, page 2", samples, async () =>
+        {
+            var query = new CallSearchQuery(Number: "+420100" + random.Next(10, 20) + "*");
+            return await search.SearchAsync(user, query with { Cursor = (await search.SearchAsync(user, query)).NextCursor });
+        });
         await ReportAsync("time range, page 1", samples, () =>
         {
             var d = random.Next(days - 7);
@@ -210,7 +220,18 @@ internal static class Bench
         var sessions = services.GetRequiredService<SessionService>();
         var tokens = services.GetRequiredService<TokenService>();
         var session = (await sessions.ResolveAsync(await sessions.CreateAsync(user.UserId, "bench")))!;
-        await ReportAsync("token issue (one id)", samples, () => tokens.IssueAsync(session, [1 + random.NextInt64(count)], MediaType.Audio, TokenAction.Stream));
+        await ReportAsync("token insert (one id)", samples, () => tokens.IssueAsync(session, [1 + random.NextInt64(count)], MediaType.Audio, TokenAction.Stream));
+
+        // What POST /api/v1/tokens does past the HTTP layer: rights and scope, the session's window, token and audit record.
+        var access = services.GetRequiredService<CoupleAccess>();
+        var right = TokenCriteria.RightFor(MediaType.Audio, TokenAction.Stream);
+        await ReportAsync("token issue (API path)", samples, async () =>
+        {
+            long[] ids = [1 + random.NextInt64(count)];
+            await access.CheckAsync(user, right, ids);
+            return await tokens.IssueWithinWindowAsync(
+                session, ids, MediaType.Audio, TokenAction.Stream, outcome => new AuditEntry(DateTimeOffset.UtcNow, "bench", "127.0.0.1", "token.stream", ids[0].ToString(System.Globalization.CultureInfo.InvariantCulture), null, outcome));
+        });
     }
 
     private static async Task ReportAsync<T>(string name, int samples, Func<Task<T>> run)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using CallMedia.Calls;
 using CallMedia.Data;
+using Dapper;
 
 namespace CallMedia.UnitTests;
 
@@ -41,5 +42,39 @@ public sealed class CallSearchPiecesTests
         Assert.Throws<InvalidSearchException>(() => CallSearch.ReadCursor(key, RandomNumberGenerator.GetBytes(32), cursor));
         Assert.Throws<InvalidSearchException>(() => CallSearch.ReadCursor(key, binding, cursor + "A"));
         Assert.Throws<InvalidSearchException>(() => CallSearch.ReadCursor(key, binding, "not a cursor"));
+    }
+
+    [Fact]
+    public void PartyFilter_Prefix_IsTheBytewiseRangeUpToTheNextPrefix()
+    {
+        var args = new DynamicParameters();
+        var filter = CallSearch.PartyFilter("+4201000", prefix: true, "num", args);
+        Assert.Equal("(calling_number >= @num AND calling_number < @numHi)", filter("calling_number"));
+        Assert.Equal("+4201001", args.Get<string>("numHi"));
+        Assert.DoesNotContain("numLen", args.ParameterNames);
+    }
+
+    [Theory]
+    [InlineData("jiri \uD83D\uDE00", "jiri!")] // ends in a surrogate pair: ranged without it, checked with substr
+    [InlineData("ab\uFFFF", "ac")]
+    [InlineData("\uD83D\uDE00", null)] // nothing left to range on: from the prefix up, checked with substr
+    public void PartyFilter_PrefixEndingOutsideTheBytewiseOrder_IsCheckedWithSubstr(string value, string? hi)
+    {
+        var args = new DynamicParameters();
+        var sql = CallSearch.PartyFilter(value, prefix: true, "name", args)("c");
+        Assert.Contains("substr(c, 1, @nameLen) = @name", sql, StringComparison.Ordinal);
+        Assert.Equal(value.EnumerateRunes().Count(), args.Get<int>("nameLen"));
+        Assert.Equal(hi is not null, sql.Contains("c < @nameHi", StringComparison.Ordinal));
+        if (hi is not null)
+        {
+            Assert.Equal(hi, args.Get<string>("nameHi"));
+        }
+    }
+
+    [Fact]
+    public void PartyFilter_Exact_IsEquality()
+    {
+        var args = new DynamicParameters();
+        Assert.Equal("called_number = @num", CallSearch.PartyFilter("+420100042", prefix: false, "num", args)("called_number"));
     }
 }

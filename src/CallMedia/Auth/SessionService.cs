@@ -1,3 +1,4 @@
+using System.Data.Common;
 using CallMedia.Data;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -67,21 +68,21 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
 
     /// <summary>
     /// Counts one token against the session's one-minute window: one conditional UPDATE of the session row, whatever
-    /// the number of tokens. False when <paramref name="maxPerMinute"/> were already counted in the window.
+    /// the number of tokens, in the token issue's own transaction (so the count and the token commit together).
+    /// False when <paramref name="maxPerMinute"/> were already counted in the window.
     /// </summary>
-    public async Task<bool> TryCountTokenAsync(SessionInfo session, int maxPerMinute, CancellationToken ct = default)
+    public async Task<bool> TryCountTokenAsync(DbConnection connection, DbTransaction tx, SessionInfo session, int maxPerMinute)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var rows = await db.WriteAsync(
-            connection => connection.ExecuteAsync(
-                """
-                UPDATE sessions SET
-                    token_window_count = CASE WHEN token_window_start <= @windowStart THEN 1 ELSE token_window_count + 1 END,
-                    token_window_start = CASE WHEN token_window_start <= @windowStart THEN @now ELSE token_window_start END
-                WHERE id_hash = @session AND (token_window_start <= @windowStart OR token_window_count < @max)
-                """,
-                new { session = session.IdHash, now, windowStart = now - 60_000, max = maxPerMinute }),
-            ct);
+        var rows = await connection.ExecuteAsync(
+            """
+            UPDATE sessions SET
+                token_window_count = CASE WHEN token_window_start <= @windowStart THEN 1 ELSE token_window_count + 1 END,
+                token_window_start = CASE WHEN token_window_start <= @windowStart THEN @now ELSE token_window_start END
+            WHERE id_hash = @session AND (token_window_start <= @windowStart OR token_window_count < @max)
+            """,
+            new { session = session.IdHash, now, windowStart = now - 60_000, max = maxPerMinute },
+            tx);
         return rows == 1;
     }
 

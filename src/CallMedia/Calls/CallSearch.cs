@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Data.Common;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using CallMedia.Auth;
@@ -74,8 +76,12 @@ public sealed class CallSearch(Database db)
             await FoldPendingAsync(ct);
         }
 
-        var (sql, args) = Plan(user, query, after);
         await using var connection = await db.OpenAsync(ct);
+        if (await PlanAsync(connection, user, query, after, null, ct) is not var (sql, args))
+        {
+            return new CallSearchPage([], null);
+        }
+
         var rows = (await connection.QueryAsync<Couple>(new CommandDefinition(sql, args, cancellationToken: ct))).ToList();
         if (rows.Count <= query.Limit)
         {
@@ -86,60 +92,173 @@ public sealed class CallSearch(Database db)
         return new CallSearchPage(rows, WriteCursor(key, binding, rows[^1].StartAt, rows[^1].Id));
     }
 
-    /// <summary>The database's plan for a search (EXPLAIN / EXPLAIN QUERY PLAN), one line per row: for docs/benchmarks.md and slow searches.</summary>
+    /// <summary>
+    /// The database's plan for a search (EXPLAIN / EXPLAIN QUERY PLAN), one line per row, the listing of a prefix's
+    /// values first when the search lists them: for docs/benchmarks.md and slow searches.
+    /// </summary>
     public async Task<IReadOnlyList<string>> ExplainAsync(UserAccess user, CallSearchQuery query, CancellationToken ct = default)
     {
         Validate(query);
-        var (sql, args) = Plan(user, query, query.Cursor is null ? null : (long.MaxValue, long.MaxValue));
-        await using var connection = await db.OpenAsync(ct);
-        if (db.Kind == DbKind.Postgres)
+        if (query.Name is not null)
         {
-            return (await connection.QueryAsync<string>(new CommandDefinition("EXPLAIN " + sql, args, cancellationToken: ct))).ToList();
+            await FoldPendingAsync(ct);
         }
 
-        return (await connection.QueryAsync<(long Id, long Parent, long NotUsed, string Detail)>(new CommandDefinition("EXPLAIN QUERY PLAN " + sql, args, cancellationToken: ct)))
-            .Select(r => $"{r.Id} {r.Parent} {r.Detail}").ToList();
+        await using var connection = await db.OpenAsync(ct);
+        var lines = new List<string>();
+        var statements = new List<(string Label, string Sql, DynamicParameters Args)>();
+        if (await PlanAsync(connection, user, query, query.Cursor is null ? null : (long.MaxValue, long.MaxValue), s => statements.Add(("values", s.Item1, s.Item2)), ct) is { } plan)
+        {
+            statements.Add(("rows", plan.Sql, plan.Args));
+        }
+
+        foreach (var (label, sql, args) in statements)
+        {
+            lines.Add("-- " + label);
+            lines.AddRange(db.Kind == DbKind.Postgres
+                ? await connection.QueryAsync<string>(new CommandDefinition("EXPLAIN " + sql, args, cancellationToken: ct))
+                : (await connection.QueryAsync<(long Id, long Parent, long NotUsed, string Detail)>(new CommandDefinition("EXPLAIN QUERY PLAN " + sql, args, cancellationToken: ct)))
+                    .Select(r => $"{r.Id} {r.Parent} {r.Detail}"));
+        }
+
+        return lines;
     }
 
-    private (string Sql, DynamicParameters Args) Plan(UserAccess user, CallSearchQuery query, (long Start, long Id)? after)
+    /// <summary>
+    /// How many distinct values per party a prefix may match and still be read as one newest-first index range per
+    /// value, merged; past it, the prefix matches densely enough that walking the time index newest first and
+    /// filtering finds a page sooner.
+    /// </summary>
+    internal const int PrefixValueCap = 64;
+
+    /// <summary>
+    /// The statement that reads one page (null when nothing can match). Every shape reads at most a page or two per
+    /// index range in newest-first order, never all matches:
+    /// no party filter — the time index backwards; an exact number — one range per party, merged by UNION;
+    /// a prefix (of a number, or a name) — its distinct values are listed first by skipping through the party's
+    /// index from value to value (<see cref="PrefixValuesAsync"/>), then one range per value, merged in time order
+    /// by UNION ALL (a couple that matches as calling party is left out of the called party's ranges, so none comes
+    /// twice); when a party has more than <see cref="PrefixValueCap"/> values, the time index backwards, filtered.
+    /// </summary>
+    private async Task<(string Sql, DynamicParameters Args)?> PlanAsync(
+        DbConnection connection, UserAccess user, CallSearchQuery query, (long Start, long Id)? after, Action<(string, DynamicParameters)>? listing, CancellationToken ct)
     {
         var args = new DynamicParameters();
         var common = new List<string>();
         AddCommonFilters(user, query, after, common, args);
-
-        var number = query.Number is { } n ? PartyFilter(n.TrimEnd('*'), n.EndsWith('*'), "num", args) : null;
-        var name = query.Name is { } text ? PartyFilter(NameFolding.Fold(text), prefix: true, "name", args) : null;
-        string[] branches;
-        if (number is not null)
-        {
-            if (name is not null)
-            {
-                common.Add($"({name("calling_name_folded")} OR {name("called_name_folded")})");
-            }
-
-            branches = [number("calling_number"), number("called_number")];
-        }
-        else if (name is not null)
-        {
-            branches = [name("calling_name_folded"), name("called_name_folded")];
-        }
-        else
-        {
-            branches = [];
-        }
-
         args.Add("take", query.Limit + 1);
+
+        var numberPrefix = query.Number?.EndsWith('*') == true;
+        var number = query.Number is { } n ? PartyFilter(n.TrimEnd('*'), numberPrefix, "num", args) : null;
+        var name = query.Name is { } text ? PartyFilter(NameFolding.Fold(text), prefix: true, "name", args) : null;
+        if (number is not null && name is not null)
+        {
+            common.Add($"({name("calling_name_folded")} OR {name("called_name_folded")})");
+        }
+
         var where = string.Join(" AND ", common.DefaultIfEmpty("1 = 1"));
-        var sql = branches.Length == 0
-            ? $"SELECT {Columns} FROM couples WHERE {where} {NewestFirst} LIMIT @take"
-            : $"""
-              SELECT {Columns} FROM (
-                  SELECT * FROM (SELECT {Columns} FROM couples WHERE {branches[0]} AND {where} {NewestFirst} LIMIT @take) a
-                  UNION
-                  SELECT * FROM (SELECT {Columns} FROM couples WHERE {branches[1]} AND {where} {NewestFirst} LIMIT @take) b
-              ) u {NewestFirst} LIMIT @take
-              """;
-        return (sql, args);
+        if (number is not null && !numberPrefix)
+        {
+            return ($"""
+                SELECT {Columns} FROM (
+                    SELECT * FROM (SELECT {Columns} FROM couples WHERE {number("calling_number")} AND {where} {NewestFirst} LIMIT @take) a
+                    UNION
+                    SELECT * FROM (SELECT {Columns} FROM couples WHERE {number("called_number")} AND {where} {NewestFirst} LIMIT @take) b
+                ) u {NewestFirst} LIMIT @take
+                """, args);
+        }
+
+        var (prefix, calling, called, parameter) = number is not null
+            ? (number, "calling_number", "called_number", "num")
+            : name is not null ? (name, "calling_name_folded", "called_name_folded", "name") : default;
+        if (prefix is null)
+        {
+            return ($"SELECT {Columns} FROM couples WHERE {where} {NewestFirst} LIMIT @take", args);
+        }
+
+        var values = await PrefixValuesAsync(connection, calling, called, parameter, args.Get<string>(parameter), args, listing, ct);
+        if (values is null)
+        {
+            // Too many values: the time index backwards, with the prefix as a filter (SQLite's unary + keeps it off the party indexes).
+            var column = (string c) => db.Kind == DbKind.Sqlite ? "+" + c : c;
+            return ($"SELECT {Columns} FROM couples WHERE ({prefix(column(calling))} OR {prefix(column(called))}) AND {where} {NewestFirst} LIMIT @take", args);
+        }
+
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        var calledFilter = $"AND ({prefix(calling)}) IS NOT TRUE AND {where}";
+        if (db.Kind == DbKind.Postgres)
+        {
+            // One range per value through LATERAL over the values as arrays: a statement of the same shape, planned
+            // as quickly, whatever the number of values. Each range gives at most a page of (start, id), from the
+            // party index alone when no other filter needs the row; UNION drops a couple found for both parties;
+            // only the page's own couples are then read.
+            args.Add("callingValues", values.Where(v => v.Party == 0).Select(v => v.Value).ToArray());
+            args.Add("calledValues", values.Where(v => v.Party == 1).Select(v => v.Value).ToArray());
+            return ($"""
+                SELECT {Columns} FROM couples WHERE id IN (
+                    SELECT id FROM (
+                        SELECT r.start_at, r.id FROM unnest(@callingValues::text[]) AS v(value) CROSS JOIN LATERAL
+                            (SELECT start_at, id FROM couples WHERE {calling} = v.value AND {where} {NewestFirst} LIMIT @take) r
+                        UNION
+                        SELECT r.start_at, r.id FROM unnest(@calledValues::text[]) AS v(value) CROSS JOIN LATERAL
+                            (SELECT start_at, id FROM couples WHERE {called} = v.value AND {where} {NewestFirst} LIMIT @take) r
+                    ) u {NewestFirst} LIMIT @take)
+                {NewestFirst}
+                """, args);
+        }
+
+        // SQLite merges the ranges of a compound SELECT in the ORDER BY's order, reading each only as far as the page needs.
+        var ranges = new List<string>();
+        foreach (var (party, value) in values)
+        {
+            var p = $"v{ranges.Count}";
+            args.Add(p, value);
+            ranges.Add(party == 0
+                ? $"SELECT {Columns} FROM couples WHERE {calling} = @{p} AND {where}"
+                : $"SELECT {Columns} FROM couples WHERE {called} = @{p} {calledFilter}");
+        }
+
+        return ($"{string.Join("\nUNION ALL\n", ranges)}\n{NewestFirst} LIMIT @take", args);
+    }
+
+    /// <summary>
+    /// The distinct values of each party column in the prefix's range (party 0 calling, 1 called), in one statement:
+    /// a recursive step from each value to the next one in the party's index (a loose index scan: one index probe per
+    /// value, however many couples share it). Null when either party has more than <see cref="PrefixValueCap"/>.
+    /// </summary>
+    private static async Task<List<(int Party, string Value)>?> PrefixValuesAsync(
+        DbConnection connection, string calling, string called, string parameter, string start, DynamicParameters args, Action<(string, DynamicParameters)>? listing, CancellationToken ct)
+    {
+        var upper = args.ParameterNames.Contains(parameter + "Hi") ? $" AND {{0}} < @{parameter}Hi" : "";
+        string Skip(string table, string column) => $"""
+            {table}(v, n) AS (
+                SELECT (SELECT {column} FROM couples WHERE {column} >= @{parameter}{string.Format(CultureInfo.InvariantCulture, upper, column)} ORDER BY {column} LIMIT 1), 1
+                UNION ALL
+                SELECT (SELECT {column} FROM couples WHERE {column} > {table}.v{string.Format(CultureInfo.InvariantCulture, upper, column)} ORDER BY {column} LIMIT 1), {table}.n + 1
+                FROM {table} WHERE {table}.v IS NOT NULL AND {table}.n <= @cap)
+            """;
+        var sql = $"""
+            WITH RECURSIVE {Skip("a", calling)},
+            {Skip("b", called)}
+            SELECT 0 AS party, v FROM a WHERE v IS NOT NULL
+            UNION ALL
+            SELECT 1 AS party, v FROM b WHERE v IS NOT NULL
+            """;
+        var listArgs = new DynamicParameters(args);
+        listArgs.Add("cap", PrefixValueCap);
+        listing?.Invoke((sql, listArgs));
+        var rows = (await connection.QueryAsync<(long Party, string Value)>(new CommandDefinition(sql, listArgs, cancellationToken: ct))).ToList();
+        if (rows.Count(r => r.Party == 0) > PrefixValueCap || rows.Count(r => r.Party == 1) > PrefixValueCap)
+        {
+            return null;
+        }
+
+        // The range is the prefix's exactly under a bytewise collation (see PartyFilter); this keeps any other out.
+        return rows.Where(r => r.Value.StartsWith(start, StringComparison.Ordinal)).Select(r => ((int)r.Party, r.Value)).ToList();
     }
 
     private void AddCommonFilters(UserAccess user, CallSearchQuery query, (long Start, long Id)? after, List<string> common, DynamicParameters args)
@@ -201,10 +320,12 @@ public sealed class CallSearch(Database db)
     }
 
     /// <summary>
-    /// "column equals value", or for a prefix "column starts with value": an index range [value, next value) that is
-    /// exact under a bytewise collation, checked again with substr so that no other collation can add a row.
+    /// "column equals value", or for a prefix "column starts with value": the index range [value, next value), exact
+    /// under the bytewise collation both engines compare these columns with (SQLite's BINARY, PostgreSQL's "C", see
+    /// <see cref="SearchMigration"/>) — so the planner estimates the range as it is. A prefix ending in a character
+    /// whose successor is not the next in byte order (a surrogate, U+FFFF) is ranged without it and checked with substr.
     /// </summary>
-    private static Func<string, string> PartyFilter(string value, bool prefix, string name, DynamicParameters args)
+    internal static Func<string, string> PartyFilter(string value, bool prefix, string name, DynamicParameters args)
     {
         args.Add(name, value);
         if (!prefix)
@@ -212,9 +333,25 @@ public sealed class CallSearch(Database db)
             return column => $"{column} = @{name}";
         }
 
-        args.Add(name + "Hi", value[..^1] + (char)(value[^1] + 1));
-        args.Add(name + "Len", value.Length);
-        return column => $"({column} >= @{name} AND {column} < @{name}Hi AND substr({column}, 1, @{name}Len) = @{name})";
+        var stem = value;
+        while (stem.Length > 0 && (char.IsSurrogate(stem[^1]) || stem[^1] == '\uFFFF' || char.IsSurrogate((char)(stem[^1] + 1))))
+        {
+            stem = stem[..^1];
+        }
+
+        var upper = stem.Length == 0 ? "" : $" AND {{0}} < @{name}Hi";
+        if (stem.Length > 0)
+        {
+            args.Add(name + "Hi", stem[..^1] + (char)(stem[^1] + 1));
+        }
+
+        if (stem.Length == value.Length)
+        {
+            return column => $"({column} >= @{name}{string.Format(CultureInfo.InvariantCulture, upper, column)})";
+        }
+
+        args.Add(name + "Len", value.EnumerateRunes().Count());
+        return column => $"({column} >= @{name}{string.Format(CultureInfo.InvariantCulture, upper, column)} AND substr({column}, 1, @{name}Len) = @{name})";
     }
 
     private static void Validate(CallSearchQuery query)

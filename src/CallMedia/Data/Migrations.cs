@@ -161,6 +161,7 @@ public static class Migrations
         (9, """
             ALTER TABLE tokens ADD COLUMN options TEXT NULL;
             """),
+        (SearchMigration.BytewiseVersion, SearchMigration.BytewiseSql),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -33,9 +33,32 @@ internal static class SearchMigration
         );
         """;
 
+    /// <summary>
+    /// Migration 10: on PostgreSQL, the party columns a prefix search ranges over compare bytewise (<c>COLLATE "C"</c>,
+    /// as SQLite's BINARY does), so [prefix, next prefix) is exactly the values that start with the prefix and the
+    /// planner estimates the range as it is. The indexes on them are rebuilt; equality is unchanged. Nothing to do on SQLite.
+    /// </summary>
+    public const int BytewiseVersion = 10;
+
+    public const string BytewiseSql = "-- PostgreSQL only: see SearchMigration.AfterAsync";
+
+    private const string BytewiseColumns = """
+        ALTER TABLE couples
+            ALTER COLUMN calling_number TYPE TEXT COLLATE "C",
+            ALTER COLUMN called_number TYPE TEXT COLLATE "C",
+            ALTER COLUMN calling_name_folded TYPE TEXT COLLATE "C",
+            ALTER COLUMN called_name_folded TYPE TEXT COLLATE "C"
+        """;
+
     /// <summary>The steps SQL cannot say the same way on both engines: folding names and drawing a random key.</summary>
     public static async Task AfterAsync(int version, DbConnection connection, DbTransaction tx, CancellationToken ct)
     {
+        if (version == BytewiseVersion && connection is Npgsql.NpgsqlConnection)
+        {
+            await connection.ExecuteAsync(BytewiseColumns, transaction: tx);
+            return;
+        }
+
         if (version != Version)
         {
             return;

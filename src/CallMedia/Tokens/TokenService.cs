@@ -20,56 +20,59 @@ public sealed class TokenService(Database db, SessionService sessions, TimeProvi
     /// <summary>
     /// Issues a token if the session's one-minute window has room (<see cref="SessionService.TryCountTokenAsync"/>),
     /// its audit record (<paramref name="record"/> of <c>issued</c>) in the token's transaction; null, with a
-    /// <c>rate-limited</c> record, when the window is full (the caller answers 429).
+    /// <c>rate-limited</c> record, when the window is full (the caller answers 429). One transaction either way:
+    /// the window's count, the token and the record commit together, one commit per issue.
     /// </summary>
-    public async Task<string?> IssueWithinWindowAsync(
-        SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry> record, CancellationToken ct = default)
-    {
-        if (!await sessions.TryCountTokenAsync(session, options.Value.MaxPerSessionPerMinute, ct))
-        {
-            await db.WriteAsync(connection => AuditLog.InsertAsync(connection, null, record("rate-limited"), open: false), CancellationToken.None);
-            return null;
-        }
-
-        return await IssueAsync(session, coupleIds, type, action, record("issued"), ct);
-    }
+    public Task<string?> IssueWithinWindowAsync(
+        SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry> record, CancellationToken ct = default) =>
+        WriteTokenAsync(session, coupleIds, type, action, record, options.Value.MaxPerSessionPerMinute, ct);
 
     /// <summary>Issues a token; <paramref name="record"/>, when given, is written in the same transaction as the token.</summary>
-    public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record = null, CancellationToken ct = default)
+    public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record = null, CancellationToken ct = default) =>
+        (await WriteTokenAsync(session, coupleIds, type, action, record is null ? null : _ => record, window: null, ct))!;
+
+    private async Task<string?> WriteTokenAsync(
+        SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry>? record, int? window, CancellationToken ct)
     {
         var token = Secrets.NewToken();
         var now = clock.GetUtcNow();
-        await db.WriteAsync(
+        return await db.WriteAsync(
             async connection =>
             {
                 await using var tx = await connection.BeginTransactionAsync(ct);
+                if (window is { } max && !await sessions.TryCountTokenAsync(connection, tx, session, max))
+                {
+                    await AuditLog.InsertAsync(connection, tx, record!("rate-limited"), open: false);
+                    await tx.CommitAsync(CancellationToken.None);
+                    return null;
+                }
+
                 await connection.ExecuteAsync(
-            """
-            INSERT INTO tokens (hash, session_hash, user_id, couple_ids, media_type, action, issued_at, expires_at)
-            VALUES (@hash, @session, @userId, @ids, @type, @action, @now, @expires)
-            """,
-            new
-            {
-                hash = Secrets.HashToken(token),
-                session = session.IdHash,
-                userId = session.UserId,
-                ids = string.Join(',', coupleIds),
-                type,
-                action = TokenCriteria.ActionName(action),
-                now = now.ToUnixTimeMilliseconds(),
-                expires = (now + options.Value.Lifetime).ToUnixTimeMilliseconds(),
-            },
+                    """
+                    INSERT INTO tokens (hash, session_hash, user_id, couple_ids, media_type, action, issued_at, expires_at)
+                    VALUES (@hash, @session, @userId, @ids, @type, @action, @now, @expires)
+                    """,
+                    new
+                    {
+                        hash = Secrets.HashToken(token),
+                        session = session.IdHash,
+                        userId = session.UserId,
+                        ids = string.Join(',', coupleIds),
+                        type,
+                        action = TokenCriteria.ActionName(action),
+                        now = now.ToUnixTimeMilliseconds(),
+                        expires = (now + options.Value.Lifetime).ToUnixTimeMilliseconds(),
+                    },
                     tx);
                 if (record is not null)
                 {
-                    await AuditLog.InsertAsync(connection, tx, record, open: false);
+                    await AuditLog.InsertAsync(connection, tx, record("issued"), open: false);
                 }
 
                 await tx.CommitAsync(ct);
                 return token;
             },
             ct);
-        return token;
     }
 
     /// <summary>
