@@ -14,7 +14,7 @@ namespace CallMedia.Delivery;
 /// <summary>
 /// Turns a redeemed token into a delivery: the rows of the table in API.md §3, one method each.
 /// </summary>
-public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeCache transcodes)
+public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, TranscodeCache transcodes)
 {
     /// <param name="grant">What the token was issued for.</param>
     /// <param name="couples">The couples it names, already checked against the user's rights and scope.</param>
@@ -53,7 +53,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         var name = EntryNames.For(couple.Id, couple.Sid, "mp3", 0, 1);
         if (audio is [{ Format: "mp3" } single])
         {
-            return new FileDelivery(media.Resolve(single.Path), "audio/mpeg", name, Inline: true, StoredETag(single));
+            return new FileDelivery(single.Path, "audio/mpeg", name, Inline: true, StoredETag(single));
         }
 
         try
@@ -83,7 +83,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         }
 
         return Exists(video)
-            ? new FileDelivery(media.Resolve(video.Path), "video/mp4", EntryNames.For(couple.Id, couple.Sid, video.Format, 0, 1), Inline: true, StoredETag(video))
+            ? new FileDelivery(video.Path, "video/mp4", EntryNames.For(couple.Id, couple.Sid, video.Format, 0, 1), Inline: true, StoredETag(video))
             : Missing();
     }
 
@@ -101,7 +101,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
             if (ofType is [var single])
             {
                 return Exists(single)
-                    ? new FileDelivery(media.Resolve(single.Path), ContentTypes.ForFormat(single.Format), EntryNames.For(couple.Id, couple.Sid, single.Format, 0, 1), Inline: false, StoredETag(single))
+                    ? new FileDelivery(single.Path, ContentTypes.ForFormat(single.Format), EntryNames.For(couple.Id, couple.Sid, single.Format, 0, 1), Inline: false, StoredETag(single))
                     : Missing();
             }
         }
@@ -143,10 +143,10 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
                 var name = EntryNames.For(couple.Id, couple.Sid, f.Format, i, ofType.Count);
                 manifest.Add(couple, grant.Type, name, f, "ok");
                 statuses.Add("ok");
-                entries.Add(new ZipEntry(name, f.Size, (uint)f.Crc32, DateTimeOffset.FromUnixTimeMilliseconds(f.StartAt).UtcDateTime, info.FullName));
-                if (info.LastWriteTimeUtc > lastModified)
+                entries.Add(new ZipEntry(name, f.Size, (uint)f.Crc32, DateTimeOffset.FromUnixTimeMilliseconds(f.StartAt).UtcDateTime, f.Path));
+                if (info.LastModified > lastModified)
                 {
-                    lastModified = info.LastWriteTimeUtc;
+                    lastModified = info.LastModified;
                 }
 
                 identity.Append(CultureInfo.InvariantCulture, $"{f.Id}:{f.Crc32:x8}:{f.Size};");
@@ -165,13 +165,13 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         return new ZipDelivery(new ZipLayout(entries), "calldata.zip", $"\"z-{etag.ToLowerInvariant()}\"", lastModified);
     }
 
-    private FileInfo? Stat(MediaFile file)
+    private StoredObject? Stat(MediaFile file)
     {
         try
         {
-            var info = new FileInfo(media.Resolve(file.Path));
-            // A file whose size differs from the record is not the recorded file; it is treated as gone.
-            return info.Exists && info.Length == file.Size ? info : null;
+            var info = storage.Stat(file.Path);
+            // A file whose (plaintext) size differs from the record is not the recorded file; it is treated as gone.
+            return info is not null && info.Length == file.Size ? info : null;
         }
         catch (InvalidDataException)
         {
