@@ -17,8 +17,10 @@ public sealed class LocalMediaStorage : IMediaStorage
     private const int CopyBuffer = 1 << 20;
 
     private readonly MediaRoot _media;
+    private readonly StorageOptions _options;
     private readonly Lock _gate = new();
-    private readonly HashSet<string> _noted = new(StringComparer.Ordinal);
+    private DateTime _keysStamp;
+    private volatile MasterKeys _keys;
 
     public LocalMediaStorage(MediaRoot media, IOptions<StorageOptions> options)
         : this(media, options.Value, MasterKeys.Load(options.Value, media))
@@ -28,12 +30,15 @@ public sealed class LocalMediaStorage : IMediaStorage
     public LocalMediaStorage(MediaRoot media, StorageOptions options, MasterKeys keys)
     {
         _media = media;
-        Keys = keys;
+        _options = options;
+        _keys = keys;
+        _keysStamp = KeyFileStamp();
         EncryptsNewObjects = options.EncryptionOn;
         CheckKeys(media, options, keys);
     }
 
-    public MasterKeys Keys { get; }
+    /// <summary>The master keys, read again when the key file changed (a rotation added a key) before a write or an unknown key id.</summary>
+    public MasterKeys Keys => _keys;
 
     public bool EncryptsNewObjects { get; }
 
@@ -73,10 +78,6 @@ public sealed class LocalMediaStorage : IMediaStorage
         var temp = path + ".new";
         File.WriteAllText(temp, "# ids of the master keys that encrypted media files use (not the keys)\n" + string.Concat(ids.Distinct(StringComparer.Ordinal).Select(i => i + "\n")));
         File.Move(temp, path, overwrite: true);
-        lock (_gate)
-        {
-            _noted.Clear();
-        }
     }
 
     public StoredObject? Stat(string path)
@@ -109,6 +110,11 @@ public sealed class LocalMediaStorage : IMediaStorage
             if (EncryptedFormat.ReadHeader(start.AsSpan(0, read), path) is not { } header)
             {
                 return file;
+            }
+
+            if (Keys.Find(header.KeyId) is null)
+            {
+                RefreshKeys();
             }
 
             var dataKey = header.Unwrap(Keys, path);
@@ -225,6 +231,7 @@ public sealed class LocalMediaStorage : IMediaStorage
     public async Task<bool> RewrapAsync(string path, CancellationToken ct)
     {
         var full = _media.Resolve(path);
+        RefreshKeys();
         var current = Keys.Current ?? throw new MediaKeyException("no master key is configured");
         if (ReadHeader(full) is not { } header || header.KeyId == current.Id)
         {
@@ -257,6 +264,7 @@ public sealed class LocalMediaStorage : IMediaStorage
 
     private async Task<(long Size, uint Crc)> WriteEncryptedAsync(Stream source, string destination, CancellationToken ct, (long Size, uint Crc)? expected = null)
     {
+        RefreshKeys();
         var master = Keys.Current ?? throw new MediaKeyException("no master key is configured");
         NoteKeyInUse(master.Id);
         Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
@@ -309,16 +317,15 @@ public sealed class LocalMediaStorage : IMediaStorage
         }
     }
 
+    /// <summary>
+    /// Records a key id as used before a file encrypted with it exists, so a start-up check or a retirement never
+    /// misses a key that files need. The small file is read on every write (not remembered), so a rotation that
+    /// rewrote it meanwhile is seen.
+    /// </summary>
     private void NoteKeyInUse(string id)
     {
         lock (_gate)
         {
-            if (!_noted.Add(id))
-            {
-                return;
-            }
-
-            // Before the first file with this key exists, so a start-up check never misses a key that files need.
             var inUse = KeysInUse(_media);
             if (!inUse.Contains(id))
             {
@@ -326,6 +333,36 @@ public sealed class LocalMediaStorage : IMediaStorage
             }
         }
     }
+
+    private void RefreshKeys()
+    {
+        if (string.IsNullOrWhiteSpace(_options.KeyFile))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var stamp = KeyFileStamp();
+            if (stamp == _keysStamp)
+            {
+                return;
+            }
+
+            try
+            {
+                _keys = MasterKeys.Load(_options, _media);
+                _keysStamp = stamp;
+            }
+            catch (MediaKeyException)
+            {
+                // A key file being edited or broken: the keys read at start (or last) stay in use.
+            }
+        }
+    }
+
+    private DateTime KeyFileStamp() =>
+        string.IsNullOrWhiteSpace(_options.KeyFile) ? default : File.GetLastWriteTimeUtc(Path.GetFullPath(_options.KeyFile));
 
     private static FileStream CreatePrivate(string path) => PrivateFile.Create(path);
 

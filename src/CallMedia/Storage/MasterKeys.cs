@@ -4,7 +4,7 @@ using System.Text;
 namespace CallMedia.Storage;
 
 /// <summary>The master keys are missing, unreadable, badly kept or not the ones the media was encrypted with.</summary>
-public sealed class MediaKeyException(string message) : Exception(message);
+public sealed class MediaKeyException(string message) : InvalidOperationException(message);
 
 /// <summary>One master key and its public id (a hash of the key, so files name their key without revealing it).</summary>
 public sealed record MasterKey(string Id, byte[] Key);
