@@ -302,7 +302,7 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IMediaStorage
     {
         if (link)
         {
-            var (size, crc) = await MediaCopier.HashAsync(row.Path, ct);
+            var (size, crc) = await storage.HashAsync(row.Path, ct);
             return (row.Path, size, crc);
         }
 
