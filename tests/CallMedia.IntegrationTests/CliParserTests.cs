@@ -244,7 +244,7 @@ public sealed partial class CliParserTests
         throw new InvalidOperationException("no repository root above " + AppContext.BaseDirectory);
     }
 
-    [GeneratedRegex("^[a-z|]+$")]
+    [GeneratedRegex("^[a-z][a-z|-]*$")]
     private static partial Regex VerbWords();
 
     [GeneratedRegex("--[a-z][a-z-]*")]

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.IO.Hashing;
 using System.Text;
 using CallMedia.Delivery.Zip;
+using CallMedia.Storage;
 
 namespace CallMedia.UnitTests;
 
@@ -15,9 +16,9 @@ public sealed class ZipLayoutTests
         return new ZipEntry(name, bytes.Length, Crc32.HashToUInt32(bytes), When, null, bytes);
     }
 
-    private static async Task<byte[]> ReadAllAsync(ZipLayout layout)
+    private static async Task<byte[]> ReadAllAsync(ZipLayout layout, IMediaStorage? storage = null)
     {
-        await using var stream = new ZipStream(layout);
+        await using var stream = new ZipStream(layout, storage ?? StorageFixture.Plain(StorageFixture.SharedDataFolder));
         using var copy = new MemoryStream();
         await stream.CopyToAsync(copy);
         return copy.ToArray();
@@ -43,7 +44,7 @@ public sealed class ZipLayoutTests
     {
         var layout = new ZipLayout(Enumerable.Range(0, 50).Select(i => Memory($"f{i}.txt", new string((char)('a' + (i % 26)), 100 + i))).ToList());
         var whole = await ReadAllAsync(layout);
-        await using var stream = new ZipStream(layout);
+        await using var stream = new ZipStream(layout, StorageFixture.Plain(StorageFixture.SharedDataFolder));
         foreach (var start in new[] { 0L, 1, 29, 30, 777, layout.CentralDirectoryOffset - 3, layout.CentralDirectoryOffset + 50, layout.Length - 10 })
         {
             stream.Position = start;
@@ -95,16 +96,17 @@ public sealed class ZipLayoutTests
     [Fact]
     public async Task ZipStream_FileShorterThanRecorded_Throws()
     {
-        var path = Path.GetTempFileName();
-        await File.WriteAllTextAsync(path, "short");
+        var data = StorageFixture.NewDataFolder();
+        var storage = StorageFixture.Plain(data);
+        await File.WriteAllTextAsync(Path.Combine(data, "media", "a.mp3"), "short");
         try
         {
-            var layout = new ZipLayout([new ZipEntry("a.mp3", 100, 0, When, path)]);
-            await Assert.ThrowsAsync<IOException>(() => ReadAllAsync(layout));
+            var layout = new ZipLayout([new ZipEntry("a.mp3", 100, 0, When, "a.mp3")]);
+            await Assert.ThrowsAsync<IOException>(() => ReadAllAsync(layout, storage));
         }
         finally
         {
-            File.Delete(path);
+            Directory.Delete(data, recursive: true);
         }
     }
 }

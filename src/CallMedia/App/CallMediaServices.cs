@@ -30,6 +30,7 @@ public static class CallMediaServices
         services.AddSingleton(_ => OpenDatabase(configuration, dataDir));
         services.AddSingleton(sp => new MediaRoot(Path.Combine(dataDir, "media"), sp.GetRequiredService<IOptions<ImportOptions>>().Value.AllowedRoots));
 
+        services.AddMediaStorage(configuration);
         services.AddMetrics();
         services.TryAddSingleton<CallMediaMetrics>();
         services.AddAuth(configuration);

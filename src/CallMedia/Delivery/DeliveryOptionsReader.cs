@@ -11,7 +11,7 @@ namespace CallMedia.Delivery;
 /// The delivery options of a token request (CallREC parameters <c>channels format name tz sidecar</c>, or the JSON API's
 /// fields), checked before the token is issued; a one-leg mono recording asked for one side is refused then (422).
 /// </summary>
-public sealed class DeliveryOptionsReader(CallStore calls, ChannelProbe probe, MediaRoot media) : ITokenExtrasReader
+public sealed class DeliveryOptionsReader(CallStore calls, ChannelProbe probe, IMediaStorage storage) : ITokenExtrasReader
 {
     public TokenExtras Read(CallRecParameters parameters, TokenCriteria criteria)
     {
@@ -40,7 +40,7 @@ public sealed class DeliveryOptionsReader(CallStore calls, ChannelProbe probe, M
         }
 
         var audio = (await calls.GetFilesAsync(ids, ct))[ids[0]].Where(f => f.Type == MediaType.Audio).ToList();
-        if (audio is not [var single] || !File.Exists(media.Resolve(single.Path)))
+        if (audio is not [var single] || !storage.Exists(single.Path))
         {
             // No audio, or a file gone: the send answers that as it always did.
             return null;

@@ -16,7 +16,7 @@ namespace CallMedia.Delivery;
 /// <summary>
 /// Turns a redeemed token into a delivery: the rows of the table in API.md §3, one method each.
 /// </summary>
-public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeCache transcodes, ChannelProbe probe, IOptions<DeliverySettings> settings)
+public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, TranscodeCache transcodes, ChannelProbe probe, IOptions<DeliverySettings> settings)
 {
     /// <summary>Size, CRC-32 and SHA-256 of converted files (cache files are named by their content, so they never change).</summary>
     private readonly ConcurrentDictionary<string, (long Size, uint Crc32, string Sha256)> _hashes = new(StringComparer.Ordinal);
@@ -64,7 +64,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         var name = namer.Name(couple, MediaType.Audio, "mp3", 0, 1);
         if (audio is [{ Format: "mp3" } single])
         {
-            return new FileDelivery(media.Resolve(single.Path), "audio/mpeg", name, Inline: true, StoredETag(single));
+            return new FileDelivery(single.Path, "audio/mpeg", name, Inline: true, StoredETag(single));
         }
 
         try
@@ -117,7 +117,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
                     return cached is not null ? new FileDelivery(cached, type, name, inline, CachedETag(cached)) : new LiveDelivery(live!, listener!, name);
                 default:
                     var single = audio[0];
-                    return new FileDelivery(media.Resolve(single.Path), ContentTypes.ForFormat(single.Format), namer.Name(couple, MediaType.Audio, single.Format, 0, 1), inline, StoredETag(single));
+                    return new FileDelivery(single.Path, ContentTypes.ForFormat(single.Format), namer.Name(couple, MediaType.Audio, single.Format, 0, 1), inline, StoredETag(single));
             }
         }
         catch (TranscodeBusyException)
@@ -156,7 +156,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         }
 
         return Exists(video)
-            ? new FileDelivery(media.Resolve(video.Path), "video/mp4", namer.Name(couple, MediaType.Video, video.Format, 0, 1), Inline: true, StoredETag(video))
+            ? new FileDelivery(video.Path, "video/mp4", namer.Name(couple, MediaType.Video, video.Format, 0, 1), Inline: true, StoredETag(video))
             : Missing();
     }
 
@@ -179,7 +179,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
             if (ofType is [var single])
             {
                 return Exists(single)
-                    ? new FileDelivery(media.Resolve(single.Path), ContentTypes.ForFormat(single.Format), namer.Name(couple, grant.Type, single.Format, 0, 1), Inline: false, StoredETag(single))
+                    ? new FileDelivery(single.Path, ContentTypes.ForFormat(single.Format), namer.Name(couple, grant.Type, single.Format, 0, 1), Inline: false, StoredETag(single))
                     : Missing();
             }
         }
@@ -227,8 +227,8 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
                         manifest.Add(couple, grant.Type, entry, ofType[0], "ok", new DeliveredFile(rendition.Format, size, crc, sha, ChannelsOf(rendition, ofType.Count)));
                         statuses.Add("ok");
                         entries.Add(new ZipEntry(entry, size, crc, DateTimeOffset.FromUnixTimeMilliseconds(ofType.Min(f => f.StartAt)).UtcDateTime, path));
-                        var written = File.GetLastWriteTimeUtc(path);
-                        lastModified = written > lastModified ? written : lastModified;
+                        var written = storage.Stat(path)?.LastModified;
+                        lastModified = written > lastModified ? written.Value : lastModified;
                         identity.Append(CultureInfo.InvariantCulture, $"{Path.GetFileName(path)};");
                         continue;
                     }
@@ -259,10 +259,10 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
                 var name = namer.Name(couple, grant.Type, f.Format, i, ofType.Count);
                 manifest.Add(couple, grant.Type, name, f, "ok");
                 statuses.Add("ok");
-                entries.Add(new ZipEntry(name, f.Size, (uint)f.Crc32, DateTimeOffset.FromUnixTimeMilliseconds(f.StartAt).UtcDateTime, info.FullName));
-                if (info.LastWriteTimeUtc > lastModified)
+                entries.Add(new ZipEntry(name, f.Size, (uint)f.Crc32, DateTimeOffset.FromUnixTimeMilliseconds(f.StartAt).UtcDateTime, f.Path));
+                if (info.LastModified > lastModified)
                 {
-                    lastModified = info.LastWriteTimeUtc;
+                    lastModified = info.LastModified;
                 }
 
                 identity.Append(CultureInfo.InvariantCulture, $"{f.Id}:{f.Crc32:x8}:{f.Size};");
@@ -290,13 +290,13 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         return new ZipDelivery(new ZipLayout(entries), "calldata.zip", $"\"z-{etag.ToLowerInvariant()}\"", lastModified);
     }
 
-    private FileInfo? Stat(MediaFile file)
+    private StoredObject? Stat(MediaFile file)
     {
         try
         {
-            var info = new FileInfo(media.Resolve(file.Path));
-            // A file whose size differs from the record is not the recorded file; it is treated as gone.
-            return info.Exists && info.Length == file.Size ? info : null;
+            var info = storage.Stat(file.Path);
+            // A file whose (plaintext) size differs from the record is not the recorded file; it is treated as gone.
+            return info is not null && info.Length == file.Size ? info : null;
         }
         catch (InvalidDataException)
         {
@@ -320,7 +320,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[81920];
         long size = 0;
-        await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, useAsync: true))
+        await using (var stream = storage.OpenRead(path))
         {
             int read;
             while ((read = await stream.ReadAsync(buffer, ct)) > 0)

@@ -3,6 +3,7 @@ using CallMedia.Auth;
 using CallMedia.Calls;
 using CallMedia.Delivery.Zip;
 using CallMedia.Hosting;
+using CallMedia.Storage;
 using CallMedia.Tokens;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
@@ -124,7 +125,7 @@ public static class SendCallFileEndpoints
 
         var kind = delivery switch { ZipDelivery => SentKind.Zip, LiveDelivery => SentKind.Transcode, _ => SentKind.File };
         return new AuditedTransfer(
-            Respond(context, delivery),
+            new TamperGuard(Respond(context, delivery), ex => audit.WriteAsync(Record("tampered", coupleList, null, "media-tampered"))),
             (bytes, completed) =>
             {
                 metrics.BytesSent(kind, bytes);
@@ -147,15 +148,22 @@ public static class SendCallFileEndpoints
         {
             case FileDelivery file:
                 {
-                    var info = new FileInfo(file.Path);
+                    // The storage decides: a plain local file goes through the server's file sending, anything else
+                    // (an encrypted file) as a seekable stream of its plaintext.
+                    var storage = context.RequestServices.GetRequiredService<IMediaStorage>();
+                    var info = storage.Stat(file.Path) ?? throw new FileNotFoundException("the media file vanished");
                     headers.ContentDisposition = Disposition(file.Inline ? "inline" : "attachment", file.FileName);
-                    return Results.File(file.Path, file.ContentType, null, TruncateToSeconds(info.LastWriteTimeUtc), EntityTagHeaderValue.Parse(file.ETag), enableRangeProcessing: true);
+                    var modified = TruncateToSeconds(info.LastModified);
+                    var etag = EntityTagHeaderValue.Parse(file.ETag);
+                    return storage.PlainLocalPath(file.Path) is { } plain
+                        ? Results.File(plain, file.ContentType, null, modified, etag, enableRangeProcessing: true)
+                        : Results.Stream(storage.OpenRead(file.Path), file.ContentType, null, modified, etag, enableRangeProcessing: true);
                 }
 
             case ZipDelivery zip:
                 // Exactly the original product's header, which existing clients match.
                 headers.ContentDisposition = $"attachment; filename={zip.FileName}";
-                return Results.Stream(new ZipStream(zip.Layout), "application/zip", null, TruncateToSeconds(zip.LastModified), EntityTagHeaderValue.Parse(zip.ETag), enableRangeProcessing: true);
+                return Results.Stream(new ZipStream(zip.Layout, context.RequestServices.GetRequiredService<IMediaStorage>()), "application/zip", null, TruncateToSeconds(zip.LastModified), EntityTagHeaderValue.Parse(zip.ETag), enableRangeProcessing: true);
 
             case LiveDelivery live:
                 headers.ContentDisposition = Disposition("inline", live.FileName);

@@ -38,7 +38,7 @@ public sealed class ImportSummary
 /// with size and CRC-32 computed in the same single read, and each batch of couples is stored in one transaction.
 /// Re-running a manifest changes nothing; a file that changed since it was imported is reported, never overwritten.
 /// </summary>
-public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<ImportOptions> settings, Media.MediaProbe probe)
+public sealed class ManifestImporter(Database db, MediaRoot media, IMediaStorage storage, IOptions<ImportOptions> settings, Media.MediaProbe probe)
 {
     private sealed record PlannedFile(ManifestRow Row, long Size, long MTime);
 
@@ -67,6 +67,11 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
         if (link && settings.Value.AllowedRoots.Count == 0)
         {
             throw new InvalidDataException("--link needs Import:AllowedRoots: the server serves linked files only from those folders");
+        }
+
+        if (link && storage.EncryptsNewObjects)
+        {
+            throw new InvalidDataException("--link keeps files where they are, unencrypted; with Storage:Encryption=on, import copies instead");
         }
 
         if (!dryRun)
@@ -297,7 +302,7 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
     {
         if (link)
         {
-            var (size, crc) = await MediaCopier.HashAsync(row.Path, ct);
+            var (size, crc) = await storage.HashAsync(row.Path, ct);
             return (row.Path, size, crc);
         }
 
@@ -305,7 +310,7 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IOptions<Impo
         var relative = Path.Combine(
             row.Start.UtcDateTime.ToString("yyyy/MM/dd", System.Globalization.CultureInfo.InvariantCulture),
             $"{SafeName(sid)}-{key}.{FormatOf(row)}");
-        var (copiedSize, copiedCrc) = await MediaCopier.CopyAsync(row.Path, media.Resolve(relative), media.NewTempPath("part"), ct);
+        var (copiedSize, copiedCrc) = await storage.StoreAsync(row.Path, relative, ct);
         return (relative, copiedSize, copiedCrc);
     }
 

@@ -84,7 +84,7 @@ public abstract record AudioPlan
 }
 
 /// <summary>How many channels a stored audio file has (ffprobe, once per file content; the answer is kept).</summary>
-public sealed class ChannelProbe(Ffmpeg ffmpeg, MediaRoot media)
+public sealed class ChannelProbe(Ffmpeg ffmpeg, IMediaStorage storage)
 {
     private readonly ConcurrentDictionary<string, int> _known = new(StringComparer.Ordinal);
 
@@ -97,9 +97,11 @@ public sealed class ChannelProbe(Ffmpeg ffmpeg, MediaRoot media)
         }
 
         var demuxer = MediaFormats.Demuxer(file.Format) ?? throw new FfmpegException($"recordings stored as .{file.Format} cannot be read");
+        // An encrypted file is probed through a private plaintext copy, removed afterwards.
+        await using var input = await storage.OpenLocalInputAsync(file.Path, file.Format, ct);
         var output = await ffmpeg.ProbeAsync(
             ["-v", "error", "-protocol_whitelist", "file", "-f", demuxer, "-select_streams", "a:0", "-show_entries", "stream=channels",
-             "-of", "default=noprint_wrappers=1:nokey=1", "file:" + media.Resolve(file.Path)],
+             "-of", "default=noprint_wrappers=1:nokey=1", "file:" + input.Path],
             ct);
         var channels = int.TryParse(output.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 1;
         _known[key] = channels;

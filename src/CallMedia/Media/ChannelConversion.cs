@@ -16,12 +16,13 @@ public static class ChannelConversion
     /// <summary>Part of the cache key: a change to the graphs below makes new cache files.</summary>
     public const string Version = "ch-v1";
 
-    public static List<string> Arguments(IReadOnlyList<MediaFile> sources, AudioRendition rendition, MediaRoot media, string mp3Kbps, string cacheFile)
+    /// <param name="inputs">The local file ffmpeg reads for each of <paramref name="sources"/>, in the same order.</param>
+    public static List<string> Arguments(IReadOnlyList<MediaFile> sources, IReadOnlyList<string> inputs, AudioRendition rendition, string mp3Kbps, string cacheFile)
     {
         var args = new List<string>();
         if (sources.Count == 1)
         {
-            args.AddRange(MediaFormats.Input(media.Resolve(sources[0].Path), sources[0].Format));
+            args.AddRange(MediaFormats.Input(inputs[0], sources[0].Format));
             args.AddRange(["-map", "0:a"]);
             var pan = (rendition.Channels, rendition.SourceChannels >= 2) switch
             {
@@ -38,15 +39,16 @@ public static class ChannelConversion
         else
         {
             // The legs that make up the result, each its own input.
-            var used = rendition.Channels switch
+            var legs = rendition.Channels switch
             {
-                ChannelMode.Caller => sources.Take(1).ToList(),
-                ChannelMode.Callee => sources.Skip(1).ToList(),
-                _ => sources.ToList(),
+                ChannelMode.Caller => Enumerable.Range(0, 1).ToList(),
+                ChannelMode.Callee => Enumerable.Range(1, sources.Count - 1).ToList(),
+                _ => Enumerable.Range(0, sources.Count).ToList(),
             };
-            foreach (var s in used)
+            var used = legs.Select(i => sources[i]).ToList();
+            foreach (var i in legs)
             {
-                args.AddRange(MediaFormats.Input(media.Resolve(s.Path), s.Format));
+                args.AddRange(MediaFormats.Input(inputs[i], sources[i].Format));
             }
 
             var origin = sources.Min(s => s.StartAt);

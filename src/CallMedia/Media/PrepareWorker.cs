@@ -7,14 +7,14 @@ using Microsoft.Extensions.Options;
 namespace CallMedia.Media;
 
 /// <summary>Runs one claimed prepare job: mix, check, hash, rename into place, record — or fail with a clear message.</summary>
-public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, VideoMixer mixer, Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, CallMediaMetrics metrics, ILogger<PrepareRunner> logger)
+public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, VideoMixer mixer, Ffmpeg ffmpeg, IMediaStorage storage, IOptions<MediaOptions> options, CallMediaMetrics metrics, ILogger<PrepareRunner> logger)
 {
     public async Task RunAsync(JobStatus job, CancellationToken stopping)
     {
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var progress = 0;
         var renewals = RenewWhileRunningAsync(job.Id, () => Volatile.Read(ref progress), lost);
-        var temp = media.NewTempPath("mp4");
+        var temp = storage.NewTempPath("mp4");
         string? final = null;
         try
         {
@@ -27,13 +27,12 @@ public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, Vid
             LogStarted(logger, job.Id, job.CoupleId, options.Value.NodeName);
             await mixer.MixAsync(capture, audio, temp, log, p => Volatile.Write(ref progress, p), lost.Token);
 
-            var (size, crc) = await MediaCopier.HashAsync(temp, lost.Token);
             var relative = Path.Combine(
                 couple.Start.UtcDateTime.ToString("yyyy/MM/dd", CultureInfo.InvariantCulture),
                 $"{couple.Id}-video-job{job.Id}.mp4");
-            final = media.Resolve(relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(final)!);
-            File.Move(temp, final, overwrite: true);
+            // Stored (encrypted when on) with size and CRC-32 of the plaintext, before the row points at it.
+            final = relative;
+            var (size, crc) = await storage.CommitAsync(temp, relative, lost.Token);
             var span = VideoMixer.Span(capture, audio);
             if (await jobs.CompleteAsync(job.Id, job.CoupleId, relative, size, crc, span.StartAt, span.StopAt, CancellationToken.None))
             {
@@ -68,7 +67,7 @@ public sealed partial class PrepareRunner(PrepareJobs jobs, CallStore calls, Vid
             File.Delete(temp);
             if (final is not null)
             {
-                File.Delete(final); // written, but not recorded: nobody may see it
+                storage.Delete(final); // written, but not recorded: nobody may see it
             }
         }
     }

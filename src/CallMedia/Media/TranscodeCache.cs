@@ -19,7 +19,7 @@ public sealed class TranscodeBusyException() : Exception("all transcoding slots 
 /// ranges. Cached by content: the key covers the sources' CRCs, sizes and times and the encoder settings. At most
 /// <see cref="MediaOptions.MaxConcurrentTranscodes"/> run at once.
 /// </summary>
-public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<MediaOptions> options, IHostApplicationLifetime lifetime, TimeProvider clock, CallMediaMetrics metrics, ILogger<TranscodeCache> logger) : IDisposable
+public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IMediaStorage storage, IOptions<MediaOptions> options, IHostApplicationLifetime lifetime, TimeProvider clock, CallMediaMetrics metrics, ILogger<TranscodeCache> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, LiveTranscode> _running = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrentTranscodes);
@@ -35,7 +35,7 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         var path = CachePath(key, rendition.Format);
         lock (_gate)
         {
-            if (File.Exists(path))
+            if (storage.Exists(path))
             {
                 return (path, null, null);
             }
@@ -99,14 +99,16 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
     private async Task RunAsync(string key, LiveTranscode live, IReadOnlyList<MediaFile> sources, AudioRendition rendition, string path)
     {
         await Task.Yield();
-        var temp = media.NewTempPath(rendition.Format);
+        var temp = storage.NewTempPath(rendition.Format);
         var failed = true;
         metrics.JobStarted(JobKind.Transcode, wasQueued: false);
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var log = ffmpeg.LogPath(string.Create(CultureInfo.InvariantCulture, $"transcode-{clock.GetUtcNow():yyyyMMdd'T'HHmmss.fff}-{key[..12]}.log"));
-            await using var run = ffmpeg.Start(Arguments(sources, rendition, temp), log, live.Cancelled);
+            // Encrypted sources are read by ffmpeg from private plaintext copies, removed when the run ends.
+            await using var inputs = await LocalInputs.OpenAsync(storage, sources, live.Cancelled);
+            await using var run = ffmpeg.Start(Arguments(sources, inputs.Paths, rendition, temp), log, live.Cancelled);
             var buffer = new byte[16 * 1024];
             int read;
             while ((read = await run.Output.ReadAsync(buffer, live.Cancelled)) > 0)
@@ -115,7 +117,7 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
             }
 
             await run.Exited;
-            File.Move(temp, path, overwrite: true);
+            await storage.CommitAsync(temp, path, live.Cancelled);
             live.Complete(path);
             failed = false;
         }
@@ -141,18 +143,18 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         }
     }
 
-    private List<string> Arguments(IReadOnlyList<MediaFile> sources, AudioRendition rendition, string cacheFile)
+    private List<string> Arguments(IReadOnlyList<MediaFile> sources, IReadOnlyList<string> inputs, AudioRendition rendition, string cacheFile)
     {
         var kbps = options.Value.Mp3Kbps.ToString(CultureInfo.InvariantCulture) + "k";
         var args = new List<string>();
         if (!rendition.IsDefault)
         {
-            return ChannelConversion.Arguments(sources, rendition, media, kbps, cacheFile);
+            return ChannelConversion.Arguments(sources, inputs, rendition, kbps, cacheFile);
         }
 
-        foreach (var s in sources)
+        for (var i = 0; i < sources.Count; i++)
         {
-            args.AddRange(MediaFormats.Input(media.Resolve(s.Path), s.Format));
+            args.AddRange(MediaFormats.Input(inputs[i], sources[i].Format));
         }
 
         if (sources.Count == 1)

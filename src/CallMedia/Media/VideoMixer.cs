@@ -10,7 +10,7 @@ namespace CallMedia.Media;
 /// (API.md §6). Capture and audio are placed on the call's timeline by their files' start times; gaps are black or
 /// silent. The output is written to a temp file and checked with ffprobe before anyone may rename it into place.
 /// </summary>
-public sealed class VideoMixer(Ffmpeg ffmpeg, MediaRoot media)
+public sealed class VideoMixer(Ffmpeg ffmpeg, IMediaStorage storage)
 {
     /// <summary>The span of the mixed video on the call's timeline.</summary>
     public sealed record Timeline(long StartAt, long StopAt);
@@ -24,14 +24,16 @@ public sealed class VideoMixer(Ffmpeg ffmpeg, MediaRoot media)
     /// <summary>Mixes into <paramref name="output"/>, reporting progress from 0 to 100.</summary>
     public async Task MixAsync(MediaFile capture, IReadOnlyList<MediaFile> audio, string output, string logPath, Action<int> progress, CancellationToken ct)
     {
-        var capturePath = media.Resolve(capture.Path);
+        // Encrypted inputs are read through private plaintext copies, removed when the mix ends.
+        await using var inputs = await LocalInputs.OpenAsync(storage, [capture, .. audio], ct);
+        var capturePath = inputs.Paths[0];
         var rate = await FrameRateAsync(capturePath, capture.Format, ct);
         var span = Span(capture, audio);
         var total = (span.StopAt - span.StartAt) / 1000.0;
         var args = new List<string>(MediaFormats.Input(capturePath, capture.Format));
-        foreach (var a in audio)
+        for (var i = 0; i < audio.Count; i++)
         {
-            args.AddRange(MediaFormats.Input(media.Resolve(a.Path), a.Format));
+            args.AddRange(MediaFormats.Input(inputs.Paths[i + 1], audio[i].Format));
         }
 
         if (audio.Count == 0)

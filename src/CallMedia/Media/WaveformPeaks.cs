@@ -16,7 +16,7 @@ namespace CallMedia.Media;
 /// time; one stereo file into two lanes; anything else into one), and the result is cached as gzipped JSON beside
 /// the transcodes, keyed by the sources' content, so a two-hour call shows its shape without being downloaded.
 /// </summary>
-public sealed class WaveformPeaks(Ffmpeg ffmpeg, MediaRoot media, TimeProvider clock, ILogger<WaveformPeaks> logger)
+public sealed class WaveformPeaks(Ffmpeg ffmpeg, MediaRoot media, IMediaStorage storage, TimeProvider clock, ILogger<WaveformPeaks> logger)
 {
     public const int PeaksPerSecond = 50;
 
@@ -179,9 +179,10 @@ public sealed class WaveformPeaks(Ffmpeg ffmpeg, MediaRoot media, TimeProvider c
     /// <summary>Decodes one file to 16-bit samples at 8 kHz and keeps the largest magnitude of every 1/50 s per channel.</summary>
     private async Task<(float[] First, float[] Second)> DecodeAsync(MediaFile file, int channels)
     {
+        await using var input = await LocalInputs.OpenAsync(storage, [file], CancellationToken.None);
         string[] args =
         [
-            .. MediaFormats.Input(media.Resolve(file.Path), file.Format),
+            .. MediaFormats.Input(input.Paths[0], file.Format),
             "-map", "0:a:0", "-vn", "-ac", channels.ToString(CultureInfo.InvariantCulture), "-ar", SampleRate.ToString(CultureInfo.InvariantCulture),
             "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1",
         ];

@@ -62,10 +62,21 @@ public sealed class MediaRoot
         throw new InvalidDataException("media path is outside the media root and the allowed link folders");
     }
 
-    /// <summary>A fresh temp file name beside the destination's file system.</summary>
+    /// <summary>
+    /// A fresh temp file name beside the destination's file system, in a folder only the service may enter (a tool's
+    /// plaintext output or a decrypted input for ffmpeg waits there).
+    /// </summary>
     public string NewTempPath(string extension)
     {
-        Directory.CreateDirectory(TempDir);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(TempDir);
+        }
+        else
+        {
+            Directory.CreateDirectory(TempDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
         return Path.Combine(TempDir, $"{Guid.NewGuid():N}.{extension}");
     }
 
@@ -84,7 +95,9 @@ public sealed class MediaRoot
         // File times are wall-clock times, so they are compared with the wall clock, not an injected one.
         var cutoff = TimeProvider.System.GetUtcNow().UtcDateTime - LeftoverAge;
         var removed = 0;
-        foreach (var file in new DirectoryInfo(TempDir).EnumerateFiles("*.part"))
+        // .part: a copy or an encryption that never finished; .plain.*: a decrypted input of a tool that died.
+        var files = new DirectoryInfo(TempDir).EnumerateFiles("*.part").Concat(new DirectoryInfo(TempDir).EnumerateFiles("*.plain.*"));
+        foreach (var file in files)
         {
             if (file.LastWriteTimeUtc > cutoff)
             {

@@ -1,3 +1,5 @@
+using CallMedia.Storage;
+
 namespace CallMedia.Delivery.Zip;
 
 /// <summary>
@@ -7,11 +9,9 @@ namespace CallMedia.Delivery.Zip;
 /// A file that vanished or shrank since the layout was made throws <see cref="IOException"/>, which aborts
 /// the response: the client sees a broken transfer, never a complete-looking corrupt archive.
 /// </summary>
-public sealed class ZipStream(ZipLayout layout) : Stream
+public sealed class ZipStream(ZipLayout layout, IMediaStorage storage) : Stream
 {
-    private const int FileBufferSize = 256 * 1024;
-
-    private FileStream? _file;
+    private Stream? _file;
     private int _fileEntry = -1;
     private long _position;
 
@@ -122,7 +122,7 @@ public sealed class ZipStream(ZipLayout layout) : Stream
         await base.DisposeAsync();
     }
 
-    private FileStream OpenEntry(int index, ZipEntry entry)
+    private Stream OpenEntry(int index, ZipEntry entry)
     {
         if (_fileEntry == index && _file is not null)
         {
@@ -131,7 +131,8 @@ public sealed class ZipStream(ZipLayout layout) : Stream
 
         _file?.Dispose();
         _file = null;
-        _file = new FileStream(entry.FilePath!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileBufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        // Through the storage: a plain file as it is, an encrypted one decrypted chunk by chunk.
+        _file = storage.OpenRead(entry.FilePath!);
         if (_file.Length != entry.Size)
         {
             throw new IOException($"media file of zip entry '{entry.Name}' changed size since it was recorded");

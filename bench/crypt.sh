@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Encryption at rest, on vs off in one run, same files, same machine:
+#   (1) MB/s of one 1 GiB download                      (best of 3)
+#   (2) MB/s of a zip of 1,000 files of 4 MiB           (best of 3)
+#   (3) first byte of a seek: a 1,000-byte range in the middle of the 1 GiB file, ms (median of 7)
+# The files are imported once (plain); a copy of the data folder is converted by `callmedia storage encrypt` and
+# served by a second server with Storage:Encryption=on. Rounds alternate the two servers, so both see the same load
+# from the machine's other users; `uptime` is printed before and after.
+# Usage: nice -n 10 bash bench/crypt.sh [work-dir]   (needs ~16 GB free; CM=path/to/callmedia skips the publish)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-$(mktemp -d /tmp/callmedia-crypt.XXXXXX)}
+mkdir -p "$work"
+for p in curl; do
+  dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
+done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+
+echo "== load before: $(uptime)"
+if [ -z "${CM:-}" ]; then
+  echo "== building"
+  dotnet publish src/CallMedia -c Release -o "$work/app" -v quiet >/dev/null
+  CM="$work/app/callmedia"
+fi
+
+echo "== generating files in $work/src"
+mkdir -p "$work/src/zip"
+make() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" = "$2" ] || head -c "$2" /dev/urandom > "$1"; }
+for i in $(seq 0 999); do make "$(printf '%s/src/zip/z%04d.mp3' "$work" "$i")" $((4 << 20)); done
+make "$work/src/one-gib.mp3" $((1 << 30))
+
+data="$work/data"
+keyfile="$work/master.key"
+rm -rf "$data" "$data-enc"
+umask 077; python3 -c 'import os,base64; print(base64.b64encode(os.urandom(32)).decode())' > "$keyfile"; umask 022
+{
+  echo "sid,start,stop,calling_number,called_number,type,path"
+  i=0; for f in "$work"/src/zip/*.mp3; do echo "zip-set-$i,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,+15550100,2001,audio,$f"; i=$((i + 1)); done
+  echo "one-gib-0,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,+15550100,2001,audio,$work/src/one-gib.mp3"
+} > "$work/set.csv"
+echo "== importing (plain copies)"
+"$CM" import "$work/set.csv" --data "$data" >/dev/null
+echo "bench-password" | "$CM" user add bench --role downloader --data "$data" >/dev/null
+zip_ids=$("$CM" calls list --data "$data" --limit 100000 | awk -F'\t' '$2 ~ /^zip-set-/ {print $1}' | paste -sd,)
+gib_id=$("$CM" calls list --data "$data" --sid one-gib-0 | cut -f1)
+
+echo "== copying the data folder; storage encrypt converts the copy in place"
+rm -rf "$data-enc"; cp -a "$data" "$data-enc"
+start=$(date +%s.%N)
+"$CM" storage encrypt --data "$data-enc" --Storage:Encryption=on "--Storage:KeyFile=$keyfile"
+echo "encrypt took $(python3 -c "import time; print(f'{time.time() - $start:.1f}')") s for $(du -sh "$data-enc/media" | cut -f1)"
+
+start_server() { # data-dir label extra-options... → "pid base session"
+  local dir=$1 label=$2; shift 2
+  local port; port=$(free_port)
+  "$CM" serve --no-demo --data "$dir" --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning --Tokens:MaxPerSessionPerMinute=10000000 "$@" > "$work/serve-$label.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+  local base="http://127.0.0.1:$port/callrec"
+  local session; session=$(curl -s -d 'loginname=bench&password=bench-password' "$base/loginservlet" | sed -n 's/.*sessionid="\([0-9A-F]*\)".*/\1/p')
+  echo "$pid $base $session"
+}
+read -r plain_pid plain_base plain_session < <(start_server "$data" plain)
+read -r enc_pid enc_base enc_session < <(start_server "$data-enc" encrypted --Storage:Encryption=on "--Storage:KeyFile=$keyfile")
+trap 'kill $plain_pid $enc_pid 2>/dev/null || true' EXIT
+token() { curl -s "$1/downloadtoken;jsessionid=$2?$3" | sed -n 's/.*<reply>\(.*\)<\/reply>.*/\1/p'; }
+speed() { # base session query ext → MB/s of one download with a fresh token
+  local t; t=$(token "$1" "$2" "$3")
+  python3 -c "print($(curl -s -o /dev/null -w '%{speed_download}' "$1/sendcallfile.$4;jsessionid=$2?token=$t")/1e6)"
+}
+seek() { # base session → ms to the first byte of a 1,000-byte range in the middle of the 1 GiB file
+  local t; t=$(token "$1" "$2" "id_call[]=$gib_id&action=download")
+  python3 -c "print($(curl -s -o /dev/null -H 'Range: bytes=536870000-536870999' -w '%{time_starttransfer}' "$1/sendcallfile.mp3;jsessionid=$2?token=$t")*1000)"
+}
+best() { python3 -c "import sys; print(f'{max(map(float, sys.argv[1:])):.0f}')" "$@"; }
+median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.1f}')" "$@"; }
+
+# Rounds alternate plain and encrypted, so both see the same load from the machine's other users.
+pg=(); eg=(); pz=(); ez=(); ps=(); es=()
+for round in 1 2 3; do
+  echo "== round $round"
+  pg+=("$(speed "$plain_base" "$plain_session" "id_call[]=$gib_id&action=download" mp3)")
+  eg+=("$(speed "$enc_base" "$enc_session" "id_call[]=$gib_id&action=download" mp3)")
+  pz+=("$(speed "$plain_base" "$plain_session" "id_call[]=$zip_ids&action=download" zip)")
+  ez+=("$(speed "$enc_base" "$enc_session" "id_call[]=$zip_ids&action=download" zip)")
+  for _ in 1 2 3; do
+    ps+=("$(seek "$plain_base" "$plain_session")"); es+=("$(seek "$enc_base" "$enc_session")")
+  done
+  echo "1 GiB plain ${pg[-1]} encrypted ${eg[-1]} MB/s; zip plain ${pz[-1]} encrypted ${ez[-1]} MB/s"
+done
+plain_gib=$(best "${pg[@]}"); enc_gib=$(best "${eg[@]}"); plain_zip=$(best "${pz[@]}"); enc_zip=$(best "${ez[@]}")
+plain_seek=$(median "${ps[@]}"); enc_seek=$(median "${es[@]}")
+echo "plain:     1 GiB $plain_gib MB/s, zip $plain_zip MB/s, seek first byte $plain_seek ms (best of 3; median of 9)"
+echo "encrypted: 1 GiB $enc_gib MB/s, zip $enc_zip MB/s, seek first byte $enc_seek ms"
+echo "ratio encrypted/plain: 1 GiB $(ratio "$enc_gib" "$plain_gib"), zip $(ratio "$enc_zip" "$plain_zip"); seek first byte $plain_seek ms -> $enc_seek ms"
+echo "== load after: $(uptime)"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -r), $(grep -m1 -o -w aes /proc/cpuinfo || echo no) AES-NI"

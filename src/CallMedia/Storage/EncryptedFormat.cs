@@ -1,0 +1,418 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace CallMedia.Storage;
+
+/// <summary>A chunk of an encrypted media file failed authentication or is missing: the file was altered or cut.</summary>
+public sealed class MediaTamperedException(string message) : IOException(message);
+
+/// <summary>
+/// The layout of an encrypted media file (version 1): a 128-byte header, then the plaintext in chunks of
+/// <see cref="ChunkSize"/> bytes (the last one shorter), each sealed with AES-256-GCM under the file's own random
+/// data key and followed by its 16-byte tag.
+/// <code>
+/// 0   8  magic 89 'C' 'M' 'E' 'N' 'C' 0D 0A
+/// 8   2  version (1)          10  2  reserved (0)
+/// 12  4  chunk size           16  8  plaintext length
+/// 24 16  file id (random)     40  8  master key id
+/// 48 12  wrap nonce           60 32  data key, encrypted with the master key
+/// 92 16  wrap tag             108 20 zero
+/// </code>
+/// The data key is wrapped with AES-256-GCM under the master key, bytes 0–47 as associated data (so length, chunk
+/// size and file id cannot be changed unnoticed). Chunk i uses the nonce <c>0000 0000 ‖ i</c> (big-endian) and the
+/// associated data <c>file id ‖ i ‖ last?</c>: chunks cannot be reordered, swapped between files or cut off.
+/// </summary>
+public static class EncryptedFormat
+{
+    public const int HeaderSize = 128;
+    public const int TagSize = 16;
+    public const int ChunkSize = 64 * 1024;
+    public const ushort Version = 1;
+    private const int MaxChunkSize = 16 << 20;
+    private const int AadSize = 16 + 8 + 1;
+
+    private static ReadOnlySpan<byte> Magic => [0x89, (byte)'C', (byte)'M', (byte)'E', (byte)'N', (byte)'C', 0x0D, 0x0A];
+
+    /// <summary>Whether the bytes start with the encrypted file's magic.</summary>
+    public static bool IsEncrypted(ReadOnlySpan<byte> start) => start.Length >= Magic.Length && start[..Magic.Length].SequenceEqual(Magic);
+
+    /// <summary>The size on disk of a plaintext of <paramref name="length"/> bytes.</summary>
+    public static long StoredLength(long length, int chunkSize = ChunkSize) => HeaderSize + length + (ChunkCount(length, chunkSize) * TagSize);
+
+    public static long ChunkCount(long length, int chunkSize) => (length + chunkSize - 1) / chunkSize;
+
+    /// <summary>A parsed header; the data key stays wrapped until <see cref="Unwrap"/>.</summary>
+    public sealed record Header(int ChunkSize, long Length, byte[] FileId, string KeyId, byte[] Raw)
+    {
+        /// <summary>The file's data key, unwrapped with the master key the header names.</summary>
+        public byte[] Unwrap(MasterKeys keys, string what)
+        {
+            var master = keys.Find(KeyId)
+                ?? throw new MediaKeyException($"{what} is encrypted with master key {KeyId}, which is not among the configured keys ({keys.Source})");
+            var dataKey = new byte[MasterKeys.KeySize];
+            try
+            {
+                using var gcm = new AesGcm(master.Key, TagSize);
+                gcm.Decrypt(Raw.AsSpan(48, 12), Raw.AsSpan(60, 32), Raw.AsSpan(92, TagSize), dataKey, Raw.AsSpan(0, 48));
+            }
+            catch (AuthenticationTagMismatchException)
+            {
+                throw new MediaTamperedException($"{what}: the header of the encrypted file was altered");
+            }
+
+            return dataKey;
+        }
+    }
+
+    /// <summary>Parses a header (null when the bytes are not an encrypted file's start).</summary>
+    public static Header? ReadHeader(ReadOnlySpan<byte> bytes, string what)
+    {
+        if (bytes.Length < HeaderSize || !IsEncrypted(bytes))
+        {
+            return null;
+        }
+
+        var version = BinaryPrimitives.ReadUInt16BigEndian(bytes[8..]);
+        var chunk = BinaryPrimitives.ReadInt32BigEndian(bytes[12..]);
+        var length = BinaryPrimitives.ReadInt64BigEndian(bytes[16..]);
+        if (version != Version || chunk is <= 0 or > MaxChunkSize || length < 0)
+        {
+            throw new MediaTamperedException($"{what}: unknown or damaged encrypted file header (version {version})");
+        }
+
+        return new Header(chunk, length, bytes.Slice(24, 16).ToArray(), Convert.ToHexString(bytes.Slice(40, 8)).ToLowerInvariant(), bytes[..HeaderSize].ToArray());
+    }
+
+    /// <summary>A header for a new file: the data key wrapped with <paramref name="master"/>.</summary>
+    public static byte[] NewHeader(long length, byte[] fileId, byte[] dataKey, MasterKey master, int chunkSize = ChunkSize)
+    {
+        var b = new byte[HeaderSize];
+        Magic.CopyTo(b);
+        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(8), Version);
+        BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(12), chunkSize);
+        BinaryPrimitives.WriteInt64BigEndian(b.AsSpan(16), length);
+        fileId.CopyTo(b, 24);
+        Convert.FromHexString(master.Id).CopyTo(b, 40);
+        RandomNumberGenerator.Fill(b.AsSpan(48, 12));
+        using var gcm = new AesGcm(master.Key, TagSize);
+        gcm.Encrypt(b.AsSpan(48, 12), dataKey, b.AsSpan(60, 32), b.AsSpan(92, TagSize), b.AsSpan(0, 48));
+        return b;
+    }
+
+    /// <summary>The same file's header with its data key wrapped by another master key (the chunks stay as they are).</summary>
+    public static byte[] Rewrap(Header header, byte[] dataKey, MasterKey master) =>
+        NewHeader(header.Length, header.FileId, dataKey, master, header.ChunkSize);
+
+    internal static void Nonce(Span<byte> nonce, long index)
+    {
+        nonce[..4].Clear();
+        BinaryPrimitives.WriteInt64BigEndian(nonce[4..], index);
+    }
+
+    internal static void Aad(Span<byte> aad, byte[] fileId, long index, bool last)
+    {
+        fileId.CopyTo(aad);
+        BinaryPrimitives.WriteInt64BigEndian(aad[16..], index);
+        aad[24] = last ? (byte)1 : (byte)0;
+    }
+
+    internal static int AadLength => AadSize;
+}
+
+/// <summary>
+/// A read-only, seekable view of the plaintext of an encrypted file: a read decrypts only the chunks it touches
+/// (the last one is kept for the next read), so a range request or a seek costs one chunk, not the file. A chunk
+/// that fails authentication or is missing throws <see cref="MediaTamperedException"/>.
+/// </summary>
+public sealed class DecryptingStream : Stream
+{
+    private readonly FileStream _file;
+    private readonly EncryptedFormat.Header _header;
+    private readonly AesGcm _gcm;
+    private readonly string _what;
+    private readonly byte[] _cipher;
+    private readonly byte[] _plain;
+    private long _plainChunk = -1;
+    private int _plainLength;
+    private long _position;
+
+    public DecryptingStream(FileStream file, EncryptedFormat.Header header, byte[] dataKey, string what)
+    {
+        _file = file;
+        _header = header;
+        _what = what;
+        _gcm = new AesGcm(dataKey, EncryptedFormat.TagSize);
+        _cipher = new byte[header.ChunkSize + EncryptedFormat.TagSize];
+        _plain = new byte[header.ChunkSize];
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => true;
+
+    public override bool CanWrite => false;
+
+    public override long Length => _header.Length;
+
+    public override long Position
+    {
+        get => _position;
+        set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+    {
+        SeekOrigin.Begin => offset,
+        SeekOrigin.Current => _position + offset,
+        _ => Length + offset,
+    };
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var total = 0;
+        while (total < buffer.Length && _position < Length)
+        {
+            var (index, within, length) = Locate();
+            if (within == 0 && buffer.Length - total >= length)
+            {
+                // A whole chunk wanted: decrypted straight into the caller's buffer.
+                var read = RandomAccess.Read(_file.SafeFileHandle, _cipher.AsSpan(0, length + EncryptedFormat.TagSize), Offset(index));
+                Open(index, read, length, buffer.Slice(total, length));
+                total += length;
+                _position += length;
+                continue;
+            }
+
+            if (_plainChunk != index)
+            {
+                var read = RandomAccess.Read(_file.SafeFileHandle, _cipher.AsSpan(0, length + EncryptedFormat.TagSize), Offset(index));
+                Fill(index, read, length);
+            }
+
+            total += CopyOut(buffer[total..], within);
+        }
+
+        return total;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var total = 0;
+        while (total < buffer.Length && _position < Length)
+        {
+            var (index, within, length) = Locate();
+            if (within == 0 && buffer.Length - total >= length)
+            {
+                var read = await RandomAccess.ReadAsync(_file.SafeFileHandle, _cipher.AsMemory(0, length + EncryptedFormat.TagSize), Offset(index), cancellationToken);
+                Open(index, read, length, buffer.Span.Slice(total, length));
+                total += length;
+                _position += length;
+                continue;
+            }
+
+            if (_plainChunk != index)
+            {
+                var read = await RandomAccess.ReadAsync(_file.SafeFileHandle, _cipher.AsMemory(0, length + EncryptedFormat.TagSize), Offset(index), cancellationToken);
+                Fill(index, read, length);
+            }
+
+            total += CopyOut(buffer.Span[total..], within);
+        }
+
+        return total;
+    }
+
+    private (long Index, int Within, int Length) Locate()
+    {
+        var size = _header.ChunkSize;
+        var index = _position / size;
+        return (index, (int)(_position % size), (int)Math.Min(size, Length - (index * size)));
+    }
+
+    private long Offset(long index) => EncryptedFormat.HeaderSize + (index * (_header.ChunkSize + EncryptedFormat.TagSize));
+
+    private void Fill(long index, int read, int length)
+    {
+        _plainChunk = -1;
+        Open(index, read, length, _plain.AsSpan(0, length));
+        _plainChunk = index;
+        _plainLength = length;
+    }
+
+    private int CopyOut(Span<byte> destination, int within)
+    {
+        var n = Math.Min(destination.Length, _plainLength - within);
+        _plain.AsSpan(within, n).CopyTo(destination);
+        _position += n;
+        return n;
+    }
+
+    private void Open(long index, int read, int length, Span<byte> destination)
+    {
+        if (read < length + EncryptedFormat.TagSize)
+        {
+            throw new MediaTamperedException($"{_what}: the encrypted file is cut short at chunk {index}");
+        }
+
+        Span<byte> nonce = stackalloc byte[12];
+        Span<byte> aad = stackalloc byte[EncryptedFormat.AadLength];
+        EncryptedFormat.Nonce(nonce, index);
+        var last = (index + 1) * _header.ChunkSize >= Length;
+        EncryptedFormat.Aad(aad, _header.FileId, index, last);
+        try
+        {
+            _gcm.Decrypt(nonce, _cipher.AsSpan(0, length), _cipher.AsSpan(length, EncryptedFormat.TagSize), destination, aad);
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            destination.Clear();
+            throw new MediaTamperedException($"{_what}: chunk {index} of the encrypted file failed authentication (altered or damaged)");
+        }
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _gcm.Dispose();
+            _file.Dispose();
+            CryptographicOperations.ZeroMemory(_plain);
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        _gcm.Dispose();
+        CryptographicOperations.ZeroMemory(_plain);
+        await _file.DisposeAsync();
+        await base.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// Writes the encrypted form of a plaintext written to it into a seekable file: chunks are sealed as they fill (one
+/// full chunk is held back until more comes, since the last chunk is marked as such), and <see cref="FinishAsync"/>
+/// seals the last one and writes the header, which needs the length, at the start.
+/// </summary>
+public sealed class EncryptingStream : Stream
+{
+    private readonly Stream _output;
+    private readonly MasterKey _master;
+    private readonly byte[] _dataKey = RandomNumberGenerator.GetBytes(MasterKeys.KeySize);
+    private readonly byte[] _fileId = RandomNumberGenerator.GetBytes(16);
+    private readonly AesGcm _gcm;
+    private readonly byte[] _plain = new byte[EncryptedFormat.ChunkSize];
+    private readonly byte[] _cipher = new byte[EncryptedFormat.ChunkSize + EncryptedFormat.TagSize];
+    private int _filled;
+    private long _index;
+    private long _length;
+    private bool _finished;
+
+    public EncryptingStream(Stream output, MasterKey master)
+    {
+        _output = output;
+        _master = master;
+        _gcm = new AesGcm(_dataKey, EncryptedFormat.TagSize);
+        _output.Position = EncryptedFormat.HeaderSize;
+    }
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => !_finished;
+
+    public override long Length => _length;
+
+    public override long Position
+    {
+        get => _length;
+        set => throw new NotSupportedException();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("EncryptingStream is written asynchronously only");
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_finished, this);
+        while (buffer.Length > 0)
+        {
+            if (_filled == _plain.Length)
+            {
+                await SealAsync(last: false, cancellationToken);
+            }
+
+            var n = Math.Min(buffer.Length, _plain.Length - _filled);
+            buffer.Span[..n].CopyTo(_plain.AsSpan(_filled));
+            _filled += n;
+            _length += n;
+            buffer = buffer[n..];
+        }
+    }
+
+    /// <summary>Seals the last chunk and writes the header; the output then holds the complete encrypted file.</summary>
+    public async Task FinishAsync(CancellationToken ct)
+    {
+        if (_filled > 0)
+        {
+            await SealAsync(last: true, ct);
+        }
+
+        _finished = true;
+        _output.Position = 0;
+        await _output.WriteAsync(EncryptedFormat.NewHeader(_length, _fileId, _dataKey, _master), ct);
+        await _output.FlushAsync(ct);
+    }
+
+    private async ValueTask SealAsync(bool last, CancellationToken ct)
+    {
+        var nonce = new byte[12];
+        var aad = new byte[EncryptedFormat.AadLength];
+        EncryptedFormat.Nonce(nonce, _index);
+        EncryptedFormat.Aad(aad, _fileId, _index, last);
+        _gcm.Encrypt(nonce, _plain.AsSpan(0, _filled), _cipher.AsSpan(0, _filled), _cipher.AsSpan(_filled, EncryptedFormat.TagSize), aad);
+        await _output.WriteAsync(_cipher.AsMemory(0, _filled + EncryptedFormat.TagSize), ct);
+        _index++;
+        _filled = 0;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _gcm.Dispose();
+            CryptographicOperations.ZeroMemory(_dataKey);
+            CryptographicOperations.ZeroMemory(_plain);
+        }
+
+        base.Dispose(disposing);
+    }
+}
