@@ -174,7 +174,7 @@ public sealed class EncryptionTests(EncryptionFixture fixture) : IClassFixture<E
         var bytes = await response.Content.ReadAsByteArrayAsync();
         Assert.Equal(response.Content.Headers.ContentLength, bytes.Length);
         using var zip = new ZipArchive(new MemoryStream(bytes));
-        var media = zip.Entries.Where(e => e.Name != "calldata.txt").ToList();
+        var media = zip.Entries.Where(e => e.Name is not ("calldata.txt" or "calldata.json")).ToList();
         Assert.Equal(4, media.Count);
         foreach (var entry in media)
         {
