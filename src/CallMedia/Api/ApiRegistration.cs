@@ -75,6 +75,7 @@ public static class ApiRegistration
         signedIn.MapGroup("").WithTags("Calls").MapCallsApi();
         signedIn.MapGroup("").WithTags("Tokens and jobs").MapTokensApi();
         signedIn.MapGroup("").WithTags("Audit").MapAuditApi();
+        signedIn.MapGroup("").WithTags("Retention").MapRetentionApi();
 
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/api/docs", o => o

@@ -66,7 +66,8 @@ public static class CliApp
             ImportCommand.Create(cli),
             PrepareCommand.Create(cli),
             AdminCommands.CreateAudit(cli),
-            CallsCommands.Create(cli));
+            CallsCommands.Create(cli),
+            RetentionCommands.Create(cli));
 
         var topics = CliContext.Args("command", "the command to explain, e.g. user add", minimum: 0);
         var help = CliContext.Verb("help", "explain a command (the same as <command> --help)", topics);

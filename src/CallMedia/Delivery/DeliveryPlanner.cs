@@ -35,14 +35,14 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
     private static Delivery Prepare(Couple couple, ILookup<long, MediaFile> files) =>
         files[couple.Id].Any(f => f.Type is MediaType.Recd or MediaType.Video)
             ? new PrepareDelivery(couple.Id)
-            : new FailedDelivery(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "This call has no screen capture to prepare.");
+            : IsPurged(couple, MediaType.Video) ? Purged() : new FailedDelivery(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "This call has no screen capture to prepare.");
 
     private async Task<Delivery> AudioStreamAsync(Couple couple, ILookup<long, MediaFile> files, bool needsLength, CancellationToken ct)
     {
         var audio = files[couple.Id].Where(f => f.Type == MediaType.Audio).ToList();
         if (audio.Count == 0)
         {
-            return NoMedia();
+            return IsPurged(couple, MediaType.Audio) ? Purged() : NoMedia();
         }
 
         if (audio.Any(f => !Exists(f)))
@@ -79,7 +79,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
         var video = files[couple.Id].FirstOrDefault(f => f.Type == MediaType.Video);
         if (video is null)
         {
-            return files[couple.Id].Any(f => f.Type == MediaType.Recd) ? Unmixed() : NoMedia();
+            return files[couple.Id].Any(f => f.Type == MediaType.Recd) ? Unmixed() : IsPurged(couple, MediaType.Video) ? Purged() : NoMedia();
         }
 
         return Exists(video)
@@ -95,7 +95,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
             var ofType = files[couple.Id].Where(f => f.Type == grant.Type).ToList();
             if (ofType.Count == 0)
             {
-                return grant.Type == MediaType.Video && files[couple.Id].Any(f => f.Type == MediaType.Recd) ? Unmixed() : NoMedia();
+                return grant.Type == MediaType.Video && files[couple.Id].Any(f => f.Type == MediaType.Recd) ? Unmixed() : IsPurged(couple, grant.Type) ? Purged() : NoMedia();
             }
 
             if (ofType is [var single])
@@ -123,7 +123,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
             var ofType = all.Where(f => f.Type == grant.Type).ToList();
             if (ofType.Count == 0)
             {
-                var status = grant.Type == MediaType.Video && all.Any(f => f.Type == MediaType.Recd) ? "unmixed" : "no-media";
+                var status = grant.Type == MediaType.Video && all.Any(f => f.Type == MediaType.Recd) ? "unmixed" : IsPurged(couple, grant.Type) ? PurgedStatus : "no-media";
                 manifest.Add(couple, grant.Type, null, null, status);
                 statuses.Add(status);
                 continue;
@@ -155,7 +155,7 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
 
         if (!statuses.Contains("ok"))
         {
-            return statuses.SetEquals(["unmixed"]) ? Unmixed() : statuses.Contains("missing") ? Missing() : NoMedia();
+            return statuses.SetEquals(["unmixed"]) ? Unmixed() : statuses.Contains("missing") ? Missing() : statuses.SetEquals([PurgedStatus]) ? Purged() : NoMedia();
         }
 
         var text = manifest.ToBytes();
@@ -183,6 +183,16 @@ public sealed class DeliveryPlanner(CallStore calls, MediaRoot media, TranscodeC
     public bool Exists(MediaFile file) => Stat(file) is not null;
 
     private static string StoredETag(MediaFile f) => string.Create(CultureInfo.InvariantCulture, $"\"m{f.Id:x}-{f.Crc32:x8}-{f.Size:x}\"");
+
+    /// <summary>The <c>calldata.txt</c> status of a couple whose files of the type were deleted by the retention purge.</summary>
+    public const string PurgedStatus = "purged";
+
+    /// <summary>The retention purge deleted the couple's files of this type (a video request counts the capture too).</summary>
+    private static bool IsPurged(Couple couple, int type) =>
+        (couple.PurgedTypes & (type == MediaType.Video ? MediaType.Video | MediaType.Recd : type)) != 0;
+
+    private static FailedDelivery Purged() =>
+        new(StatusCodes.Status410Gone, ErrorNumbers.Purged, "The recordings of this call were deleted under the retention policy (purged).");
 
     private static FailedDelivery Unmixed() =>
         new(StatusCodes.Status409Conflict, ErrorNumbers.Unmixed, "The video is not mixed yet; request a token with type=16 and action=prepare first.");

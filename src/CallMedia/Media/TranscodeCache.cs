@@ -93,6 +93,9 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IOptions<Medi
         }
     }
 
+    /// <summary>Where the transcode of these sources is cached (whether or not it exists); the retention purge deletes it with them.</summary>
+    public string CachePathFor(IReadOnlyList<MediaFile> sources) => CachePath(Key(sources));
+
     private string CachePath(string key) => Path.Combine(media.CacheDir, "mp3", key + ".mp3");
 
     private async Task RunAsync(string key, LiveTranscode live, IReadOnlyList<MediaFile> sources, string path)
