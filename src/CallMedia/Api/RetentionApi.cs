@@ -128,7 +128,7 @@ public static class RetentionApi
         PurgeReport report;
         try
         {
-            report = await purge.RunAsync(body.DryRun, caller.User.Name, Hosting.HttpContextExtensions.ClientAddress(context), context.RequestAborted);
+            report = await purge.RunAsync(body.DryRun, caller.User.Name, Hosting.HttpContextExtensions.ClientAddress(context), ct: context.RequestAborted);
         }
         catch (RetentionBusyException ex)
         {

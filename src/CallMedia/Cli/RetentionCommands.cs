@@ -130,14 +130,24 @@ public static class RetentionCommands
         cli.WithServices(run, async (p, services, ct) =>
         {
             var dry = p.GetValue(dryRun);
-            var report = await services.GetRequiredService<RetentionPurge>().RunAsync(dry, "cli:" + Environment.UserName, "cli", ct);
-            foreach (var c in report.Calls)
+            async Task PrintAsync(IReadOnlyList<PurgedCall> calls)
             {
-                await cli.Console.Out.WriteLineAsync(string.Create(
-                    CultureInfo.InvariantCulture, $"{(dry ? "would purge" : "purged")}\t{c.CoupleId}\t{c.Sid}\t{string.Join(',', MediaType.Names(c.Types))}\t{c.Files} files\t{c.Bytes} bytes\tpolicy {c.Policies}"));
+                foreach (var c in calls)
+                {
+                    await cli.Console.Out.WriteLineAsync(string.Create(
+                        CultureInfo.InvariantCulture, $"{(dry ? "would purge" : "purged")}\t{c.CoupleId}\t{c.Sid}\t{string.Join(',', MediaType.Names(c.Types))}\t{c.Files} files\t{c.Bytes} bytes\tpolicy {c.Policies}"));
+                }
+
+                await cli.Console.Out.FlushAsync(ct);
             }
 
-            if (!dry)
+            // A real run prints each batch as it is committed (its files are then deleted); a dry run prints at the end.
+            var report = await services.GetRequiredService<RetentionPurge>().RunAsync(dry, "cli:" + Environment.UserName, "cli", PrintAsync, ct);
+            if (dry)
+            {
+                await PrintAsync(report.Calls);
+            }
+            else
             {
                 await services.GetRequiredService<AuditLog>().FlushAsync(ct);
             }

@@ -44,18 +44,19 @@ public sealed partial class RetentionPurge(
     /// <param name="by">Who runs it, for the audit records (<c>cli:name</c>, a user, <c>schedule</c>).</param>
     /// <param name="client">Where from, for the audit records.</param>
     /// <param name="ct">Stops the run between files; what is queued is finished by the next run.</param>
-    public async Task<PurgeReport> RunAsync(bool dryRun, string by, string? client, CancellationToken ct = default)
+    /// <param name="committed">Told of each batch once its rows are out and its files queued (before they are deleted).</param>
+    public async Task<PurgeReport> RunAsync(bool dryRun, string by, string? client, Func<IReadOnlyList<PurgedCall>, Task>? committed = null, CancellationToken ct = default)
     {
         if (dryRun)
         {
-            return await ScanAsync(null, by, client, ct);
+            return await ScanAsync(null, by, client, null, ct);
         }
 
         await AcquireAsync(ct);
         try
         {
             var leftovers = await DrainAsync(ct);
-            var report = await ScanAsync(new List<PurgedCall>(), by, client, ct);
+            var report = await ScanAsync(new List<PurgedCall>(), by, client, committed, ct);
             return report with { QueuedLeftovers = leftovers };
         }
         finally
@@ -64,7 +65,7 @@ public sealed partial class RetentionPurge(
         }
     }
 
-    private async Task<PurgeReport> ScanAsync(List<PurgedCall>? done, string by, string? client, CancellationToken ct)
+    private async Task<PurgeReport> ScanAsync(List<PurgedCall>? done, string by, string? client, Func<IReadOnlyList<PurgedCall>, Task>? committed, CancellationToken ct)
     {
         var dryRun = done is null;
         var found = new List<PurgedCall>();
@@ -109,6 +110,11 @@ public sealed partial class RetentionPurge(
             bytes += batch.Sum(c => c.Bytes);
             if (!dryRun)
             {
+                if (committed is not null)
+                {
+                    await committed(batch);
+                }
+
                 await RenewAsync(ct);
                 await DrainAsync(ct);
             }

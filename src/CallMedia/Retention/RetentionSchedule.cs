@@ -21,7 +21,7 @@ public sealed partial class RetentionSchedule(RetentionPurge purge, TimeProvider
             try
             {
                 await Task.Delay(interval, clock, stoppingToken);
-                var report = await purge.RunAsync(dryRun: false, "schedule", "server", stoppingToken);
+                var report = await purge.RunAsync(dryRun: false, "schedule", "server", ct: stoppingToken);
                 if (report.Calls.Count > 0)
                 {
                     LogPurged(logger, report.Calls.Count, report.Files, report.Bytes);
