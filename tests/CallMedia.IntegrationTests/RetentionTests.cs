@@ -433,6 +433,29 @@ public sealed class RetentionTests
         }
     }
 
+    [Fact]
+    public async Task Import_ManifestAgainAfterThePurge_DoesNotBringTheRecordingBack()
+    {
+        await using var server = await StartAsync();
+        using var api = await AdminAsync(server);
+        var number = UniqueNumber();
+        var folder = Directory.CreateTempSubdirectory("callmedia-retention-import-").FullName;
+        var sid = "imp-" + Guid.NewGuid().ToString("N");
+        await File.WriteAllBytesAsync(Path.Combine(folder, "a.mp3"), new byte[3000]);
+        var manifest = Path.Combine(folder, "m.csv");
+        await File.WriteAllTextAsync(manifest, $"sid,start,stop,calling_number,called_number,type,path\n{sid},2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,{number},2001,audio,a.mp3\n");
+        Assert.Equal(0, (await server.CliAsync("", "import", manifest)).Exit);
+        var id = (await server.Services.GetRequiredService<CallMedia.Calls.CallStore>().FindIdBySidAsync(sid))!.Value;
+        await api.PostAsync("/api/v1/retention/policies", new { name = "p", numbers = new[] { number }, keep = "7d" });
+        Assert.Equal(1, (await RunAsync(api)).Json.GetProperty("calls").GetInt32());
+
+        var (exit, output, error) = await server.CliAsync("", "import", manifest);
+        Assert.True(exit == 0, error);
+        Assert.Contains("added 0 couples", output, StringComparison.Ordinal);
+        Assert.Equal((0L, 1L, 0L), await StateAsync(server, id));
+        Directory.Delete(folder, recursive: true);
+    }
+
     /// <summary>Every file row names a file on disk, and every file on disk is named by a row or by the queue.</summary>
     private static async Task AssertConsistentAsync(Database db, string dataDir, List<(long Id, string Sid, List<string> Files)> calls)
     {
