@@ -21,7 +21,9 @@ public sealed partial class ApiDocsTests(ServerFixture fixture) : IClassFixture<
         Assert.Equal(
             [
                 "/api/v1/audit", "/api/v1/audit.csv", "/api/v1/audit/verify", "/api/v1/calls", "/api/v1/calls.csv", "/api/v1/calls/{id}", "/api/v1/calls/{id}/access",
-                "/api/v1/calls/{id}/peaks", "/api/v1/calls/{id}/prepare", "/api/v1/jobs/{id}", "/api/v1/me", "/api/v1/session", "/api/v1/tokens",
+                "/api/v1/calls/{id}/peaks", "/api/v1/calls/{id}/prepare", "/api/v1/jobs/{id}", "/api/v1/me",
+                "/api/v1/retention/holds", "/api/v1/retention/holds/{id}/release", "/api/v1/retention/policies", "/api/v1/retention/policies/{id}", "/api/v1/retention/run",
+                "/api/v1/session", "/api/v1/tokens",
             ],
             paths);
         var problem = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("ProblemDetails");

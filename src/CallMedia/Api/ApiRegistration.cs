@@ -30,7 +30,7 @@ public static class ApiRegistration
             {
                 document.Info.Title = "CallMedia API";
                 document.Info.Version = "v1";
-                document.Info.Description = "Calls, tokens, prepare jobs and the audit of CallMedia. See docs/api-v1.md.";
+                document.Info.Description = "Calls, tokens, prepare jobs, the audit and retention of CallMedia. See docs/api-v1.md.";
                 return Task.CompletedTask;
             });
             o.AddSchemaTransformer((schema, context, _) =>
@@ -75,6 +75,7 @@ public static class ApiRegistration
         signedIn.MapGroup("").WithTags("Calls").MapCallsApi();
         signedIn.MapGroup("").WithTags("Tokens and jobs").MapTokensApi();
         signedIn.MapGroup("").WithTags("Audit").MapAuditApi();
+        signedIn.MapGroup("").WithTags("Retention").MapRetentionApi();
 
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/api/docs", o => o

@@ -6,6 +6,7 @@ using CallMedia.Delivery;
 using CallMedia.Hosting;
 using CallMedia.Import;
 using CallMedia.Media;
+using CallMedia.Retention;
 using CallMedia.Storage;
 using CallMedia.Tokens;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -40,6 +41,7 @@ public static class CallMediaServices
         services.AddDelivery();
         services.AddAudit(configuration);
         services.AddImport(configuration);
+        services.AddRetention(configuration);
         return services;
     }
 

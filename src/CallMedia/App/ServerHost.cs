@@ -7,6 +7,7 @@ using CallMedia.Hosting;
 using CallMedia.Import;
 using CallMedia.Media;
 using CallMedia.Operations;
+using CallMedia.Retention;
 using CallMedia.Tokens;
 using CallMedia.Web;
 using Dapper;
@@ -55,6 +56,7 @@ public static class ServerHost
         });
         builder.Services.AddCallMedia(builder.Configuration);
         builder.Services.AddPrepareWorker();
+        builder.Services.AddRetentionSchedule();
         builder.Services.AddApi(builder.Configuration);
         builder.Services.AddDemoAccount();
         builder.Services.AddBrowserGuards(builder.Configuration);

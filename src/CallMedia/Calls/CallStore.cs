@@ -24,6 +24,9 @@ public sealed class Couple
 
     public long Types { get; set; }
 
+    /// <summary>The media type bits whose files the retention purge deleted (0: none); the couple stays as a tombstone.</summary>
+    public long PurgedTypes { get; set; }
+
     public DateTimeOffset Start => DateTimeOffset.FromUnixTimeMilliseconds(StartAt);
 
     public DateTimeOffset Stop => DateTimeOffset.FromUnixTimeMilliseconds(StopAt);
@@ -58,7 +61,7 @@ public sealed record CoupleFilter(DateTimeOffset? From = null, DateTimeOffset? T
 /// <summary>Couples and their media files.</summary>
 public sealed class CallStore(Database db)
 {
-    private const string CoupleColumns = "id, sid, start_at, stop_at, calling_number, calling_name, called_number, called_name, types";
+    private const string CoupleColumns = "id, sid, start_at, stop_at, calling_number, calling_name, called_number, called_name, types, purged_types";
 
     /// <summary>Couples by id, in chunks small enough for every engine's parameter limit.</summary>
     public async Task<IReadOnlyDictionary<long, Couple>> GetCouplesAsync(IReadOnlyCollection<long> ids, CancellationToken ct = default)

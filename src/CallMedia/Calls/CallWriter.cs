@@ -52,4 +52,37 @@ public static class CallWriter
         await InsertFileAsync(connection, tx, new NewMediaFile(coupleId, MediaType.Video, path, "mp4", size, crc, startAt, stopAt));
         await AddTypesAsync(connection, tx, coupleId, MediaType.Video);
     }
+
+    /// <summary>
+    /// Deletes the couple's file rows whose type is one of <paramref name="types"/> and keeps the couple as a tombstone:
+    /// its type bits become those of the files left, and <c>purged_types</c> remembers what went (the <c>purged</c> status
+    /// of a delivery). Runs inside the purge's transaction, which queues the returned files for deletion from storage.
+    /// </summary>
+    public static async Task<IReadOnlyList<MediaFile>> PurgeFilesAsync(DbConnection connection, DbTransaction tx, long coupleId, int types, long at)
+    {
+        var all = (await connection.QueryAsync<MediaFile>(
+            "SELECT id, couple_id, type, path, format, size, crc32, start_at, stop_at FROM media_files WHERE couple_id = @coupleId", new { coupleId }, tx)).ToList();
+        var gone = all.Where(f => (f.Type & types) != 0).ToList();
+        if (gone.Count == 0)
+        {
+            return gone;
+        }
+
+        foreach (var f in gone)
+        {
+            await connection.ExecuteAsync("DELETE FROM media_files WHERE id = @Id", new { f.Id }, tx);
+        }
+
+        var left = all.Except(gone).Aggregate(0L, (bits, f) => bits | f.Type);
+        var purged = gone.Aggregate(0L, (bits, f) => bits | f.Type);
+        await connection.ExecuteAsync(
+            "UPDATE couples SET types = @left, purged_types = purged_types | @purged, purged_at = @at WHERE id = @coupleId",
+            new { coupleId, left, purged, at },
+            tx);
+        return gone;
+    }
+
+    /// <summary>Whether any file row still names this stored path (a path shared by two couples is deleted with the last).</summary>
+    public static async Task<bool> IsPathReferencedAsync(DbConnection connection, DbTransaction? tx, string path) =>
+        await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM media_files WHERE path = @path", new { path }, tx) > 0;
 }

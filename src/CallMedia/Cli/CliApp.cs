@@ -67,7 +67,8 @@ public static class CliApp
             PrepareCommand.Create(cli),
             AdminCommands.CreateAudit(cli),
             CallsCommands.Create(cli),
-            StorageCommand.Create(cli));
+            StorageCommand.Create(cli),
+            RetentionCommands.Create(cli));
 
         var topics = CliContext.Args("command", "the command to explain, e.g. user add", minimum: 0);
         var help = CliContext.Verb("help", "explain a command (the same as <command> --help)", topics);

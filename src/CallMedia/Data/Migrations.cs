@@ -162,6 +162,45 @@ public static class Migrations
             ALTER TABLE tokens ADD COLUMN options TEXT NULL;
             """),
         (SearchMigration.BytewiseVersion, SearchMigration.BytewiseSql),
+        (11, """
+            ALTER TABLE couples ADD COLUMN purged_types BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE couples ADD COLUMN purged_at BIGINT NULL;
+            CREATE TABLE retention_policies (
+                id {id},
+                name TEXT NOT NULL UNIQUE,
+                media TEXT NOT NULL,
+                numbers TEXT NOT NULL DEFAULT '',
+                keep TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            );
+            CREATE TABLE legal_holds (
+                id {id},
+                couple_id BIGINT NULL,
+                sid TEXT NULL,
+                number TEXT NULL,
+                from_at BIGINT NULL,
+                to_at BIGINT NULL,
+                reason TEXT NOT NULL,
+                placed_by TEXT NOT NULL,
+                placed_at BIGINT NOT NULL,
+                released_at BIGINT NULL,
+                released_by TEXT NULL,
+                release_reason TEXT NULL
+            );
+            CREATE TABLE purge_queue (
+                id {id},
+                couple_id BIGINT NOT NULL,
+                path TEXT NOT NULL,
+                queued_at BIGINT NOT NULL
+            );
+            CREATE TABLE leases (
+                name TEXT NOT NULL PRIMARY KEY,
+                owner TEXT NULL,
+                lease_until BIGINT NOT NULL DEFAULT 0
+            );
+            INSERT INTO leases (name, owner, lease_until) VALUES ('retention', NULL, 0);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

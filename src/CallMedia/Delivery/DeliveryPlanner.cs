@@ -46,14 +46,14 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
     private static Delivery Prepare(Couple couple, ILookup<long, MediaFile> files) =>
         files[couple.Id].Any(f => f.Type is MediaType.Recd or MediaType.Video)
             ? new PrepareDelivery(couple.Id)
-            : new FailedDelivery(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "This call has no screen capture to prepare.");
+            : IsPurged(couple, MediaType.Video) ? Purged() : new FailedDelivery(StatusCodes.Status404NotFound, ErrorNumbers.NotFound, "This call has no screen capture to prepare.");
 
     private async Task<Delivery> AudioStreamAsync(Couple couple, ILookup<long, MediaFile> files, bool needsLength, FileNamer namer, CancellationToken ct)
     {
         var audio = files[couple.Id].Where(f => f.Type == MediaType.Audio).ToList();
         if (audio.Count == 0)
         {
-            return NoMedia();
+            return IsPurged(couple, MediaType.Audio) ? Purged() : NoMedia();
         }
 
         if (audio.Any(f => !Exists(f)))
@@ -152,7 +152,7 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
         var video = files[couple.Id].FirstOrDefault(f => f.Type == MediaType.Video);
         if (video is null)
         {
-            return files[couple.Id].Any(f => f.Type == MediaType.Recd) ? Unmixed() : NoMedia();
+            return files[couple.Id].Any(f => f.Type == MediaType.Recd) ? Unmixed() : IsPurged(couple, MediaType.Video) ? Purged() : NoMedia();
         }
 
         return Exists(video)
@@ -168,7 +168,7 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
             var ofType = files[couple.Id].Where(f => f.Type == grant.Type).ToList();
             if (ofType.Count == 0)
             {
-                return grant.Type == MediaType.Video && files[couple.Id].Any(f => f.Type == MediaType.Recd) ? Unmixed() : NoMedia();
+                return grant.Type == MediaType.Video && files[couple.Id].Any(f => f.Type == MediaType.Recd) ? Unmixed() : IsPurged(couple, grant.Type) ? Purged() : NoMedia();
             }
 
             if (grant.Type == MediaType.Audio && options.ConvertsAudio)
@@ -201,7 +201,7 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
             var ofType = all.Where(f => f.Type == grant.Type).ToList();
             if (ofType.Count == 0)
             {
-                var status = grant.Type == MediaType.Video && all.Any(f => f.Type == MediaType.Recd) ? "unmixed" : "no-media";
+                var status = grant.Type == MediaType.Video && all.Any(f => f.Type == MediaType.Recd) ? "unmixed" : IsPurged(couple, grant.Type) ? PurgedStatus : "no-media";
                 manifest.Add(couple, grant.Type, null, null, status);
                 statuses.Add(status);
                 continue;
@@ -271,7 +271,7 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
 
         if (!statuses.Contains("ok"))
         {
-            return statuses.SetEquals(["unmixed"]) ? Unmixed() : statuses.Contains("missing") ? Missing() : NoMedia();
+            return statuses.SetEquals(["unmixed"]) ? Unmixed() : statuses.Contains("missing") ? Missing() : statuses.SetEquals([PurgedStatus]) ? Purged() : NoMedia();
         }
 
         var text = manifest.ToBytes();
@@ -342,6 +342,16 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
     // Never the tool's own words: they name server paths.
     private static FailedDelivery Unreadable() =>
         new(StatusCodes.Status422UnprocessableEntity, ErrorNumbers.PrepareFailed, "This recording cannot be read as its declared format; it cannot be transcoded.");
+
+    /// <summary>The <c>calldata.txt</c> status of a couple whose files of the type were deleted by the retention purge.</summary>
+    public const string PurgedStatus = "purged";
+
+    /// <summary>The retention purge deleted the couple's files of this type (a video request counts the capture too).</summary>
+    private static bool IsPurged(Couple couple, int type) =>
+        (couple.PurgedTypes & (type == MediaType.Video ? MediaType.Video | MediaType.Recd : type)) != 0;
+
+    private static FailedDelivery Purged() =>
+        new(StatusCodes.Status410Gone, ErrorNumbers.Purged, "The recordings of this call were deleted under the retention policy (purged).");
 
     private static FailedDelivery Unmixed() =>
         new(StatusCodes.Status409Conflict, ErrorNumbers.Unmixed, "The video is not mixed yet; request a token with type=16 and action=prepare first.");

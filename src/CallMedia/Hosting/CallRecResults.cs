@@ -20,6 +20,7 @@ public static class ErrorNumbers
     public const int SignInThrottled = 14;
     public const int CrossSite = 15;
     public const int RateLimited = 16;
+    public const int Purged = 17;
 }
 
 /// <summary>

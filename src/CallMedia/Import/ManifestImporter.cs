@@ -49,6 +49,8 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IMediaStorage
         public long Id { get; set; }
 
         public string Sid { get; set; } = "";
+
+        public long PurgedTypes { get; set; }
     }
 
     private sealed class ExistingFile
@@ -174,8 +176,9 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IMediaStorage
     {
         await using var connection = await db.OpenAsync(ct);
         var sids = batch.Select(c => c.Sid).ToList();
-        var existing = (await connection.QueryAsync<Existing>($"SELECT id, sid FROM couples WHERE {db.In("sid", "sids")}", new { sids = sids.ToArray() }))
-            .ToDictionary(e => e.Sid, e => e.Id, StringComparer.Ordinal);
+        var found = (await connection.QueryAsync<Existing>($"SELECT id, sid, purged_types FROM couples WHERE {db.In("sid", "sids")}", new { sids = sids.ToArray() })).ToList();
+        var existing = found.ToDictionary(e => e.Sid, e => e.Id, StringComparer.Ordinal);
+        var purged = found.ToDictionary(e => e.Id, e => e.PurgedTypes);
         var existingIds = existing.Values.ToList();
         var existingFiles = (await connection.QueryAsync<ExistingFile>(
                 $"SELECT couple_id, source_path, size, source_mtime FROM media_files WHERE {db.In("couple_id", "existingIds")}", new { existingIds = existingIds.ToArray() }))
@@ -200,7 +203,8 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IMediaStorage
                     continue;
                 }
 
-                var fresh = couple.Files.Where(f => !known.ContainsKey(f.Row.Path)).ToList();
+                // Media the retention purge deleted is not brought back by importing its manifest again.
+                var fresh = couple.Files.Where(f => !known.ContainsKey(f.Row.Path) && (purged[id] & f.Row.Type) == 0).ToList();
                 summary.FilesUnchanged += couple.Files.Count - fresh.Count;
                 if (fresh.Count == 0)
                 {

@@ -94,6 +94,32 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IMediaStorage
         }
     }
 
+    /// <summary>
+    /// Every place a transcode of these sources may be cached (whether or not it exists): today's MP3 and each channel
+    /// and format choice; the retention purge deletes them with the sources.
+    /// </summary>
+    public IEnumerable<string> CachePathsFor(IReadOnlyList<MediaFile> sources)
+    {
+        yield return CachePath(Key(sources, AudioRendition.Default), AudioRendition.Default.Format);
+        foreach (var mode in Enum.GetValues<ChannelMode>())
+        {
+            foreach (var format in (string[])["mp3", "wav"])
+            {
+                for (var channels = 0; channels <= MaxSourceChannels; channels++)
+                {
+                    var rendition = new AudioRendition(mode, format, channels);
+                    if (!rendition.IsDefault)
+                    {
+                        yield return CachePath(Key(sources, rendition), format);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The most channels a stored file is looked at with when choosing a rendition (a probe's answer is kept as is).</summary>
+    private const int MaxSourceChannels = 8;
+
     private string CachePath(string key, string format) => Path.Combine(media.CacheDir, format, key + "." + format);
 
     private async Task RunAsync(string key, LiveTranscode live, IReadOnlyList<MediaFile> sources, AudioRendition rendition, string path)

@@ -84,11 +84,14 @@ public sealed class WaveformPeaks(Ffmpeg ffmpeg, MediaRoot media, IMediaStorage 
         return Results.Stream(new GZipStream(File.OpenRead(path), CompressionMode.Decompress), "application/json");
     }
 
+    /// <summary>Where the peaks of these sources are cached (whether or not they exist); the retention purge deletes them with the sources.</summary>
+    public string CachePathFor(IReadOnlyList<MediaFile> sources) => Path.Combine(media.CacheDir, "peaks", Key(sources) + ".json.gz");
+
     /// <summary>The cached gzipped JSON file, computed first if needed (concurrent callers share one computation).</summary>
     public async Task<string> GetAsync(IReadOnlyList<MediaFile> sources, CancellationToken ct)
     {
         var key = Key(sources);
-        var path = Path.Combine(media.CacheDir, "peaks", key + ".json.gz");
+        var path = CachePathFor(sources);
         if (File.Exists(path))
         {
             return path;
