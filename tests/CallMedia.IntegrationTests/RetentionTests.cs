@@ -395,7 +395,7 @@ public sealed class RetentionTests
         Assert.Equal(0, (await server.CliAsync("", "retention", "policy", "add", "p", "--keep", "1y", "--numbers", number)).Exit);
         var dll = typeof(CallMedia.Cli.CliApp).Assembly.Location;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])[dll, "retention", "run", .. server.DatabaseArgs, "--Retention:BatchSize=10", "--Retention:DeletePause=00:00:00.100", "--Retention:Lease=00:00:01"])
+        foreach (var a in (string[])[dll, "retention", "run", .. server.DatabaseArgs, "--Retention:BatchSize=10", "--Retention:DeletePause=00:00:00.300", "--Retention:Lease=00:00:01"])
         {
             start.ArgumentList.Add(a);
         }
@@ -403,7 +403,7 @@ public sealed class RetentionTests
         string firstBatch;
         using (var process = Process.Start(start)!)
         {
-            // The run prints a batch once its rows are out and its files queued; it then deletes them, 100 ms each.
+            // The run prints a batch once its rows are out and its files queued; it then deletes them, 300 ms each.
             firstBatch = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)) ?? "";
             await Task.Delay(250);
             Assert.False(process.HasExited, "the purge finished before it could be interrupted");

@@ -204,7 +204,8 @@ public sealed partial class RetentionPurge(
             derived.Add(peaks.CachePathFor([video]));
         }
 
-        return derived;
+        // Only caches that are there are queued; no transcode of these files can start once their rows are gone.
+        return derived.Where(storage.Exists).ToList();
     }
 
     private static PurgedCall Describe(PurgeCandidate plan, IReadOnlyList<string> derived)
