@@ -1,3 +1,4 @@
+using System.Data.Common;
 using CallMedia.Data;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -69,19 +70,22 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
     /// Counts one token against the session's one-minute window: one conditional UPDATE of the session row, whatever
     /// the number of tokens. False when <paramref name="maxPerMinute"/> were already counted in the window.
     /// </summary>
-    public async Task<bool> TryCountTokenAsync(SessionInfo session, int maxPerMinute, CancellationToken ct = default)
+    public async Task<bool> TryCountTokenAsync(SessionInfo session, int maxPerMinute, CancellationToken ct = default) =>
+        await db.WriteAsync(connection => TryCountTokenAsync(connection, null, session, maxPerMinute), ct);
+
+    /// <summary><see cref="TryCountTokenAsync(SessionInfo, int, CancellationToken)"/> inside the caller's transaction.</summary>
+    public async Task<bool> TryCountTokenAsync(DbConnection connection, DbTransaction? tx, SessionInfo session, int maxPerMinute)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var rows = await db.WriteAsync(
-            connection => connection.ExecuteAsync(
+        var rows = await connection.ExecuteAsync(
                 """
                 UPDATE sessions SET
                     token_window_count = CASE WHEN token_window_start <= @windowStart THEN 1 ELSE token_window_count + 1 END,
                     token_window_start = CASE WHEN token_window_start <= @windowStart THEN @now ELSE token_window_start END
                 WHERE id_hash = @session AND (token_window_start <= @windowStart OR token_window_count < @max)
                 """,
-                new { session = session.IdHash, now, windowStart = now - 60_000, max = maxPerMinute }),
-            ct);
+                new { session = session.IdHash, now, windowStart = now - 60_000, max = maxPerMinute },
+                tx);
         return rows == 1;
     }
 
