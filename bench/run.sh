@@ -25,6 +25,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 load() { echo "[load $(cut -d' ' -f1-3 /proc/loadavg)]"; }
+# CPU seconds (user + system) used so far by the given processes and their threads: on this shared machine the
+# requests/s move with everyone else's load, the CPU each request costs much less.
+cpu_of() { python3 -c "
+import os, sys
+print(sum(int(f[11]) + int(f[12]) for f in (open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split() for p in sys.argv[1:])) / os.sysconf('SC_CLK_TCK'))" "$@"; }
+per_k() { python3 -c "print(f'{($2 - $1) * 1000 / $3:.3f}')"; } # cpu before, after, requests → CPU s per 1,000
 # Every reference file must be real data on disk: a sparse file reads faster (holes) or slower than a real one.
 nonsparse() { python3 -c "
 import os, sys
@@ -132,9 +138,9 @@ http {
 }
 NGINX
 nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
-pids+=($!)
+ng_pid=$!; pids+=($!)
 DOTNET_gcServer=1 "$work/bare/BareKestrel" "$work/src" "http://127.0.0.1:$bare_port" > "$work/bare.log" 2>&1 &
-pids+=($!)
+bare_pid=$!; pids+=($!)
 wait_up "http://127.0.0.1:$ng_port/"
 wait_up "http://127.0.0.1:$bare_port/healthz"
 
@@ -145,19 +151,28 @@ token() { curl -s "$base/downloadtoken;jsessionid=$session?$1" | sed -n 's/.*<re
 ids() { "$cm" calls list --data "$work/data" --limit 100000 | awk -F'\t' -v p="^$1-" '$2 ~ p {print $1}' | paste -sd,; }
 small_id=$(ids small-set)
 
-wrk_rps() { wrk -t2 -c32 -d"$2" --latency "$1" | awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {printf "%.0f %s", rps, p99}'; }
-mint_and_redeem() { # base url, session, couple → sets issue_rps, issue_p99, redeem_rps, redeem_p99
-  local url=$1 sid=$2 id=$3 out
+wrk_rps() { # url, duration, pids → requests/s, p99, CPU s of the pids per 1,000 requests
+  local c0 out; c0=$(cpu_of "${@:3}")
+  out=$(wrk -t2 -c32 -d"$2" --latency "$1" | awk '/requests in/ {n=$1} /Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {printf "%.0f %s %d", rps, p99, n}')
+  set -- $out "$(cpu_of "${@:3}")" "$c0"
+  echo "$1 $2 $(per_k "$5" "$4" "$3")"
+}
+mint_and_redeem() { # base url, session, couple, node pid → sets issue_rps/_p99/_cpu, redeem_rps/_p99/_cpu (CPU s per 1,000)
+  local url=$1 sid=$2 id=$3 pid=$4 out c0
   rm -f "$work"/tokens.*
   wrk -t2 -c32 -d2s -s bench/issue.lua "$url" -- "$sid" "$id" "$work/warm" >/dev/null
+  c0=$(cpu_of "$pid")
   out=$(wrk -t2 -c32 -d12s --latency -s bench/issue.lua "$url" -- "$sid" "$id" "$work/tokens" | grep '^issued')
   echo "  $out"
   issue_rps=$(echo "$out" | awk '{printf "%.0f", $2/$6}'); issue_p99=$(echo "$out" | awk '{print $8}')
+  issue_cpu=$(per_k "$c0" "$(cpu_of "$pid")" "$(echo "$out" | awk '{print $2}')")
   # Warm the redemption path with the warm-up's own tokens, then redeem the minted ones.
   wrk -t2 -c32 -d2s -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/warm" 2 40521 >/dev/null
-  local c0; c0=$(${cpu_probe:-echo} 0)
+  local p0; p0=$(${cpu_probe:-echo} 0)
+  c0=$(cpu_of "$pid")
   out=$(wrk -t2 -c32 -d8s --latency -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/tokens" 2 40521 | grep '^redeemed')
-  redeem_cpu=$(python3 -c "print($(${cpu_probe:-echo} 0) - $c0)")
+  redeem_cpu=$(per_k "$c0" "$(cpu_of "$pid")" "$(echo "$out" | awk '{print $2 + $4}')")
+  db_cpu=$(python3 -c "print($(${cpu_probe:-echo} 0) - $p0)")
   echo "  $out"
   redeem_rps=$(echo "$out" | awk '{printf "%.0f", $2/$8}'); redeem_p99=$(echo "$out" | awk '{print $10}')
 }
@@ -165,15 +180,16 @@ mint_and_redeem() { # base url, session, couple → sets issue_rps, issue_p99, r
 if has a || has b; then
   echo "== (b) token issue, then (a) redemption of those tokens + 40,521-byte file (wrk -t2 -c32) $(load)"
   nonsparse "$small"
-  mint_and_redeem "http://127.0.0.1:$cm_port" "$session" "$small_id"
-  sqlite_redeem=$redeem_rps
+  mint_and_redeem "http://127.0.0.1:$cm_port" "$session" "$small_id" "$cm_pid"
+  sqlite_redeem=$redeem_rps; sqlite_cpu=$redeem_cpu
   wrk -t2 -c32 -d2s "http://127.0.0.1:$ng_port/small/s00000.mp3" >/dev/null
-  read -r ng_rps ng_p99 <<<"$(wrk_rps "http://127.0.0.1:$ng_port/small/s00000.mp3" 8s)"
+  read -r ng_rps ng_p99 ng_cpu <<<"$(wrk_rps "http://127.0.0.1:$ng_port/small/s00000.mp3" 8s "$ng_pid" $(pgrep -P "$ng_pid"))"
   wrk -t2 -c32 -d2s "http://127.0.0.1:$bare_port/file/small/s00000.mp3" >/dev/null
-  read -r bare_rps bare_p99 <<<"$(wrk_rps "http://127.0.0.1:$bare_port/file/small/s00000.mp3" 8s)"
-  echo "callmedia: $redeem_rps redemptions/s, p99 ${redeem_p99} ms; nginx: $ng_rps req/s (p99 $ng_p99); bare Kestrel: $bare_rps req/s (p99 $bare_p99) $(load)"
+  read -r bare_rps bare_p99 bare_cpu <<<"$(wrk_rps "http://127.0.0.1:$bare_port/file/small/s00000.mp3" 8s "$bare_pid")"
+  echo "callmedia: $redeem_rps redemptions/s, p99 ${redeem_p99} ms, $redeem_cpu CPU s per 1,000; nginx: $ng_rps req/s (p99 $ng_p99, $ng_cpu CPU s per 1,000); bare Kestrel: $bare_rps req/s (p99 $bare_p99, $bare_cpu CPU s per 1,000) $(load)"
   echo "ratio (a): $(ratio "$redeem_rps" "$bare_rps") x bare Kestrel, $(ratio "$redeem_rps" "$ng_rps") x nginx (targets >= 0.7 and >= 0.3; p99 < 10 ms)"
-  echo "(b) token issue: $issue_rps tokens/s, p99 ${issue_p99} ms (target >= 5,000/s); $(ratio "$issue_rps" "$bare_rps") x bare Kestrel, $(ratio "$issue_rps" "$ng_rps") x nginx"
+  echo "ratio (a) by CPU per request: $(ratio "$bare_cpu" "$redeem_cpu") x bare Kestrel, $(ratio "$ng_cpu" "$redeem_cpu") x nginx"
+  echo "(b) token issue: $issue_rps tokens/s, p99 ${issue_p99} ms, $issue_cpu CPU s per 1,000 (target >= 5,000/s); $(ratio "$issue_rps" "$bare_rps") x bare Kestrel, $(ratio "$issue_rps" "$ng_rps") x nginx; by CPU per request $(ratio "$bare_cpu" "$issue_cpu") x bare Kestrel"
 fi
 
 speed() { # url → best MB/s of 3
@@ -247,9 +263,9 @@ for p in os.listdir('/proc'):
         total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
     except OSError: pass
 print(total / hz)" "$@"; }
-  cpu_probe=pg_cpu mint_and_redeem "http://127.0.0.1:$pg_node" "$pg_session" "$pg_id"
-  echo "PostgreSQL: $redeem_rps redemptions/s, p99 ${redeem_p99} ms; token issue $issue_rps/s $(load)"
-  echo "PostgreSQL server CPU: $(python3 -c "print(f'{$redeem_cpu:.2f} s over {$redeem_rps * 8:.0f} redemptions = {$redeem_cpu * 1000 / ($redeem_rps * 8):.3f} s per 1,000')")"
-  [[ -n ${sqlite_redeem:-} ]] && echo "ratio (e): $(ratio "$redeem_rps" "$sqlite_redeem") x SQLite (a) (target >= 0.5)"
+  cpu_probe=pg_cpu mint_and_redeem "http://127.0.0.1:$pg_node" "$pg_session" "$pg_id" "${pids[-1]}"
+  echo "PostgreSQL: $redeem_rps redemptions/s, p99 ${redeem_p99} ms, node $redeem_cpu CPU s per 1,000; token issue $issue_rps/s, node $issue_cpu CPU s per 1,000 $(load)"
+  echo "PostgreSQL server CPU: $(python3 -c "print(f'{$db_cpu:.2f} s over {$redeem_rps * 8:.0f} redemptions = {$db_cpu * 1000 / ($redeem_rps * 8):.3f} s per 1,000')")"
+  [[ -n ${sqlite_redeem:-} ]] && echo "ratio (e): $(ratio "$redeem_rps" "$sqlite_redeem") x SQLite (a) (target >= 0.5); by node CPU per redemption $(ratio "$sqlite_cpu" "$redeem_cpu")"
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -r) $(load)"

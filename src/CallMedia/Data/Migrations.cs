@@ -158,6 +158,7 @@ public static class Migrations
             INSERT INTO role_rights (role, right_name) VALUES
                 ('auditor', 'audio.stream'), ('auditor', 'video.stream'), ('auditor', 'audit'), ('admin', 'audit');
             """),
+        (AuthVersion.Version, AuthVersion.Sql),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -209,6 +210,7 @@ public static class Migrations
 
             await connection.ExecuteAsync(sql.Replace("{id}", db.IdentityColumn, StringComparison.Ordinal), transaction: tx);
             await SearchMigration.AfterAsync(version, connection, tx, ct);
+            await AuthVersion.AfterAsync(version, db.Kind, connection, tx);
             await connection.ExecuteAsync(
                 "INSERT INTO schema_version (version, applied_at) VALUES (@version, @at)",
                 new { version, at = clock.GetUtcNow().ToUnixTimeMilliseconds() },
