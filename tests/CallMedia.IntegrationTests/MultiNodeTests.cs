@@ -66,6 +66,44 @@ public sealed class MultiNodeTests
     }
 
     [Fact]
+    public async Task RevokedRightAndDisabledUser_ChangedElsewhere_TakeEffectAtTheNextRequestOnAnotherNode()
+    {
+        await using var cluster = await Cluster.StartAsync(2);
+        Assert.Equal(0, (await CliWithInputAsync(cluster, "pw-ruth-1\n", "user", "add", "ruth", "--role", "downloader")).Exit);
+        var a = cluster.Nodes[0].CreateClient();
+        var b = cluster.Nodes[1].CreateClient();
+        var session = await CallRec.LoginAsync(a, "ruth", "pw-ruth-1");
+
+        // Node B holds the session and the rights in memory after these.
+        for (var i = 0; i < 3; i++)
+        {
+            var used = await CallRec.RequireTokenAsync(b, session, "id_call[]=1001&action=download");
+            using var sent = await b.SendAsync(CallRec.Send(session, used));
+            Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+        }
+
+        // The right goes away through another process: B refuses at once, for the send and for a new token.
+        var token = await CallRec.RequireTokenAsync(b, session, "id_call[]=1001&action=download");
+        var (exit, _, error) = await CliAsync(cluster, "user", "revoke", "ruth", "downloader");
+        Assert.True(exit == 0, error);
+        using (var response = await b.SendAsync(CallRec.Send(session, token)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await CallRec.TokenAsync(b, session, "id_call[]=1001&action=download")).Status);
+
+        // Granted again, then the user disabled (which ends the session) elsewhere: B sends to sign-in at once.
+        Assert.Equal(0, (await CliAsync(cluster, "user", "grant", "ruth", "downloader")).Exit);
+        token = await CallRec.RequireTokenAsync(b, session, "id_call[]=1001&action=download");
+        Assert.Equal(0, (await CliAsync(cluster, "user", "disable", "ruth")).Exit);
+        using (var response = await b.SendAsync(CallRec.Send(session, token)))
+        {
+            Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task NodesStartingAtOnceOnAnEmptyDatabase_MigrateItExactlyOnce_AndAllServe()
     {
         await using var cluster = await Cluster.StartAllAtOnceOnEmptyAsync(3);
@@ -190,11 +228,13 @@ public sealed class MultiNodeTests
         }
     }
 
-    private static async Task<(int Exit, string Out, string Error)> CliAsync(Cluster cluster, params string[] args)
+    private static Task<(int Exit, string Out, string Error)> CliAsync(Cluster cluster, params string[] args) => CliWithInputAsync(cluster, "", args);
+
+    private static async Task<(int Exit, string Out, string Error)> CliWithInputAsync(Cluster cluster, string input, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = await CallMedia.Cli.CliApp.RunAsync([.. args, .. cluster.DatabaseArgs], new CallMedia.Cli.CliConsole(new StringReader(""), output, error, false));
+        var exit = await CallMedia.Cli.CliApp.RunAsync([.. args, .. cluster.DatabaseArgs], new CallMedia.Cli.CliConsole(new StringReader(input), output, error, false));
         return (exit, output.ToString(), error.ToString());
     }
 }

@@ -84,15 +84,17 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     /// with the same action and couples is written instead.
     /// </summary>
     public Task CompleteAsync(long seq, AuditEntry final, CancellationToken ct = default) =>
-        db.WriteAsync(
-            async connection =>
-            {
-                var updated = await connection.ExecuteAsync(
-                    "UPDATE audit SET bytes = @Bytes, outcome = @Outcome, in_progress = 0 WHERE seq = @seq AND chain_seq IS NULL",
-                    new { final.Bytes, final.Outcome, seq });
-                return updated == 1 ? seq : await InsertAsync(connection, null, final, open: false);
-            },
-            ct);
+        db.WriteAsync(connection => CompleteAsync(connection, null, seq, final), ct);
+
+    /// <summary><see cref="CompleteAsync(long, AuditEntry, CancellationToken)"/> inside the caller's transaction (a group commit).</summary>
+    public static async Task<long> CompleteAsync(DbConnection connection, DbTransaction? tx, long seq, AuditEntry final)
+    {
+        var updated = await connection.ExecuteAsync(
+            "UPDATE audit SET bytes = @Bytes, outcome = @Outcome, in_progress = 0 WHERE seq = @seq AND chain_seq IS NULL",
+            new { final.Bytes, final.Outcome, seq },
+            tx);
+        return updated == 1 ? seq : await InsertAsync(connection, tx, final, open: false);
+    }
 
     /// <summary>
     /// The record's hash. A reason, when there is one, is appended as a further field; records without one hash

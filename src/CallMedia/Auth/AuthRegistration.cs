@@ -11,6 +11,7 @@ public static class AuthRegistration
         services.AddValidatedOptions<LoginOptions>(configuration, LoginOptions.Section);
         services.AddSingleton<UserStore>();
         services.AddSingleton<RoleStore>();
+        services.AddSingleton<AuthCache>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<Callers>();

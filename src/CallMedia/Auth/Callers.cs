@@ -2,7 +2,7 @@ using CallMedia.Hosting;
 
 namespace CallMedia.Auth;
 
-/// <summary>Who is asking: the live session and its user's rights and scope, loaded once per request.</summary>
+/// <summary>Who is asking: the live session and its user's rights and scope, once per request (from <see cref="AuthCache"/> while exact).</summary>
 public sealed record Caller(SessionInfo Session, UserAccess User)
 {
     public string Name => User.Name;
@@ -17,17 +17,26 @@ public sealed record Caller(SessionInfo Session, UserAccess User)
 /// <item><term>otherwise</term><description>the caller; rights and scope are checked per couple by <c>CoupleAccess</c></description></item>
 /// </list>
 /// </summary>
-public sealed class Callers(SessionService sessions, UserStore users)
+public sealed class Callers(SessionService sessions, UserStore users, AuthCache cache)
 {
     public async Task<Caller?> ResolveAsync(HttpContext context)
     {
         var ct = context.RequestAborted;
 
+        // One short query says whether what this node holds in memory (AuthCache) is still exact.
+        var candidates = context.SessionCandidates();
+        if (candidates.Count == 0)
+        {
+            return null;
+        }
+
+        var version = await cache.ReadVersionAsync(ct);
+
         // The path parameter, else each JSESSIONID cookie (a browser may hold one for /callrec and one for /).
         SessionInfo? session = null;
-        foreach (var candidate in context.SessionCandidates())
+        foreach (var candidate in candidates)
         {
-            if ((session = await sessions.ResolveAsync(candidate, ct)) is not null)
+            if ((session = await sessions.ResolveAsync(candidate, version, ct)) is not null)
             {
                 break;
             }
@@ -38,7 +47,12 @@ public sealed class Callers(SessionService sessions, UserStore users)
             return null;
         }
 
-        var user = await users.LoadAccessAsync(session.UserId, ct);
+        var user = cache.User(session.UserId, version);
+        if (user is null && (user = await users.LoadAccessAsync(session.UserId, ct)) is not null)
+        {
+            cache.Keep(version, user);
+        }
+
         return user is null || user.Disabled ? null : new Caller(session, user);
     }
 }

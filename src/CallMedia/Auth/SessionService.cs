@@ -9,7 +9,7 @@ namespace CallMedia.Auth;
 public sealed record SessionInfo(string IdHash, long UserId);
 
 /// <summary>Sessions in the database, so every node sees them; idle and absolute expiry per API.md §4.</summary>
-public sealed class SessionService(Database db, TimeProvider clock, IOptions<SessionOptions> options, IGrantRevoker grants)
+public sealed class SessionService(Database db, AuthCache cache, TimeProvider clock, IOptions<SessionOptions> options, IGrantRevoker grants)
 {
     /// <summary>Last-seen is written at most this often, so a burst of range requests is not a burst of writes.</summary>
     private static readonly TimeSpan TouchGranularity = TimeSpan.FromSeconds(15);
@@ -27,7 +27,14 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
     }
 
     /// <summary>The live session for a raw id, touched; null when unknown, ended, expired or its user is disabled.</summary>
-    public async Task<SessionInfo?> ResolveAsync(string? sessionId, CancellationToken ct = default)
+    public async Task<SessionInfo?> ResolveAsync(string? sessionId, CancellationToken ct = default) =>
+        await ResolveAsync(sessionId, await cache.ReadVersionAsync(ct), ct);
+
+    /// <summary>
+    /// <see cref="ResolveAsync(string?, CancellationToken)"/> for a request that has read the <see cref="AuthVersion"/>:
+    /// a session cached at that version is used without a query (its expiry checked against the clock).
+    /// </summary>
+    public async Task<SessionInfo?> ResolveAsync(string? sessionId, long version, CancellationToken ct = default)
     {
         if (!Secrets.IsSessionIdShape(sessionId))
         {
@@ -39,31 +46,40 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
         var o = options.Value;
         var idleSince = now - (long)o.IdleTimeout.TotalMilliseconds;
         var bornAfter = now - (long)o.MaxLifetime.TotalMilliseconds;
-        SessionRow? row;
-        await using (var connection = await db.OpenAsync(ct))
+        var cached = cache.Session(hash, version);
+        if (cached is null || cached.LastSeenAt <= idleSince || cached.CreatedAt <= bornAfter)
         {
-            row = await connection.QuerySingleOrDefaultAsync<SessionRow>(
-            """
-            SELECT s.user_id, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.id_hash = @hash AND s.ended_at IS NULL AND s.last_seen_at > @idleSince AND s.created_at > @bornAfter AND u.disabled = 0
-            """,
-            new { hash, idleSince, bornAfter });
-        }
+            // Not cached at this version, or idle here (another node may have seen it since): ask the database.
+            SessionRow? row;
+            await using (var connection = await db.OpenAsync(ct))
+            {
+                row = await connection.QuerySingleOrDefaultAsync<SessionRow>(
+                """
+                SELECT s.user_id, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
+                WHERE s.id_hash = @hash AND s.ended_at IS NULL AND s.last_seen_at > @idleSince AND s.created_at > @bornAfter AND u.disabled = 0
+                """,
+                new { hash, idleSince, bornAfter });
+            }
 
-        if (row is null)
-        {
-            return null;
+            if (row is null)
+            {
+                return null;
+            }
+
+            cached = new AuthCache.CachedSession(version, row.UserId, row.CreatedAt, row.LastSeenAt);
+            cache.Keep(hash, cached);
         }
 
         var touchEvery = Math.Min(TouchGranularity.TotalMilliseconds, o.IdleTimeout.TotalMilliseconds / 10);
-        if (now - row.LastSeenAt >= touchEvery)
+        if (now - cached.LastSeenAt >= touchEvery)
         {
+            cached.LastSeenAt = now;
             await db.WriteAsync(
                 connection => connection.ExecuteAsync("UPDATE sessions SET last_seen_at = @now WHERE id_hash = @hash AND last_seen_at < @now", new { hash, now }),
                 ct);
         }
 
-        return new SessionInfo(hash, row.UserId);
+        return new SessionInfo(hash, cached.UserId);
     }
 
     /// <summary>
@@ -71,18 +87,22 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
     /// the number of tokens, in the token issue's own transaction (so the count and the token commit together).
     /// False when <paramref name="maxPerMinute"/> were already counted in the window.
     /// </summary>
-    public async Task<bool> TryCountTokenAsync(DbConnection connection, DbTransaction tx, SessionInfo session, int maxPerMinute)
+    public async Task<bool> TryCountTokenAsync(SessionInfo session, int maxPerMinute, CancellationToken ct = default) =>
+        await db.WriteAsync(connection => TryCountTokenAsync(connection, null, session, maxPerMinute), ct);
+
+    /// <summary><see cref="TryCountTokenAsync(SessionInfo, int, CancellationToken)"/> inside the caller's transaction.</summary>
+    public async Task<bool> TryCountTokenAsync(DbConnection connection, DbTransaction? tx, SessionInfo session, int maxPerMinute)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var rows = await connection.ExecuteAsync(
-            """
-            UPDATE sessions SET
-                token_window_count = CASE WHEN token_window_start <= @windowStart THEN 1 ELSE token_window_count + 1 END,
-                token_window_start = CASE WHEN token_window_start <= @windowStart THEN @now ELSE token_window_start END
-            WHERE id_hash = @session AND (token_window_start <= @windowStart OR token_window_count < @max)
-            """,
-            new { session = session.IdHash, now, windowStart = now - 60_000, max = maxPerMinute },
-            tx);
+                """
+                UPDATE sessions SET
+                    token_window_count = CASE WHEN token_window_start <= @windowStart THEN 1 ELSE token_window_count + 1 END,
+                    token_window_start = CASE WHEN token_window_start <= @windowStart THEN @now ELSE token_window_start END
+                WHERE id_hash = @session AND (token_window_start <= @windowStart OR token_window_count < @max)
+                """,
+                new { session = session.IdHash, now, windowStart = now - 60_000, max = maxPerMinute },
+                tx);
         return rows == 1;
     }
 
@@ -105,6 +125,8 @@ public sealed class SessionService(Database db, TimeProvider clock, IOptions<Ses
     private sealed class SessionRow
     {
         public long UserId { get; set; }
+
+        public long CreatedAt { get; set; }
 
         public long LastSeenAt { get; set; }
     }

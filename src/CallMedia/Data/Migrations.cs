@@ -201,6 +201,7 @@ public static class Migrations
             );
             INSERT INTO leases (name, owner, lease_until) VALUES ('retention', NULL, 0);
             """),
+        (AuthVersion.Version, AuthVersion.Sql),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -252,6 +253,7 @@ public static class Migrations
 
             await connection.ExecuteAsync(sql.Replace("{id}", db.IdentityColumn, StringComparison.Ordinal), transaction: tx);
             await SearchMigration.AfterAsync(version, connection, tx, ct);
+            await AuthVersion.AfterAsync(version, db.Kind, connection, tx);
             await connection.ExecuteAsync(
                 "INSERT INTO schema_version (version, applied_at) VALUES (@version, @at)",
                 new { version, at = clock.GetUtcNow().ToUnixTimeMilliseconds() },

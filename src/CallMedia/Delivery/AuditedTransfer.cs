@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -12,8 +13,11 @@ namespace CallMedia.Delivery;
 /// </summary>
 public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record) : IResult
 {
-    /// <summary>Bytes read from a stored file per write: large enough to keep the transport busy, small enough to stop promptly.</summary>
-    public const int FileSegment = 256 * 1024;
+    /// <summary>
+    /// Bytes handed to the transport per flush (and read from a stored file per read): large enough to keep the
+    /// transport busy with few wake-ups (PERF-NOTES: 1 MiB reads reach about 0.9 of nginx), small enough to stop promptly.
+    /// </summary>
+    public const int FileSegment = 1024 * 1024;
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
@@ -39,6 +43,7 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
     private sealed class CountingBodyFeature(IHttpResponseBodyFeature inner, HttpContext context) : IHttpResponseBodyFeature
     {
         private long _bytes;
+        private long _unflushed;
         private volatile bool _gone;
         private CountingStream? _stream;
         private PipeWriter? _writer;
@@ -53,8 +58,10 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         public bool IsAborted => _gone || context.RequestAborted.IsCancellationRequested;
 
         /// <summary>
-        /// Hands bytes to the server's output pipe and counts them. The flush result says at once when the transport
-        /// has stopped taking data (the client is gone), before the request is marked aborted.
+        /// Hands bytes to the server's output pipe and counts them; for a body of known length the pipe is flushed to
+        /// the transport once <see cref="FileSegment"/> bytes are waiting, so a body written in small pieces (a zip's
+        /// 64 KiB copies) still reaches the transport in large segments. The flush result says at once when the transport has stopped
+        /// taking data (the client is gone), before the request is marked aborted.
         /// </summary>
         public async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
         {
@@ -63,20 +70,31 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
                 throw new OperationCanceledException("the client is gone");
             }
 
+            inner.Writer.Write(buffer.Span);
+            Add(buffer.Length);
+            _unflushed += buffer.Length;
+            // A body of unknown length (a transcode streamed as it is produced) goes out write by write.
+            if (_unflushed >= FileSegment || context.Response.ContentLength is null)
+            {
+                await FlushPipeAsync(cancellationToken);
+            }
+        }
+
+        /// <summary>Sends what waits in the pipe; throws once the transport has stopped taking data.</summary>
+        public async ValueTask FlushPipeAsync(CancellationToken cancellationToken)
+        {
+            _unflushed = 0;
             FlushResult result;
             try
             {
-                result = await inner.Writer.WriteAsync(buffer, cancellationToken);
+                result = await inner.Writer.FlushAsync(cancellationToken);
             }
             catch (OperationCanceledException)
             {
-                // The bytes are in the output pipe; only the wait for the transport to take them was cancelled.
-                Add(buffer.Length);
                 _gone = true;
                 throw;
             }
 
-            Add(buffer.Length);
             if (result.IsCompleted || result.IsCanceled)
             {
                 _gone = true;
@@ -84,7 +102,7 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
             }
         }
 
-        public Stream Stream => _stream ??= new CountingStream(inner.Writer, this);
+        public Stream Stream => _stream ??= new CountingStream(this);
 
         public PipeWriter Writer => _writer ??= PipeWriter.Create(Stream, new StreamPipeWriterOptions(leaveOpen: true));
 
@@ -92,31 +110,37 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
 
         public Task StartAsync(CancellationToken cancellationToken = default) => inner.StartAsync(cancellationToken);
 
-        /// <summary>The file in segments through the counted stream, instead of one uncounted send of the whole range.</summary>
+        /// <summary>
+        /// A stored file, read in <see cref="FileSegment"/> pieces straight into the server's output pipe (no copy in
+        /// between) and flushed piece by piece, counted as it goes: an aborted transfer is recorded with what was
+        /// handed over before the abort, not with nothing or with the whole file.
+        /// </summary>
         public async Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default)
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted);
-            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            file.Seek(offset, SeekOrigin.Begin);
-            var remaining = count ?? file.Length - offset;
-            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(FileSegment);
-            try
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+            var remaining = count ?? RandomAccess.GetLength(file) - offset;
+            await FlushAsync();
+            var writer = inner.Writer;
+            while (remaining > 0)
             {
-                while (remaining > 0)
+                if (IsAborted)
                 {
-                    var read = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(FileSegment, remaining)), stop.Token);
-                    if (read == 0)
-                    {
-                        throw new IOException($"the file ended {remaining} bytes early");
-                    }
-
-                    await Stream.WriteAsync(buffer.AsMemory(0, read), stop.Token);
-                    remaining -= read;
+                    throw new OperationCanceledException("the client is gone");
                 }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+
+                var want = (int)Math.Min(FileSegment, remaining);
+                var read = await RandomAccess.ReadAsync(file, writer.GetMemory(want)[..want], offset, stop.Token);
+                if (read == 0)
+                {
+                    throw new IOException($"the file ended {remaining} bytes early");
+                }
+
+                writer.Advance(read);
+                Add(read);
+                offset += read;
+                remaining -= read;
+                await FlushPipeAsync(stop.Token);
             }
         }
 
@@ -132,12 +156,17 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
             {
                 await _writer.FlushAsync();
             }
+
+            if (_unflushed > 0 && !IsAborted)
+            {
+                await FlushPipeAsync(CancellationToken.None);
+            }
         }
 
         public void Add(long n) => Interlocked.Add(ref _bytes, n);
     }
 
-    private sealed class CountingStream(PipeWriter inner, CountingBodyFeature meter) : Stream
+    private sealed class CountingStream(CountingBodyFeature meter) : Stream
     {
         public override bool CanRead => false;
 
@@ -160,7 +189,7 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-        public override async Task FlushAsync(CancellationToken cancellationToken) => await inner.FlushAsync(cancellationToken);
+        public override async Task FlushAsync(CancellationToken cancellationToken) => await meter.FlushPipeAsync(cancellationToken);
 
         public override void Flush() => throw new NotSupportedException("responses are written asynchronously");
 

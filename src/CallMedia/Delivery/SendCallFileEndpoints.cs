@@ -72,7 +72,7 @@ public static class SendCallFileEndpoints
 
         // Closes the redemption's open record, or writes the record of a request that redeemed nothing.
         Task Close(long? bytes, string outcome) => grant.AuditSeq is { } seq
-            ? log.CompleteAsync(seq, Record(action, coupleList, bytes, outcome))
+            ? tokens.CompleteAsync(seq, Record(action, coupleList, bytes, outcome))
             : audit.WriteAsync(Record(action, coupleList, bytes, outcome));
 
         var (verdict, couples) = await access.CheckAsync(caller.User, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, ct);

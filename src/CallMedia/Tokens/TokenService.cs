@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using CallMedia.Audit;
 using CallMedia.Auth;
@@ -15,64 +16,68 @@ public sealed record TokenGrant(long UserId, IReadOnlyList<long> CoupleIds, int 
 /// two nodes racing for the same token cannot both win), then usable for Range requests of the same session
 /// until the range lease ends.
 /// </summary>
-public sealed class TokenService(Database db, SessionService sessions, TimeProvider clock, IOptions<TokenOptions> options)
+public sealed class TokenService(Database db, SessionService sessions, RedemptionBatcher batcher, TimeProvider clock, IOptions<TokenOptions> options)
 {
     /// <summary>
-    /// Issues a token if the session's one-minute window has room (<see cref="SessionService.TryCountTokenAsync"/>),
+    /// Issues a token if the session's one-minute window has room (<see cref="SessionService.TryCountTokenAsync(SessionInfo, int, CancellationToken)"/>),
     /// its audit record (<paramref name="record"/> of <c>issued</c>) in the token's transaction; null, with a
-    /// <c>rate-limited</c> record, when the window is full (the caller answers 429). One transaction either way:
-    /// the window's count, the token and the record commit together, one commit per issue.
+    /// <c>rate-limited</c> record, when the window is full (the caller answers 429). The window, the token and the
+    /// record are written in one group commit with the requests that arrived with this one.
     /// </summary>
     public Task<string?> IssueWithinWindowAsync(
         SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry> record, CancellationToken ct = default) =>
-        WriteTokenAsync(session, coupleIds, type, action, record, options.Value.MaxPerSessionPerMinute, ct);
-
-    /// <summary>Issues a token; <paramref name="record"/>, when given, is written in the same transaction as the token.</summary>
-    public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record = null, CancellationToken ct = default) =>
-        (await WriteTokenAsync(session, coupleIds, type, action, record is null ? null : _ => record, window: null, ct))!;
-
-    private async Task<string?> WriteTokenAsync(
-        SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry>? record, int? window, CancellationToken ct)
-    {
-        var token = Secrets.NewToken();
-        var now = clock.GetUtcNow();
-        return await db.WriteAsync(
-            async connection =>
+        batcher.WriteAsync(
+            session.IdHash,
+            async (connection, tx) =>
             {
-                await using var tx = await connection.BeginTransactionAsync(ct);
-                if (window is { } max && !await sessions.TryCountTokenAsync(connection, tx, session, max))
+                if (!await sessions.TryCountTokenAsync(connection, tx, session, options.Value.MaxPerSessionPerMinute))
                 {
-                    await AuditLog.InsertAsync(connection, tx, record!("rate-limited"), open: false);
-                    await tx.CommitAsync(CancellationToken.None);
+                    await AuditLog.InsertAsync(connection, tx, record("rate-limited"), open: false);
                     return null;
                 }
 
-                await connection.ExecuteAsync(
-                    """
-                    INSERT INTO tokens (hash, session_hash, user_id, couple_ids, media_type, action, issued_at, expires_at)
-                    VALUES (@hash, @session, @userId, @ids, @type, @action, @now, @expires)
-                    """,
-                    new
-                    {
-                        hash = Secrets.HashToken(token),
-                        session = session.IdHash,
-                        userId = session.UserId,
-                        ids = string.Join(',', coupleIds),
-                        type,
-                        action = TokenCriteria.ActionName(action),
-                        now = now.ToUnixTimeMilliseconds(),
-                        expires = (now + options.Value.Lifetime).ToUnixTimeMilliseconds(),
-                    },
-                    tx);
-                if (record is not null)
-                {
-                    await AuditLog.InsertAsync(connection, tx, record("issued"), open: false);
-                }
+                return await InsertAsync(connection, tx, session, coupleIds, type, action, record("issued"));
+            });
 
+    /// <summary>Issues a token; <paramref name="record"/>, when given, is written in the same transaction as the token.</summary>
+    public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record = null, CancellationToken ct = default) =>
+        await db.WriteAsync(
+            async connection =>
+            {
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                var token = await InsertAsync(connection, tx, session, coupleIds, type, action, record);
                 await tx.CommitAsync(ct);
                 return token;
             },
             ct);
+
+    private async Task<string> InsertAsync(DbConnection connection, DbTransaction tx, SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record)
+    {
+        var token = Secrets.NewToken();
+        var now = clock.GetUtcNow();
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO tokens (hash, session_hash, user_id, couple_ids, media_type, action, issued_at, expires_at)
+            VALUES (@hash, @session, @userId, @ids, @type, @action, @now, @expires)
+            """,
+            new
+            {
+                hash = Secrets.HashToken(token),
+                session = session.IdHash,
+                userId = session.UserId,
+                ids = string.Join(',', coupleIds),
+                type,
+                action = TokenCriteria.ActionName(action),
+                now = now.ToUnixTimeMilliseconds(),
+                expires = (now + options.Value.Lifetime).ToUnixTimeMilliseconds(),
+            },
+            tx);
+        if (record is not null)
+        {
+            await AuditLog.InsertAsync(connection, tx, record, open: false);
+        }
+
+        return token;
     }
 
     /// <summary>
@@ -94,38 +99,17 @@ public sealed class TokenService(Database db, SessionService sessions, TimeProvi
         var lease = (long)options.Value.RangeLease.TotalMilliseconds;
         if (!isHead)
         {
-            // The one statement that decides who redeems: at most one request, on any node, sees its row.
-            var redeemed = await db.WriteAsync(
-                async connection =>
-                {
-                    await using var tx = await connection.BeginTransactionAsync(ct);
-                    var row = await connection.QuerySingleOrDefaultAsync<GrantRow>(
-                        """
-                        UPDATE tokens SET redeemed_at = @now, lease_until = @leaseUntil
-                        WHERE hash = @hash AND session_hash = @session AND revoked = 0 AND redeemed_at IS NULL AND expires_at > @now
-                        RETURNING user_id, couple_ids, media_type, action
-                        """,
-                        new { hash, session = session.IdHash, now, leaseUntil = now + lease },
-                        tx);
-                    if (row is null)
-                    {
-                        await tx.RollbackAsync(ct);
-                        return null;
-                    }
-
-                    var grant = Grant(row, firstUse: true);
-                    if (redemptionRecord is not null)
-                    {
-                        grant = grant with { AuditSeq = await AuditLog.InsertAsync(connection, tx, redemptionRecord(grant), open: true) };
-                    }
-
-                    await tx.CommitAsync(ct);
-                    return grant;
-                },
-                ct);
-            if (redeemed is not null)
+            // Group commit: redeemed by its own conditional UPDATE, in a transaction shared with the requests that
+            // arrived with it, its audit record in that same transaction; this returns once it has committed.
+            var redeemed = await batcher.RedeemAsync(
+                hash,
+                session.IdHash,
+                now,
+                now + lease,
+                row => redemptionRecord?.Invoke(Grant(row, firstUse: true)));
+            if (redeemed is { } won)
             {
-                return redeemed;
+                return Grant(won.Row, firstUse: true) with { AuditSeq = won.AuditSeq };
             }
         }
 
@@ -144,11 +128,17 @@ public sealed class TokenService(Database db, SessionService sessions, TimeProvi
         return usable ? Grant(row, firstUse: false) : null;
     }
 
+    /// <summary>Closes a transfer's open audit record (the redemption's, or a range request's) in the next group commit.</summary>
+    public Task CompleteAsync(long auditSeq, AuditEntry final) => batcher.CompleteAsync(auditSeq, final);
+
     private static bool FixedTimeEquals(string a, string b) =>
         System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
             System.Text.Encoding.ASCII.GetBytes(a), System.Text.Encoding.ASCII.GetBytes(b));
 
-    private static TokenGrant Grant(GrantRow row, bool firstUse)
+    private static TokenGrant Grant(TokenRow row, bool firstUse) =>
+        Grant(new RedemptionBatcher.GrantRow { UserId = row.UserId, CoupleIds = row.CoupleIds, MediaType = row.MediaType, Action = row.Action }, firstUse);
+
+    private static TokenGrant Grant(RedemptionBatcher.GrantRow row, bool firstUse)
     {
         var ids = row.CoupleIds.Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(s => long.Parse(s, CultureInfo.InvariantCulture))
@@ -156,8 +146,16 @@ public sealed class TokenService(Database db, SessionService sessions, TimeProvi
         return new TokenGrant(row.UserId, ids, (int)row.MediaType, TokenCriteria.ParseAction(row.Action), firstUse);
     }
 
-    private sealed class TokenRow : GrantRow
+    private sealed class TokenRow
     {
+        public long UserId { get; set; }
+
+        public string CoupleIds { get; set; } = "";
+
+        public long MediaType { get; set; }
+
+        public string Action { get; set; } = "";
+
         public string SessionHash { get; set; } = "";
 
         public long Revoked { get; set; }
@@ -169,14 +167,4 @@ public sealed class TokenService(Database db, SessionService sessions, TimeProvi
         public long? LeaseUntil { get; set; }
     }
 
-    private class GrantRow
-    {
-        public long UserId { get; set; }
-
-        public string CoupleIds { get; set; } = "";
-
-        public long MediaType { get; set; }
-
-        public string Action { get; set; } = "";
-    }
 }

@@ -9,6 +9,7 @@ public static class TokensRegistration
     public static IServiceCollection AddTokens(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<TokenOptions>(configuration, TokenOptions.Section);
+        services.AddSingleton<RedemptionBatcher>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<TokenIssue>();
         services.AddSingleton<IGrantRevoker, TokenRevoker>();

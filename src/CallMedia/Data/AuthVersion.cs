@@ -1,0 +1,78 @@
+using System.Data.Common;
+using System.Text;
+using Dapper;
+
+namespace CallMedia.Data;
+
+/// <summary>
+/// One counter row, <c>auth_version</c>, raised by triggers in the very transaction that changes who may do what: a
+/// user (disabled, password, scope flag, name), their roles, a role's rights, their scope numbers, a session ended,
+/// deleted or moved back in time. Whatever writes the change (this node, another node, the CLI, a hand-written
+/// statement) raises it, so a cache of sessions and rights checked against it is exact: an entry read at version
+/// <c>v</c> is good exactly while the counter is still <c>v</c>. Sessions' routine writes (last seen, the token window)
+/// do not raise it. On PostgreSQL the trigger also sends <c>NOTIFY callmedia_auth</c>.
+/// </summary>
+public static class AuthVersion
+{
+    public const int Version = 12;
+
+    public const string Sql = """
+        CREATE TABLE auth_version (id INTEGER NOT NULL PRIMARY KEY, v BIGINT NOT NULL);
+        INSERT INTO auth_version (id, v) VALUES (1, 0);
+        """;
+
+    /// <summary>The one statement a request runs to know whether its cached session and rights still hold.</summary>
+    public static Task<long> ReadAsync(DbConnection connection) =>
+        connection.ExecuteScalarAsync<long>("SELECT v FROM auth_version WHERE id = 1");
+
+    private static readonly string[] Tables = ["users", "roles", "role_rights", "user_roles", "user_scopes"];
+
+    private const string SessionChanged =
+        "NEW.ended_at IS DISTINCT FROM OLD.ended_at OR NEW.user_id <> OLD.user_id OR NEW.created_at <> OLD.created_at OR NEW.last_seen_at < OLD.last_seen_at";
+
+    /// <summary>The triggers, in each engine's dialect, after <see cref="Sql"/> of migration <see cref="Version"/>.</summary>
+    public static async Task AfterAsync(int version, DbKind kind, DbConnection connection, DbTransaction tx)
+    {
+        if (version != Version)
+        {
+            return;
+        }
+
+        var sql = new StringBuilder();
+        if (kind == DbKind.Sqlite)
+        {
+            const string Bump = "BEGIN UPDATE auth_version SET v = v + 1 WHERE id = 1; END;\n";
+            foreach (var table in Tables)
+            {
+                foreach (var op in new[] { "INSERT", "UPDATE", "DELETE" })
+                {
+                    sql.Append($"CREATE TRIGGER tr_auth_{table}_{op.ToLowerInvariant()} AFTER {op} ON {table} {Bump}");
+                }
+            }
+
+            sql.Append($"CREATE TRIGGER tr_auth_sessions_update AFTER UPDATE ON sessions WHEN {SessionChanged.Replace("IS DISTINCT FROM", "IS NOT", StringComparison.Ordinal)} {Bump}");
+            sql.Append($"CREATE TRIGGER tr_auth_sessions_delete AFTER DELETE ON sessions {Bump}");
+        }
+        else
+        {
+            sql.Append("""
+                CREATE FUNCTION callmedia_auth_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    UPDATE auth_version SET v = v + 1 WHERE id = 1;
+                    PERFORM pg_notify('callmedia_auth', '');
+                    RETURN NULL;
+                END $$;
+
+                """);
+            foreach (var table in Tables)
+            {
+                sql.Append($"CREATE TRIGGER tr_auth_{table} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION callmedia_auth_changed();\n");
+            }
+
+            sql.Append($"CREATE TRIGGER tr_auth_sessions_update AFTER UPDATE ON sessions FOR EACH ROW WHEN ({SessionChanged}) EXECUTE FUNCTION callmedia_auth_changed();\n");
+            sql.Append("CREATE TRIGGER tr_auth_sessions_delete AFTER DELETE ON sessions FOR EACH STATEMENT EXECUTE FUNCTION callmedia_auth_changed();\n");
+        }
+
+        await connection.ExecuteAsync(sql.ToString(), transaction: tx);
+    }
+}

@@ -1,0 +1,196 @@
+using System.Data.Common;
+using System.Threading.Channels;
+using CallMedia.Audit;
+using CallMedia.Data;
+using Dapper;
+
+namespace CallMedia.Tokens;
+
+/// <summary>
+/// Group commit for the writes of the delivery path: requests that arrive together are served by one transaction of
+/// a single writer loop. A redemption is still decided by its own conditional UPDATE (so at most one request on any
+/// node wins a token), with its audit record inserted in that same transaction; a finished transfer's record is
+/// closed in the next one. Each request is released only when the transaction holding its write has committed. A
+/// request that arrives while a transaction runs waits for the next one, which takes everything queued by then (up
+/// to <see cref="MaxBatch"/>): under load one commit serves many requests; with no load it is one per request.
+/// </summary>
+public sealed class RedemptionBatcher : IAsyncDisposable
+{
+    /// <summary>Writes per transaction at most, so one transaction never holds the write lock for long.</summary>
+    public const int MaxBatch = 64;
+
+    private readonly Database _db;
+    private readonly ILogger<RedemptionBatcher> _logger;
+    private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _loop;
+
+    public RedemptionBatcher(Database db, ILogger<RedemptionBatcher> logger)
+    {
+        _db = db;
+        _logger = logger;
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>The row a redemption returns: what the token was issued for.</summary>
+    public sealed class GrantRow
+    {
+        public long UserId { get; set; }
+
+        public string CoupleIds { get; set; } = "";
+
+        public long MediaType { get; set; }
+
+        public string Action { get; set; } = "";
+    }
+
+    /// <summary>
+    /// Redeems one token (hash, session, at <paramref name="now"/>) in the next group transaction; when it wins,
+    /// <paramref name="record"/> turns its row into the audit record inserted in the same transaction. Completes
+    /// after the commit: the row and the record's seq, or null when the token was not redeemable.
+    /// </summary>
+    public Task<(GrantRow Row, long? AuditSeq)?> RedeemAsync(string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record) =>
+        Enqueue(new Redemption(hash, session, now, leaseUntil, record));
+
+    /// <summary>Closes a transfer's open audit record (<see cref="AuditLog.CompleteAsync(long, AuditEntry, CancellationToken)"/>) in the next group transaction.</summary>
+    public Task CompleteAsync(long seq, AuditEntry final) => Enqueue(new Completion(seq, final));
+
+    /// <summary>
+    /// Runs <paramref name="write"/> inside the next group transaction; completes after the commit. Writes are run
+    /// in <paramref name="lockKey"/> order (the key of the row they lock first, e.g. a session's hash), after the
+    /// redemptions, so groups on different nodes take row locks in one order and never deadlock.
+    /// </summary>
+    public Task<T> WriteAsync<T>(string lockKey, Func<DbConnection, DbTransaction, Task<T>> write) => Enqueue(new Write<T>(lockKey, write));
+
+    private Task<T> Enqueue<T>(Work<T> work)
+    {
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(work), this);
+        return work.Done.Task;
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<Work>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            // Tokens are locked in hash order and audit rows in seq order, so two nodes' groups racing for the same
+            // tokens can never deadlock, nor a group and the audit chainer (which locks in seq order too).
+            var ordered = batch.Order(Comparer<Work>.Create(static (a, b) => a.CompareTo(b))).ToList();
+            try
+            {
+                await _db.WriteAsync(
+                    async connection =>
+                    {
+                        await using var tx = await connection.BeginTransactionAsync();
+                        foreach (var work in ordered)
+                        {
+                            await work.RunAsync(connection, tx);
+                        }
+
+                        await tx.CommitAsync();
+                        return 0;
+                    });
+                foreach (var work in batch)
+                {
+                    work.Release();
+                }
+            }
+            catch (Exception ex)
+            {
+                // Nothing of this transaction committed: every request in it fails as its own would have.
+                _logger.LogWarning(ex, "A group of {Count} delivery writes failed", batch.Count);
+                foreach (var work in batch)
+                {
+                    work.Fail(ex);
+                }
+            }
+        }
+    }
+
+    /// <summary>Lets the queued writes finish, then stops the loop.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop;
+    }
+
+    private abstract class Work
+    {
+        /// <summary>Redemptions first, by token hash; then other writes, by lock key; then completions, by audit seq.</summary>
+        public abstract int CompareTo(Work other);
+
+        public virtual string LockKey => "";
+
+        public abstract Task RunAsync(DbConnection connection, DbTransaction tx);
+
+        public abstract void Release();
+
+        public abstract void Fail(Exception ex);
+    }
+
+    private abstract class Work<T> : Work
+    {
+        public TaskCompletionSource<T> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected T Result { get; set; } = default!;
+
+        public override void Release() => Done.TrySetResult(Result);
+
+        public override void Fail(Exception ex) => Done.TrySetException(ex);
+    }
+
+    private sealed class Redemption(string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record) : Work<(GrantRow Row, long? AuditSeq)?>
+    {
+        public override int CompareTo(Work other) =>
+            other is Redemption r ? string.CompareOrdinal(hash, r.Hash) : -1;
+
+        private string Hash => hash;
+
+        public override async Task RunAsync(DbConnection connection, DbTransaction tx)
+        {
+            // The one statement that decides who redeems: at most one request, on any node, sees its row.
+            var row = await connection.QuerySingleOrDefaultAsync<GrantRow>(
+                """
+                UPDATE tokens SET redeemed_at = @now, lease_until = @leaseUntil
+                WHERE hash = @hash AND session_hash = @session AND revoked = 0 AND redeemed_at IS NULL AND expires_at > @now
+                RETURNING user_id, couple_ids, media_type, action
+                """,
+                new { hash, session, now, leaseUntil },
+                tx);
+            if (row is not null)
+            {
+                Result = (row, record(row) is { } entry ? await AuditLog.InsertAsync(connection, tx, entry, open: true) : null);
+            }
+        }
+    }
+
+    private sealed class Write<T>(string lockKey, Func<DbConnection, DbTransaction, Task<T>> write) : Work<T>
+    {
+        public override int CompareTo(Work other) => other switch
+        {
+            Redemption => 1,
+            Completion => -1,
+            _ => string.CompareOrdinal(lockKey, other.LockKey),
+        };
+
+        public override string LockKey => lockKey;
+
+        public override async Task RunAsync(DbConnection connection, DbTransaction tx) => Result = await write(connection, tx);
+    }
+
+    private sealed class Completion(long seq, AuditEntry final) : Work<long>
+    {
+        public override int CompareTo(Work other) =>
+            other is Completion c ? seq.CompareTo(c.Seq) : 1;
+
+        private long Seq => seq;
+
+        public override async Task RunAsync(DbConnection connection, DbTransaction tx) =>
+            Result = await AuditLog.CompleteAsync(connection, tx, seq, final);
+    }
+}
