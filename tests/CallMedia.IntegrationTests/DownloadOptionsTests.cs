@@ -160,6 +160,8 @@ public sealed class DownloadOptionsTests(ServerFixture fixture) : IClassFixture<
     [InlineData("sidecar=yes&action=download", "sidecar")]
     [InlineData("sidecar=1", "sidecar")]
     [InlineData("channels=mono&type=16", "channels")]
+    [InlineData("name=%7Bid%7D&type=16&action=prepare", "name applies")]
+    [InlineData("tz=Europe/Prague&type=16&action=prepare", "tz applies")]
     public async Task Token_BadOption_Is400NamingIt(string query, string named)
     {
         using var client = Server.CreateClient();
@@ -181,6 +183,18 @@ public sealed class DownloadOptionsTests(ServerFixture fixture) : IClassFixture<
         using var api = await ApiClient.CreateAsync(Server);
         await api.SignInAsync();
         var answer = await api.PostAsync("/api/v1/tokens", new Dictionary<string, object> { ["ids"] = new[] { 1001L }, ["action"] = "download", [field] = value });
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field, out _), answer.Body);
+    }
+
+    [Theory]
+    [InlineData("name", "{id}")]
+    [InlineData("tz", "Europe/Prague")]
+    public async Task ApiToken_NameOrTzOnPrepare_Is400NamingTheField(string field, string value)
+    {
+        using var api = await ApiClient.CreateAsync(Server);
+        await api.SignInAsync();
+        var answer = await api.PostAsync("/api/v1/tokens", new Dictionary<string, object> { ["ids"] = new[] { 1001L }, ["type"] = 16, ["action"] = "prepare", [field] = value });
         Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
         Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field, out _), answer.Body);
     }
