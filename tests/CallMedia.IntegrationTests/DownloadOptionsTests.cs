@@ -111,6 +111,45 @@ public sealed class DownloadOptionsTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Theory]
+    [InlineData("caller")]
+    [InlineData("stereo")]
+    public async Task Token_ZipOfOnlyMonoRecordingsAskedForSides_Is422AtIssue(string channels)
+    {
+        var other = await InsertCoupleAsync(new DateTimeOffset(2026, 10, 3, 8, 0, 0, TimeSpan.Zero), 1_000, "+15550133", "Mono Caller", "3033", "Mono Agent", await MonoFileAsync());
+        using var client = Server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var (status, token, body) = await CallRec.TokenAsync(client, session, $"id_call[]=1001,{other}&action=download&channels={channels}");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Null(token);
+        Assert.Contains("<error number=\"12\">", body, StringComparison.Ordinal);
+
+        using var api = await ApiClient.CreateAsync(Server);
+        await api.SignInAsync();
+        var answer = await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1001, other), action = "download", channels });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, answer.Status);
+        Assert.Contains("single mono channel", answer.Detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("stereo", "download", true, "wav", "audio/wav")]
+    [InlineData("mono", "download", false, "wav", "audio/wav")]
+    [InlineData("stereo", "stream", true, "mp3", "audio/mpeg")]
+    [InlineData("caller", "download", true, "mp3", "audio/mpeg")]
+    public async Task ApiToken_ChannelsOnly_UrlExtensionMatchesWhatIsSent(string channels, string action, bool stereo, string extension, string contentType)
+    {
+        var id = stereo
+            ? await StereoCoupleAsync()
+            : await InsertCoupleAsync(new DateTimeOffset(2026, 10, 4, 8, 0, 0, TimeSpan.Zero), 1_000, "+15550144", "Mono Caller", "3044", "Mono Agent", await MonoFileAsync());
+        using var api = await ApiClient.CreateAsync(Server);
+        await api.SignInAsync();
+        var issued = await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(id), action, channels });
+        Assert.Equal(HttpStatusCode.Created, issued.Status);
+        Assert.StartsWith($"/callrec/sendcallfile.{extension}?", issued.Json.GetProperty("url").GetString(), StringComparison.Ordinal);
+        using var response = await SendAsync(api, issued);
+        Assert.Equal(contentType, response.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Theory]
     [InlineData("channels=left", "channels")]
     [InlineData("format=ogg", "format")]
     [InlineData("name=%7Bid%7D_%7Bcolour%7D", "{colour}")]
@@ -121,6 +160,8 @@ public sealed class DownloadOptionsTests(ServerFixture fixture) : IClassFixture<
     [InlineData("sidecar=yes&action=download", "sidecar")]
     [InlineData("sidecar=1", "sidecar")]
     [InlineData("channels=mono&type=16", "channels")]
+    [InlineData("name=%7Bid%7D&type=16&action=prepare", "name applies")]
+    [InlineData("tz=Europe/Prague&type=16&action=prepare", "tz applies")]
     public async Task Token_BadOption_Is400NamingIt(string query, string named)
     {
         using var client = Server.CreateClient();
@@ -142,6 +183,18 @@ public sealed class DownloadOptionsTests(ServerFixture fixture) : IClassFixture<
         using var api = await ApiClient.CreateAsync(Server);
         await api.SignInAsync();
         var answer = await api.PostAsync("/api/v1/tokens", new Dictionary<string, object> { ["ids"] = new[] { 1001L }, ["action"] = "download", [field] = value });
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field, out _), answer.Body);
+    }
+
+    [Theory]
+    [InlineData("name", "{id}")]
+    [InlineData("tz", "Europe/Prague")]
+    public async Task ApiToken_NameOrTzOnPrepare_Is400NamingTheField(string field, string value)
+    {
+        using var api = await ApiClient.CreateAsync(Server);
+        await api.SignInAsync();
+        var answer = await api.PostAsync("/api/v1/tokens", new Dictionary<string, object> { ["ids"] = new[] { 1001L }, ["type"] = 16, ["action"] = "prepare", [field] = value });
         Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
         Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field, out _), answer.Body);
     }

@@ -19,6 +19,19 @@ public sealed class DeliveryOptionsTests
         CalledName = "Cust",
     };
 
+    /// <summary>The sample couple with another called name or start.</summary>
+    private static Couple Like(string? calledName = null, long? startAt = null) => new()
+    {
+        Id = Sample.Id,
+        Sid = Sample.Sid,
+        StartAt = startAt ?? Sample.StartAt,
+        StopAt = Sample.StopAt,
+        CallingNumber = Sample.CallingNumber,
+        CallingName = Sample.CallingName,
+        CalledNumber = Sample.CalledNumber,
+        CalledName = calledName ?? Sample.CalledName,
+    };
+
     [Fact]
     public void Render_EveryPlaceholder_InTheZone()
     {
@@ -43,6 +56,36 @@ public sealed class DeliveryOptionsTests
     [InlineData("x\u202Ey\u0000", "xy.mp3")]
     public void Templated_UnsafeBodies_AreCleaned(string body, string expected) =>
         Assert.Equal(expected, EntryNames.Templated(body, "mp3", 0, 1));
+
+    [Theory]
+    [InlineData("CON", "CON_.wav")]
+    [InlineData("nul.txt", "nul_.txt.wav")]
+    [InlineData("com1", "com1_.wav")]
+    [InlineData("LpT9", "LpT9_.wav")]
+    [InlineData("aux .x", "aux_ .x.wav")]
+    [InlineData("CONSOLE", "CONSOLE.wav")]
+    [InlineData("COM10", "COM10.wav")]
+    public void Templated_WindowsDeviceName_GetsAnUnderscoreAfterItsStem(string body, string expected) =>
+        Assert.Equal(expected, EntryNames.Templated(body, "wav", 0, 1));
+
+    [Theory]
+    [InlineData("{start:K}", "-05:00")]
+    [InlineData("{start:d}", "31")]
+    [InlineData("{start:%K}", "-05:00")]
+    [InlineData("{start:yyyy-MM-dd}", "2026-12-31")]
+    public void Parse_CustomDateSpecifier_IsAcceptedAndRendered(string text, string expected)
+    {
+        var couple = Like(startAt: new DateTimeOffset(2026, 12, 31, 23, 59, 58, TimeSpan.FromHours(-5)).ToUnixTimeMilliseconds());
+        Assert.Equal(expected, FileNameTemplate.Parse(text).Render(couple, MediaType.Audio, DeliveryOptions.FindZone("America/New_York")!));
+    }
+
+    [Theory]
+    [InlineData("{start:q}", "no valid date format")]
+    [InlineData("{start:'x'}", "no valid date format")]
+    [InlineData("{start:yyyy/MM/dd}", "path separator")]
+    [InlineData("{start:yyyy\\/MM}", "path separator")]
+    public void Parse_FormatWithoutDateOrWithPathSeparator_IsRefused(string text, string named) =>
+        Assert.Contains(named, Assert.Throws<TemplateException>(() => FileNameTemplate.Parse(text)).Message, StringComparison.Ordinal);
 
     [Fact]
     public void Templated_LongBody_KeepsNumberTagAndExtensionWithin143Bytes()

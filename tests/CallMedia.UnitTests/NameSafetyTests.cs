@@ -48,8 +48,20 @@ public sealed class NameSafetyTests
     [InlineData("-42", "-42")]
     [InlineData("Zoë =1", "Zoë =1")]
     [InlineData("", "")]
+    [InlineData(" =1+1", "' =1+1")]
+    [InlineData("\t=1+1", "'\t=1+1")]
+    [InlineData("\rx", "'\rx")]
+    [InlineData("  @A1", "'  @A1")]
+    [InlineData(" +15550100", " +15550100")]
     public void SpreadsheetText_Defuse_QuotesFormulasButNotPlainNumbers(string cell, string expected) =>
         Assert.Equal(expected, SpreadsheetText.Defuse(cell));
+
+    [Theory]
+    [InlineData("\t=1+1", "' =1+1")]
+    [InlineData("\n@A1", "' @A1")]
+    [InlineData("\t+15550100", " +15550100")]
+    public void CallsCsv_Cell_DefusesFormulasBehindWhiteSpace(string value, string expected) =>
+        Assert.Equal(expected, CallMedia.Api.CallsCsv.Cell(value));
 
     [Theory]
     [InlineData("a\tb\nc\rd", "a b c d")]

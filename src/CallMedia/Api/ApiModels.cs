@@ -142,10 +142,10 @@ public sealed record TokenRequest
     /// <summary>Audio only: <c>mp3</c> or <c>wav</c> for converted audio; default the recorded format, MP3 where converted.</summary>
     public string? Format { get; init; }
 
-    /// <summary>A file-name template, e.g. <c>{start:yyyy-MM-dd_HHmmss}_{calling}_{called}_{id}</c>; default Delivery:FileNameTemplate.</summary>
+    /// <summary>Stream or download: a file-name template, e.g. <c>{start:yyyy-MM-dd_HHmmss}_{calling}_{called}_{id}</c> (a stream's Content-Disposition name); default Delivery:FileNameTemplate.</summary>
     public string? Name { get; init; }
 
-    /// <summary>IANA time zone of file names and calldata.json's local times; default Delivery:TimeZone.</summary>
+    /// <summary>Stream or download: IANA time zone of file names and calldata.json's local times; default Delivery:TimeZone.</summary>
     public string? Tz { get; init; }
 
     /// <summary>Download only: one call as a zip with calldata.txt and calldata.json.</summary>

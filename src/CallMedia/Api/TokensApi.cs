@@ -89,7 +89,8 @@ public static class TokensApi
             throw new ApiInputException(ex.Message + ".", ex.Parameter);
         }
 
-        var extras = context.RequestServices.GetRequiredService<DeliveryOptionsReader>().Extras(options);
+        var reader = context.RequestServices.GetRequiredService<DeliveryOptionsReader>();
+        var extras = reader.Extras(options);
         var outcome = await context.RequestServices.GetRequiredService<TokenIssue>().IssueAsync(
             context, new Caller(caller.Session, caller.User), criteria, reason, extras.Options, extras.Vet);
         switch (outcome.Result)
@@ -110,8 +111,8 @@ public static class TokensApi
         var extension = options switch
         {
             { Sidecar: true } => "zip",
-            { Format: { } format } when criteria.CoupleIds.Count == 1 => format,
-            { Channels: not null } when criteria.CoupleIds.Count == 1 => "mp3",
+            { ConvertsAudio: true } when outcome.CoupleIds.Count == 1 =>
+                await reader.ExtensionAsync(options, outcome.CoupleIds[0], criteria.Action == TokenAction.Stream, context.RequestAborted) ?? options.Format ?? "mp3",
             _ => await ExtensionAsync(calls, criteria, context.RequestAborted),
         };
         return TypedResults.Created(

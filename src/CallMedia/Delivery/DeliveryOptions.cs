@@ -101,6 +101,13 @@ public sealed record DeliveryOptions
             throw new DeliveryOptionException(options.Channels is null ? "format" : "channels", $"{(options.Channels is null ? "format" : "channels")} applies to audio (type=1) streams and downloads");
         }
 
+        // A stream's name is its Content-Disposition file name (and tz its times); a prepare token delivers no file.
+        if ((options.Name ?? options.Tz) is not null && action == TokenAction.Prepare)
+        {
+            var field = options.Name is null ? "tz" : "name";
+            throw new DeliveryOptionException(field, $"{field} applies to streams and downloads (a prepare token delivers no file)");
+        }
+
         if (options.Sidecar && action != TokenAction.Download)
         {
             throw new DeliveryOptionException("sidecar", "sidecar applies to action=download");

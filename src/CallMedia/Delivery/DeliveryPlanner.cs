@@ -130,11 +130,8 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
         }
     }
 
-    private async Task<AudioPlan> DecideAsync(List<MediaFile> audio, DeliveryOptions options, bool stream, CancellationToken ct)
-    {
-        var sourceChannels = audio.Count == 1 && options.Channels is not null ? await probe.ChannelsAsync(audio[0], ct) : 0;
-        return AudioPlan.Decide(audio.Count, sourceChannels, audio[0].Format, options.Channels ?? ChannelMode.Keep, options.Format, stream);
-    }
+    private Task<AudioPlan> DecideAsync(List<MediaFile> audio, DeliveryOptions options, bool stream, CancellationToken ct) =>
+        probe.DecideAsync(audio, options.Channels, options.Format, stream, ct);
 
     /// <summary>What the channels of a rendition of <paramref name="legs"/> files are, for <c>calldata.json</c>.</summary>
     private static string ChannelsOf(AudioRendition rendition, int legs) => rendition.Channels switch

@@ -24,15 +24,30 @@ public static class EntryNames
     }
 
     /// <summary>
-    /// A name from a template's <paramref name="body"/>: cleaned as a sid is, without leading or trailing dots and
-    /// spaces (hidden files; names Windows refuses), cut to fit, then <c>_&lt;n&gt;</c> for one of several files, the
-    /// <paramref name="tag"/> that keeps it unique in a zip (e.g. <c> (2)</c>), and the extension.
+    /// A name from a template's <paramref name="body"/>: cleaned as a sid is, without leading or trailing dots and spaces (hidden files;
+    /// names Windows refuses), a Windows device name (<c>CON</c>, <c>nul.txt</c>) given a <c>_</c> after its stem, cut
+    /// to fit, then <c>_&lt;n&gt;</c> for one of several files, the <paramref name="tag"/> that keeps it unique in a zip
+    /// (e.g. <c> (2)</c>), and the extension.
     /// </summary>
     public static string Templated(string body, string format, int index, int count, string tag = "")
     {
         var suffix = (count > 1 ? string.Create(CultureInfo.InvariantCulture, $"_{index + 1}") : "") + tag + "." + format;
         var name = Clean("", body.Trim(' ', '.'), "").TrimEnd(' ', '.');
-        return Clean("", name.Length == 0 ? "call" : name, suffix);
+        return Clean("", name.Length == 0 ? "call" : NotADevice(name, suffix), suffix);
+    }
+
+    /// <summary>Windows opens a device, not a file, for these stems, whatever the extension and case.</summary>
+    private static readonly HashSet<string> Devices = new(
+        ["CON", "PRN", "AUX", "NUL", .. Enumerable.Range(1, 9).SelectMany(n => new[] { $"COM{n}", $"LPT{n}" }), "COM¹", "COM²", "COM³", "LPT¹", "LPT²", "LPT³"],
+        StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The name with <c>_</c> after its stem when the whole name (with <paramref name="suffix"/>) would be a device's.</summary>
+    private static string NotADevice(string name, string suffix)
+    {
+        var whole = name + suffix;
+        var dot = whole.IndexOf('.', StringComparison.Ordinal);
+        var stem = whole[..dot].TrimEnd(' ');
+        return Devices.Contains(stem) ? stem + "_" + name[stem.Length..] : name;
     }
 
     private static string Clean(string prefix, string text, string suffix)

@@ -75,7 +75,7 @@ public sealed class FileNameTemplate
 
             if (format is not null)
             {
-                CheckFormat(name, format);
+                format = CheckFormat(name, format);
             }
 
             if (literal.Length > 0)
@@ -139,26 +139,41 @@ public sealed class FileNameTemplate
         _ => MediaType.Names(type) is [var first, ..] ? first : "media",
     };
 
-    private static void CheckFormat(string name, string format)
+    /// <summary>The .NET custom date and time format specifiers (one letter alone is one of these, not a standard format).</summary>
+    private const string CustomSpecifiers = "dfFghHKmMstyz";
+
+    /// <summary>
+    /// Checks a <c>{start:…}</c> or <c>{stop:…}</c> format: a .NET custom date format, a single letter being its custom
+    /// specifier (<c>K</c>, <c>d</c>; written <c>%K</c> for .NET). Refused: what .NET refuses, a format without any date
+    /// or time specifier, and a format that yields a path separator. Returns the format as .NET takes it.
+    /// </summary>
+    private static string CheckFormat(string name, string format)
     {
         if (name is not ("start" or "stop"))
         {
             throw new TemplateException($"placeholder {{{name}}} takes no format (only {{start:...}} and {{stop:...}} do)");
         }
 
+        var custom = format.Length == 1 ? "%" + format : format;
         try
         {
-            if (format.Length is 0 or > 64 || format.Any(char.IsControl))
+            if (format.Length is 0 or > 64 || format.Any(char.IsControl) || !format.Any(c => CustomSpecifiers.Contains(c, StringComparison.Ordinal)))
             {
                 throw new FormatException();
             }
 
-            _ = new DateTimeOffset(2026, 12, 31, 23, 59, 58, TimeSpan.FromHours(-5)).ToString(format, CultureInfo.InvariantCulture);
+            var sample = new DateTimeOffset(2026, 12, 31, 23, 59, 58, TimeSpan.FromHours(-5)).ToString(custom, CultureInfo.InvariantCulture);
+            if (sample.AsSpan().IndexOfAny('/', '\\') >= 0)
+            {
+                throw new TemplateException($"{{{name}:{Clip(format)}}} would put a path separator in the name (use - or _ between date parts)");
+            }
         }
         catch (FormatException)
         {
             throw new TemplateException($"{{{name}:{Clip(format)}}} has no valid date format (e.g. {{{name}:yyyy-MM-dd_HHmmss}})");
         }
+
+        return custom;
     }
 
     private static string Clip(string text)

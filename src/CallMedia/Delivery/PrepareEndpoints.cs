@@ -53,7 +53,7 @@ public sealed class PrepareResponder(CallStore calls, TokenService tokens, Prepa
             MediaType.Video,
             TokenAction.Stream,
             outcome => audit.Entry(context, caller.Name, $"token.{TokenCriteria.ActionName(TokenAction.Stream)}", outcome, coupleId.ToString(CultureInfo.InvariantCulture)),
-            context.RequestAborted);
+            ct: context.RequestAborted);
 }
 
 /// <summary>The job address a 202 prepare answer points to (API.md §3).</summary>

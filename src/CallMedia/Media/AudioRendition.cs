@@ -88,6 +88,17 @@ public sealed class ChannelProbe(Ffmpeg ffmpeg, IMediaStorage storage)
 {
     private readonly ConcurrentDictionary<string, int> _known = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The plan for a couple's <paramref name="audio"/> files under a channel and format choice: the one decision both
+    /// the delivery and the token issue (its 422 and its url's extension) make. Throws <see cref="FfmpegException"/> when
+    /// a single file cannot be probed.
+    /// </summary>
+    public async Task<AudioPlan> DecideAsync(IReadOnlyList<MediaFile> audio, ChannelMode? channels, string? format, bool stream, CancellationToken ct)
+    {
+        var sourceChannels = audio.Count == 1 && channels is not null ? await ChannelsAsync(audio[0], ct) : 0;
+        return AudioPlan.Decide(audio.Count, sourceChannels, audio[0].Format, channels ?? ChannelMode.Keep, format, stream);
+    }
+
     public async Task<int> ChannelsAsync(MediaFile file, CancellationToken ct)
     {
         var key = string.Create(CultureInfo.InvariantCulture, $"{file.Path}|{file.Crc32:x8}|{file.Size}");

@@ -23,7 +23,7 @@ public sealed record IssueOutcome(IssueResult Result, string? Token, IReadOnlyLi
 /// Issuing a token for parsed criteria, shared by the CallREC Download Token Service and the JSON API: rights and
 /// scope (a limited scope never learns whether a couple exists), the per-session window, the audit record.
 /// </summary>
-public sealed class TokenIssue(CallStore calls, CoupleAccess access, TokenService tokens, RequestAudit audit, CallMediaMetrics metrics, TokenOptionsColumn optionsColumn)
+public sealed class TokenIssue(CallStore calls, CoupleAccess access, TokenService tokens, RequestAudit audit, CallMediaMetrics metrics)
 {
     /// <param name="context">The request.</param>
     /// <param name="caller">Who asks.</param>
@@ -62,15 +62,11 @@ public sealed class TokenIssue(CallStore calls, CoupleAccess access, TokenServic
         }
 
         // The token and its audit record are written in one transaction; a full window writes a rate-limited record.
-        var token = await tokens.IssueWithinWindowAsync(caller.Session, ids, criteria.Type, criteria.Action, Record, ct);
+        // The options are written in the token's own row, in the same group commit.
+        var token = await tokens.IssueWithinWindowAsync(caller.Session, ids, criteria.Type, criteria.Action, Record, options, ct);
         if (token is null)
         {
             return new IssueOutcome(IssueResult.RateLimited, null, ids);
-        }
-
-        if (options is not null)
-        {
-            await optionsColumn.SaveAsync(token, options, ct);
         }
 
         metrics.TokenIssued();

@@ -6,15 +6,11 @@ namespace CallMedia.Tokens;
 
 /// <summary>
 /// The delivery options a token was issued with (<c>tokens.options</c>, JSON; NULL for the tokens old clients ask
-/// for), opaque to the token service: written right after the token, before it is handed out, and read by delivery.
+/// for), opaque to the token service: written in the token's own INSERT (<see cref="TokenService.IssueWithinWindowAsync"/>)
+/// and read by delivery.
 /// </summary>
 public sealed class TokenOptionsColumn(Database db)
 {
-    public Task SaveAsync(string token, string options, CancellationToken ct) =>
-        db.WriteAsync(
-            async connection => await connection.ExecuteAsync("UPDATE tokens SET options = @options WHERE hash = @hash", new { options, hash = Secrets.HashToken(token) }),
-            ct);
-
     public async Task<string?> LoadAsync(string token, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);

@@ -22,10 +22,11 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
     /// Issues a token if the session's one-minute window has room (<see cref="SessionService.TryCountTokenAsync(SessionInfo, int, CancellationToken)"/>),
     /// its audit record (<paramref name="record"/> of <c>issued</c>) in the token's transaction; null, with a
     /// <c>rate-limited</c> record, when the window is full (the caller answers 429). The window, the token and the
-    /// record are written in one group commit with the requests that arrived with this one.
+    /// record are written in one group commit with the requests that arrived with this one. <paramref name="deliveryOptions"/>
+    /// (JSON, or null for old clients' tokens) is written in the token's own row.
     /// </summary>
     public Task<string?> IssueWithinWindowAsync(
-        SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry> record, CancellationToken ct = default) =>
+        SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry> record, string? deliveryOptions = null, CancellationToken ct = default) =>
         batcher.WriteAsync(
             session.IdHash,
             async (connection, tx) =>
@@ -36,7 +37,7 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
                     return null;
                 }
 
-                return await InsertAsync(connection, tx, session, coupleIds, type, action, record("issued"));
+                return await InsertAsync(connection, tx, session, coupleIds, type, action, record("issued"), deliveryOptions);
             });
 
     /// <summary>Issues a token; <paramref name="record"/>, when given, is written in the same transaction as the token.</summary>
@@ -51,14 +52,15 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
             },
             ct);
 
-    private async Task<string> InsertAsync(DbConnection connection, DbTransaction tx, SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record)
+    private async Task<string> InsertAsync(
+        DbConnection connection, DbTransaction tx, SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record, string? deliveryOptions = null)
     {
         var token = Secrets.NewToken();
         var now = clock.GetUtcNow();
         await connection.ExecuteAsync(
             """
-            INSERT INTO tokens (hash, session_hash, user_id, couple_ids, media_type, action, issued_at, expires_at)
-            VALUES (@hash, @session, @userId, @ids, @type, @action, @now, @expires)
+            INSERT INTO tokens (hash, session_hash, user_id, couple_ids, media_type, action, issued_at, expires_at, options)
+            VALUES (@hash, @session, @userId, @ids, @type, @action, @now, @expires, @deliveryOptions)
             """,
             new
             {
@@ -70,6 +72,7 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
                 action = TokenCriteria.ActionName(action),
                 now = now.ToUnixTimeMilliseconds(),
                 expires = (now + options.Value.Lifetime).ToUnixTimeMilliseconds(),
+                deliveryOptions,
             },
             tx);
         if (record is not null)
