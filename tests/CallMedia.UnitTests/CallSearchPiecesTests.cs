@@ -45,6 +45,19 @@ public sealed class CallSearchPiecesTests
     }
 
     [Fact]
+    public void ReadCursor_LastCharacterDifferingOnlyInIgnoredBits_Throws()
+    {
+        var key = RandomNumberGenerator.GetBytes(32);
+        var binding = RandomNumberGenerator.GetBytes(32);
+        var cursor = CallSearch.WriteCursor(key, binding, 1_764_000_000_000, 42);
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var last = Alphabet.IndexOf(cursor[^1], StringComparison.Ordinal);
+        // 32 bytes in 43 characters: the last one carries 4 bits of data and 2 bits base64 decoding ignores.
+        var sameBits = cursor[..^1] + Alphabet[last ^ 1];
+        Assert.Throws<InvalidSearchException>(() => CallSearch.ReadCursor(key, binding, sameBits));
+    }
+
+    [Fact]
     public void PartyFilter_Prefix_IsTheBytewiseRangeUpToTheNextPrefix()
     {
         var args = new DynamicParameters();

@@ -458,7 +458,10 @@ public sealed class CallSearch(Database db)
     {
         var cursor = new byte[PositionBytes + MacBytes];
         var base64 = text.Replace('-', '+').Replace('_', '/');
+        // Only the one spelling this search writes: base64 ignores the last character's low bits, so without the
+        // round trip a changed character could still read as the same cursor.
         if (text.Length != 43 || !Convert.TryFromBase64String(base64 + "=", cursor, out var length) || length != cursor.Length
+            || !string.Equals(Convert.ToBase64String(cursor).TrimEnd('=').Replace('+', '-').Replace('/', '_'), text, StringComparison.Ordinal)
             || !CryptographicOperations.FixedTimeEquals(Mac(key, binding, cursor.AsSpan(0, PositionBytes)), cursor.AsSpan(PositionBytes)))
         {
             throw new InvalidSearchException("the cursor is not one this search issued");
