@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
@@ -155,6 +156,7 @@ public sealed class DecryptingStream : Stream
     private int _frontLength;
     private Task<int>? _ahead;
     private long _aheadStart;
+    private int _released;
 
     public DecryptingStream(FileStream file, EncryptedFormat.Header header, byte[] dataKey, string what)
     {
@@ -280,9 +282,10 @@ public sealed class DecryptingStream : Stream
             return running;
         }
 
-        _front ??= GC.AllocateUninitializedArray<byte>(BatchChunks * _header.ChunkSize);
-        _back ??= GC.AllocateUninitializedArray<byte>(BatchChunks * _header.ChunkSize);
-        _batchCipher ??= GC.AllocateUninitializedArray<byte>(BatchChunks * (_header.ChunkSize + EncryptedFormat.TagSize));
+        // Pooled: a zip reads a thousand files in a row, and fresh large arrays would cost a full collection each few.
+        _front ??= ArrayPool<byte>.Shared.Rent(BatchChunks * _header.ChunkSize);
+        _back ??= ArrayPool<byte>.Shared.Rent(BatchChunks * _header.ChunkSize);
+        _batchCipher ??= ArrayPool<byte>.Shared.Rent(BatchChunks * (_header.ChunkSize + EncryptedFormat.TagSize));
         var back = _back;
         var index = start / _header.ChunkSize;
         _aheadStart = start;
@@ -423,12 +426,26 @@ public sealed class DecryptingStream : Stream
 
     private void Release()
     {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
         _gcm.Dispose();
         _batchGcm.Dispose();
         _file.Dispose();
         CryptographicOperations.ZeroMemory(_plain);
-        CryptographicOperations.ZeroMemory(_front);
-        CryptographicOperations.ZeroMemory(_back);
+        foreach (var buffer in (byte[]?[])[_front, _back, _batchCipher])
+        {
+            if (buffer is not null)
+            {
+                // Plaintext goes back to the pool wiped.
+                CryptographicOperations.ZeroMemory(buffer.AsSpan(0, Math.Min(buffer.Length, BatchChunks * _header.ChunkSize)));
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        _front = _back = _batchCipher = null;
     }
 }
 
