@@ -123,7 +123,7 @@ public static class EncryptedFormat
 /// <summary>
 /// A read-only, seekable view of the plaintext of an encrypted file. A read after a seek decrypts only the chunks
 /// it touches (the last one is kept for the next read), so a range request or a seek costs one chunk, not the file.
-/// Reading on from where the last read ended switches to batches: <see cref="BatchBytes"/> of ciphertext in one
+/// Reading on from where the last read ended (or a first read of a chunk or more from the start) switches to batches: <see cref="BatchBytes"/> of ciphertext in one
 /// system call, authenticated chunk by chunk, and the next batch is read and decrypted ahead on another thread while
 /// the caller takes this one (one batch ahead at most), so decryption overlaps the sending. A chunk that fails
 /// authentication or is missing throws <see cref="MediaTamperedException"/> when the read reaches it.
@@ -227,7 +227,7 @@ public sealed class DecryptingStream : Stream
             {
                 total += copied;
             }
-            else if (_position == _next)
+            else if (_position == _next && (_position > 0 || buffer.Length - total >= _header.ChunkSize))
             {
                 TakeBatch(await Ahead(BatchStart()).WaitAsync(cancellationToken));
             }
