@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using CallMedia.Data;
 using CallMedia.IntegrationTests.Infrastructure;
+using CallMedia.Retention;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -431,6 +432,39 @@ public sealed class RetentionTests
         {
             Assert.Equal(1, await PurgeRecordsAsync(server, c.Id));
         }
+    }
+
+    [SkippableFact]
+    public async Task Run_WhileAHoldIsBeingPlaced_WaitsForItAndKeepsTheHeldCall()
+    {
+        Skip.IfNot(TestDatabase.IsPostgres, "read-committed transactions interleave on PostgreSQL; SQLite runs one writer at a time");
+        await using var server = await StartAsync();
+        var db = server.Services.GetRequiredService<Database>();
+        var number = UniqueNumber();
+        var stop = DateTimeOffset.UtcNow.AddDays(-400);
+        var held = await SeedAsync(db, server.DataDir, stop, number, 1);
+        var other = await SeedAsync(db, server.DataDir, stop, number, 1);
+        Assert.Equal(0, (await server.CliAsync("", "retention", "policy", "add", "p", "--keep", "1y", "--numbers", number)).Exit);
+
+        // A hold being placed: its row written, its transaction not yet committed, as PlaceHoldAsync does it.
+        await using var connection = await db.OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        await RetentionStore.LockHoldsAsync(db, connection, tx);
+        await connection.ExecuteAsync(
+            "INSERT INTO legal_holds (couple_id, reason, placed_by, placed_at) VALUES (@Id, 'Case 9', 'test', @at)",
+            new { held.Id, at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() },
+            tx);
+
+        var run = server.CliAsync("", "retention", "run");
+        await Task.Delay(1000);
+        Assert.False(run.IsCompleted, "the purge did not wait for the hold being placed");
+        await tx.CommitAsync();
+        var (exit, output, error) = await run.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(exit == 0, error);
+        Assert.Contains("purged 1 calls", output, StringComparison.Ordinal);
+        Assert.Equal((1L, 0L, 1L), await StateAsync(server, held.Id));
+        Assert.True(File.Exists(held.Files[0]));
+        Assert.Equal((0L, 1L, 0L), await StateAsync(server, other.Id));
     }
 
     [Fact]

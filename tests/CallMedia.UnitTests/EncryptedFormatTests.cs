@@ -131,6 +131,65 @@ public sealed class EncryptedFormatTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadAsync_SequentialAcrossBatchesWithSeeksBetween_EqualsThePlaintext()
+    {
+        var storage = Storage(_key1);
+        var length = (2 * DecryptingStream.BatchBytes) + (3 * Chunk) + 777;
+        var plaintext = Plaintext(length);
+        await StoreAsync(storage, "g.wav", plaintext);
+        await using var stream = storage.OpenRead("g.wav");
+        var buffer = new byte[Chunk];
+        var random = new Random(7);
+
+        // Reads of every size from wherever the last one ended, with jumps back and forward among them: each jump
+        // leaves a batch read ahead behind, and must never return its bytes for another position.
+        long position = 0;
+        for (var i = 0; i < 400; i++)
+        {
+            if (i % 37 == 36)
+            {
+                position = random.NextInt64(length);
+                stream.Position = position;
+            }
+
+            var want = random.Next(1, buffer.Length + 1);
+            var read = await stream.ReadAsync(buffer.AsMemory(0, want));
+            Assert.Equal((int)Math.Min(want, length - position), read);
+            Assert.True(plaintext.AsSpan((int)position, read).SequenceEqual(buffer.AsSpan(0, read)), $"read {i} at {position}");
+            position += read;
+            if (position == length)
+            {
+                position = 0;
+                stream.Position = 0;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ReadAsync_FlippedByteInALaterBatch_EarlierBatchesReadThenThatChunkThrows()
+    {
+        var storage = Storage(_key1);
+        var plaintext = Plaintext(3 * DecryptingStream.BatchBytes);
+        await StoreAsync(storage, "h.wav", plaintext);
+        var bad = (DecryptingStream.BatchBytes / Chunk) + 2; // the third chunk of the second batch
+        var path = Path.Combine(_data, "media", "h.wav");
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[EncryptedFormat.HeaderSize + (bad * (Chunk + EncryptedFormat.TagSize)) + 5] ^= 0x01;
+        await File.WriteAllBytesAsync(path, bytes);
+
+        await using var stream = storage.OpenRead("h.wav");
+        var buffer = new byte[Chunk];
+        for (var i = 0; i < bad; i++)
+        {
+            Assert.Equal(Chunk, await stream.ReadAsync(buffer));
+            Assert.True(plaintext.AsSpan(i * Chunk, Chunk).SequenceEqual(buffer), $"chunk {i}");
+        }
+
+        var ex = await Assert.ThrowsAsync<MediaTamperedException>(() => stream.ReadExactlyAsync(buffer).AsTask());
+        Assert.Contains($"chunk {bad}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Read_TruncatedFile_Throws()
     {
         var storage = Storage(_key1);

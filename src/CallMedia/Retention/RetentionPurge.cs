@@ -142,7 +142,9 @@ public sealed partial class RetentionPurge(
                 var purged = new List<PurgedCall>();
                 await using var tx = await connection.BeginTransactionAsync(ct);
 
-                // Decided again inside the transaction: a hold placed, or a file added, since the look.
+                // Decided again inside the transaction: a hold placed, or a file added, since the look. A hold being
+                // placed right now is waited for, and one placed from here on waits for this batch.
+                await RetentionStore.LockHoldsAsync(db, connection, tx);
                 var holds = await RetentionStore.ActiveHoldsAsync(connection, tx);
                 var now = clock.GetUtcNow();
                 foreach (var look in due)

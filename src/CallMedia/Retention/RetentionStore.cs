@@ -95,6 +95,22 @@ public sealed class RetentionStore(Database db, TimeProvider clock)
     }
 
     /// <summary>The active holds, read inside the purge's transaction so a hold placed meanwhile is seen.</summary>
+    /// <summary>The PostgreSQL advisory lock that placing a hold and a purge batch take first in their transactions.</summary>
+    public const long HoldLockKey = 0x43_4D_48_4F_4C_44; // "CMHOLD"
+
+    /// <summary>
+    /// Serialises placing a hold with a purge batch until the transaction ends: a purge batch that reads the holds
+    /// waits for a hold being placed and sees it, and a hold placed while a batch deletes waits for it to commit.
+    /// On PostgreSQL, where read-committed transactions would otherwise interleave; SQLite runs one writer at a time.
+    /// </summary>
+    public static async Task LockHoldsAsync(Database db, System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx)
+    {
+        if (db.Kind == DbKind.Postgres)
+        {
+            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@HoldLockKey)", new { HoldLockKey }, tx);
+        }
+    }
+
     public static async Task<IReadOnlyList<LegalHold>> ActiveHoldsAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? tx) =>
         (await connection.QueryAsync<LegalHold>($"SELECT {HoldColumns} FROM legal_holds WHERE released_at IS NULL", transaction: tx)).ToList();
 
@@ -127,6 +143,7 @@ public sealed class RetentionStore(Database db, TimeProvider clock)
             async connection =>
             {
                 await using var tx = await connection.BeginTransactionAsync(ct);
+                await LockHoldsAsync(db, connection, tx);
                 if (hold.CoupleId is { } id && await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM couples WHERE id = @id", new { id }, tx) == 0)
                 {
                     throw new RetentionInputException($"there is no call {id}.", "callId");

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
@@ -120,12 +121,18 @@ public static class EncryptedFormat
 }
 
 /// <summary>
-/// A read-only, seekable view of the plaintext of an encrypted file: a read decrypts only the chunks it touches
-/// (the last one is kept for the next read), so a range request or a seek costs one chunk, not the file. A chunk
-/// that fails authentication or is missing throws <see cref="MediaTamperedException"/>.
+/// A read-only, seekable view of the plaintext of an encrypted file. A read after a seek decrypts only the chunks
+/// it touches (the last one is kept for the next read), so a range request or a seek costs one chunk, not the file.
+/// Reading on from where the last read ended (or a first read of a chunk or more from the start) switches to batches: <see cref="BatchBytes"/> of ciphertext in one
+/// system call, authenticated chunk by chunk, and the next batch is read and decrypted ahead on another thread while
+/// the caller takes this one (one batch ahead at most), so decryption overlaps the sending. A chunk that fails
+/// authentication or is missing throws <see cref="MediaTamperedException"/> when the read reaches it.
 /// </summary>
 public sealed class DecryptingStream : Stream
 {
+    /// <summary>Plaintext per batch of a sequential read (whole chunks, at least one).</summary>
+    public const int BatchBytes = 1024 * 1024;
+
     private readonly FileStream _file;
     private readonly EncryptedFormat.Header _header;
     private readonly AesGcm _gcm;
@@ -136,12 +143,28 @@ public sealed class DecryptingStream : Stream
     private int _plainLength;
     private long _position;
 
+    // Where the last read ended: a read starting there is sequential and goes through the batches.
+    private long _next;
+
+    // Batches, allocated on the first sequential read: _front is what reads copy from, _back is being filled by
+    // _ahead (the batch starting at plaintext offset _aheadStart) with its own cipher buffer and AES-GCM instance.
+    private readonly AesGcm _batchGcm;
+    private byte[]? _batchCipher;
+    private byte[]? _front;
+    private byte[]? _back;
+    private long _frontStart;
+    private int _frontLength;
+    private Task<int>? _ahead;
+    private long _aheadStart;
+    private int _released;
+
     public DecryptingStream(FileStream file, EncryptedFormat.Header header, byte[] dataKey, string what)
     {
         _file = file;
         _header = header;
         _what = what;
         _gcm = new AesGcm(dataKey, EncryptedFormat.TagSize);
+        _batchGcm = new AesGcm(dataKey, EncryptedFormat.TagSize);
         _cipher = new byte[header.ChunkSize + EncryptedFormat.TagSize];
         _plain = new byte[header.ChunkSize];
     }
@@ -160,6 +183,8 @@ public sealed class DecryptingStream : Stream
         set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
     }
 
+    private int BatchChunks => Math.Max(1, BatchBytes / _header.ChunkSize);
+
     public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
     {
         SeekOrigin.Begin => offset,
@@ -169,31 +194,24 @@ public sealed class DecryptingStream : Stream
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
+    /// <summary>Synchronous reads take one chunk at a time (they never wait for a batch read ahead).</summary>
     public override int Read(Span<byte> buffer)
     {
         var total = 0;
         while (total < buffer.Length && _position < Length)
         {
-            var (index, within, length) = Locate();
-            if (within == 0 && buffer.Length - total >= length)
+            if (TryCopyOut(buffer[total..], out var copied))
             {
-                // A whole chunk wanted: decrypted straight into the caller's buffer.
-                var read = RandomAccess.Read(_file.SafeFileHandle, _cipher.AsSpan(0, length + EncryptedFormat.TagSize), Offset(index));
-                Open(index, read, length, buffer.Slice(total, length));
-                total += length;
-                _position += length;
-                continue;
+                total += copied;
             }
-
-            if (_plainChunk != index)
+            else
             {
-                var read = RandomAccess.Read(_file.SafeFileHandle, _cipher.AsSpan(0, length + EncryptedFormat.TagSize), Offset(index));
-                Fill(index, read, length);
+                var (index, length) = Locate();
+                Fill(index, RandomAccess.Read(_file.SafeFileHandle, _cipher.AsSpan(0, length + EncryptedFormat.TagSize), Offset(index)), length);
             }
-
-            total += CopyOut(buffer[total..], within);
         }
 
+        _next = _position;
         return total;
     }
 
@@ -205,33 +223,134 @@ public sealed class DecryptingStream : Stream
         var total = 0;
         while (total < buffer.Length && _position < Length)
         {
-            var (index, within, length) = Locate();
-            if (within == 0 && buffer.Length - total >= length)
+            if (TryCopyOut(buffer.Span[total..], out var copied))
             {
-                var read = await RandomAccess.ReadAsync(_file.SafeFileHandle, _cipher.AsMemory(0, length + EncryptedFormat.TagSize), Offset(index), cancellationToken);
-                Open(index, read, length, buffer.Span.Slice(total, length));
-                total += length;
-                _position += length;
-                continue;
+                total += copied;
             }
-
-            if (_plainChunk != index)
+            else if (_position == _next && (_position > 0 || buffer.Length - total >= _header.ChunkSize))
             {
-                var read = await RandomAccess.ReadAsync(_file.SafeFileHandle, _cipher.AsMemory(0, length + EncryptedFormat.TagSize), Offset(index), cancellationToken);
-                Fill(index, read, length);
+                TakeBatch(await Ahead(BatchStart()).WaitAsync(cancellationToken));
             }
-
-            total += CopyOut(buffer.Span[total..], within);
+            else
+            {
+                var (index, length) = Locate();
+                Fill(index, await RandomAccess.ReadAsync(_file.SafeFileHandle, _cipher.AsMemory(0, length + EncryptedFormat.TagSize), Offset(index), cancellationToken), length);
+            }
         }
 
+        _next = _position;
         return total;
     }
 
-    private (long Index, int Within, int Length) Locate()
+    /// <summary>Copies from the current batch or the kept chunk when either holds the position.</summary>
+    private bool TryCopyOut(Span<byte> destination, out int copied)
+    {
+        if (_front is not null && _position >= _frontStart && _position < _frontStart + _frontLength)
+        {
+            copied = CopyOut(_front, (int)(_position - _frontStart), _frontLength, destination);
+            return true;
+        }
+
+        if (_plainChunk >= 0 && _position / _header.ChunkSize == _plainChunk)
+        {
+            copied = CopyOut(_plain, (int)(_position % _header.ChunkSize), _plainLength, destination);
+            return true;
+        }
+
+        copied = 0;
+        return false;
+    }
+
+    private int CopyOut(byte[] source, int from, int length, Span<byte> destination)
+    {
+        var n = Math.Min(destination.Length, length - from);
+        source.AsSpan(from, n).CopyTo(destination);
+        _position += n;
+        return n;
+    }
+
+    private long BatchStart() => _position / _header.ChunkSize * _header.ChunkSize;
+
+    /// <summary>
+    /// The fill of the batch starting at <paramref name="start"/>: the one under way when it is that one, else a new
+    /// one, started once any other fill has finished (they share the cipher buffer and the back buffer).
+    /// </summary>
+    private Task<int> Ahead(long start)
+    {
+        if (_ahead is { } running && _aheadStart == start)
+        {
+            return running;
+        }
+
+        // Pooled: a zip reads a thousand files in a row, and fresh large arrays would cost a full collection each few.
+        _front ??= ArrayPool<byte>.Shared.Rent(BatchChunks * _header.ChunkSize);
+        _back ??= ArrayPool<byte>.Shared.Rent(BatchChunks * _header.ChunkSize);
+        _batchCipher ??= ArrayPool<byte>.Shared.Rent(BatchChunks * (_header.ChunkSize + EncryptedFormat.TagSize));
+        var back = _back;
+        var index = start / _header.ChunkSize;
+        _aheadStart = start;
+        _ahead = _ahead is { } other
+            ? other.ContinueWith(t => { _ = t.Exception; return FillBatch(index, back); }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)
+            : Task.Run(() => FillBatch(index, back));
+        return _ahead;
+    }
+
+    /// <summary>The filled back buffer becomes the current batch, and the one after it is started.</summary>
+    private void TakeBatch(int length)
+    {
+        _ahead = null;
+        (_front, _back) = (_back, _front);
+        _frontStart = _aheadStart;
+        _frontLength = length;
+        if (_frontStart + length < Length)
+        {
+            Ahead(_frontStart + length);
+        }
+    }
+
+    /// <summary>Reads the chunks of one batch in one system call and decrypts them into <paramref name="destination"/>.</summary>
+    private int FillBatch(long index, byte[] destination)
+    {
+        var size = _header.ChunkSize;
+        var stride = size + EncryptedFormat.TagSize;
+        var chunks = (int)Math.Min(BatchChunks, EncryptedFormat.ChunkCount(Length, size) - index);
+        var plain = (int)Math.Min((long)chunks * size, Length - (index * size));
+        var cipher = _batchCipher.AsSpan(0, plain + (chunks * EncryptedFormat.TagSize));
+        var read = 0;
+        while (read < cipher.Length)
+        {
+            var n = RandomAccess.Read(_file.SafeFileHandle, cipher[read..], Offset(index) + read);
+            if (n == 0)
+            {
+                break;
+            }
+
+            read += n;
+        }
+
+        for (var c = 0; c < chunks; c++)
+        {
+            var length = Math.Min(size, plain - (c * size));
+            try
+            {
+                Open(_batchGcm, index + c, cipher.Slice(c * stride, Math.Clamp(read - (c * stride), 0, length + EncryptedFormat.TagSize)), length, destination.AsSpan(c * size, length));
+            }
+            catch (MediaTamperedException) when (c > 0)
+            {
+                // The chunks before it are authentic and may be all the reader wants: the batch ends there, and the
+                // next batch starts with this chunk, which then fails for the reader that reaches it.
+                return c * size;
+            }
+        }
+
+        return plain;
+    }
+
+    private (long Index, int Length) Locate()
     {
         var size = _header.ChunkSize;
         var index = _position / size;
-        return (index, (int)(_position % size), (int)Math.Min(size, Length - (index * size)));
+        return (index, (int)Math.Min(size, Length - (index * size)));
     }
 
     private long Offset(long index) => EncryptedFormat.HeaderSize + (index * (_header.ChunkSize + EncryptedFormat.TagSize));
@@ -239,22 +358,14 @@ public sealed class DecryptingStream : Stream
     private void Fill(long index, int read, int length)
     {
         _plainChunk = -1;
-        Open(index, read, length, _plain.AsSpan(0, length));
+        Open(_gcm, index, _cipher.AsSpan(0, read), length, _plain.AsSpan(0, length));
         _plainChunk = index;
         _plainLength = length;
     }
 
-    private int CopyOut(Span<byte> destination, int within)
+    private void Open(AesGcm gcm, long index, ReadOnlySpan<byte> sealedChunk, int length, Span<byte> destination)
     {
-        var n = Math.Min(destination.Length, _plainLength - within);
-        _plain.AsSpan(within, n).CopyTo(destination);
-        _position += n;
-        return n;
-    }
-
-    private void Open(long index, int read, int length, Span<byte> destination)
-    {
-        if (read < length + EncryptedFormat.TagSize)
+        if (sealedChunk.Length < length + EncryptedFormat.TagSize)
         {
             throw new MediaTamperedException($"{_what}: the encrypted file is cut short at chunk {index}");
         }
@@ -266,7 +377,7 @@ public sealed class DecryptingStream : Stream
         EncryptedFormat.Aad(aad, _header.FileId, index, last);
         try
         {
-            _gcm.Decrypt(nonce, _cipher.AsSpan(0, length), _cipher.AsSpan(length, EncryptedFormat.TagSize), destination, aad);
+            gcm.Decrypt(nonce, sealedChunk[..length], sealedChunk.Slice(length, EncryptedFormat.TagSize), destination, aad);
         }
         catch (AuthenticationTagMismatchException)
         {
@@ -287,9 +398,16 @@ public sealed class DecryptingStream : Stream
     {
         if (disposing)
         {
-            _gcm.Dispose();
-            _file.Dispose();
-            CryptographicOperations.ZeroMemory(_plain);
+            // A batch still being read ahead uses the file and the key: they are released once it ends.
+            if (_ahead is { } ahead)
+            {
+                _ahead = null;
+                ahead.ContinueWith(t => { _ = t.Exception; Release(); }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
+            else
+            {
+                Release();
+            }
         }
 
         base.Dispose(disposing);
@@ -297,10 +415,37 @@ public sealed class DecryptingStream : Stream
 
     public override async ValueTask DisposeAsync()
     {
-        _gcm.Dispose();
-        CryptographicOperations.ZeroMemory(_plain);
-        await _file.DisposeAsync();
+        if (_ahead is { } ahead)
+        {
+            _ahead = null;
+            await ahead.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+
         await base.DisposeAsync();
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        _gcm.Dispose();
+        _batchGcm.Dispose();
+        _file.Dispose();
+        CryptographicOperations.ZeroMemory(_plain);
+        foreach (var buffer in (byte[]?[])[_front, _back, _batchCipher])
+        {
+            if (buffer is not null)
+            {
+                // Plaintext goes back to the pool wiped.
+                CryptographicOperations.ZeroMemory(buffer.AsSpan(0, Math.Min(buffer.Length, BatchChunks * _header.ChunkSize)));
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        _front = _back = _batchCipher = null;
     }
 }
 
