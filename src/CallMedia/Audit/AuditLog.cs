@@ -165,60 +165,28 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
         var head = await connection.QuerySingleOrDefaultAsync<AuditChain.AuditRow>(
             "SELECT chain_seq, hash FROM audit WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1", transaction: tx);
         var (chainSeq, prev) = head is null ? (0L, Genesis) : (head.ChainSeq!.Value, head.Hash);
-        var links = new List<(long Seq, long ChainSeq, string Prev, string Hash, long InProgress, string Outcome)>(rows.Count);
         foreach (var r in rows)
         {
+            chainSeq++;
             var hash = ChainHash(prev, r.At, r.UserName, r.Client, r.Action, r.CoupleIds, r.Bytes, r.Outcome, r.Reason);
-            links.Add((r.Seq, ++chainSeq, prev, hash, r.InProgress, r.Outcome));
-            prev = hash;
-        }
+            var updated = await connection.ExecuteAsync(
+                """
+                UPDATE audit SET chain_seq = @chainSeq, prev_hash = @prev, hash = @hash
+                WHERE seq = @Seq AND chain_seq IS NULL AND in_progress = @InProgress AND outcome = @Outcome
+                """,
+                new { chainSeq, prev, hash, r.Seq, r.InProgress, r.Outcome },
+                tx);
+            if (updated != 1)
+            {
+                // Changed since it was read (possible only where rows are not locked): try again next round.
+                throw new InvalidOperationException($"audit record {r.Seq} changed while being chained");
+            }
 
-        // Changed since it was read (possible only where rows are not locked): the whole batch is tried again next round.
-        if (await LinkAsync(connection, tx, links) != links.Count)
-        {
-            throw new InvalidOperationException($"an audit record among {links[0].Seq}..{links[^1].Seq} changed while being chained");
+            prev = hash;
         }
 
         await tx.CommitAsync(ct);
         return rows.Count;
-    }
-
-    /// <summary>
-    /// Writes the chain columns of a batch: on PostgreSQL one statement for the whole batch (one round trip instead of
-    /// one per record), on SQLite (in process, no round trips) one prepared UPDATE per record. Returns the rows updated.
-    /// </summary>
-    private async Task<int> LinkAsync(DbConnection connection, DbTransaction tx, List<(long Seq, long ChainSeq, string Prev, string Hash, long InProgress, string Outcome)> links)
-    {
-        if (db.Kind == DbKind.Postgres)
-        {
-            return await connection.ExecuteAsync(
-                """
-                UPDATE audit SET chain_seq = v.chain_seq, prev_hash = v.prev_hash, hash = v.hash
-                FROM unnest(@seqs, @chainSeqs, @prevs, @hashes, @inProgress, @outcomes) AS v(seq, chain_seq, prev_hash, hash, in_progress, outcome)
-                WHERE audit.seq = v.seq AND audit.chain_seq IS NULL AND audit.in_progress = v.in_progress AND audit.outcome = v.outcome
-                """,
-                new
-                {
-                    seqs = links.Select(l => l.Seq).ToArray(),
-                    chainSeqs = links.Select(l => l.ChainSeq).ToArray(),
-                    prevs = links.Select(l => l.Prev).ToArray(),
-                    hashes = links.Select(l => l.Hash).ToArray(),
-                    inProgress = links.Select(l => l.InProgress).ToArray(),
-                    outcomes = links.Select(l => l.Outcome).ToArray(),
-                },
-                tx);
-        }
-
-        var updated = 0;
-        foreach (var l in links)
-        {
-            updated += await connection.ExecuteAsync(
-                "UPDATE audit SET chain_seq = @ChainSeq, prev_hash = @Prev, hash = @Hash WHERE seq = @Seq AND chain_seq IS NULL AND in_progress = @InProgress AND outcome = @Outcome",
-                new { l.ChainSeq, l.Prev, l.Hash, l.Seq, l.InProgress, l.Outcome },
-                tx);
-        }
-
-        return updated;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
