@@ -12,6 +12,7 @@ public static class AuthRegistration
         services.AddSingleton<UserStore>();
         services.AddSingleton<RoleStore>();
         services.AddSingleton<AuthCache>();
+        services.AddHostedService<AuthChangeListener>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<Callers>();

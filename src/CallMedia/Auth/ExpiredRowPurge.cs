@@ -11,7 +11,7 @@ namespace CallMedia.Auth;
 /// sign-in failure counts. The audit is kept: its records name users, addresses and couples as text and reference
 /// no session or token row, so its hash chain does not change.
 /// </summary>
-public sealed partial class ExpiredRowPurge(Database db, TimeProvider clock, LoginThrottle throttle, IOptions<SessionOptions> sessions, IConfiguration configuration, ILogger<ExpiredRowPurge> logger)
+public sealed partial class ExpiredRowPurge(Database db, AuthCache cache, TimeProvider clock, LoginThrottle throttle, IOptions<SessionOptions> sessions, IConfiguration configuration, ILogger<ExpiredRowPurge> logger)
     : BackgroundService
 {
     public async Task<int> PurgeOnceAsync(CancellationToken ct = default)
@@ -36,6 +36,7 @@ public sealed partial class ExpiredRowPurge(Database db, TimeProvider clock, Log
                     new { now },
                     tx);
                 await tx.CommitAsync(ct);
+                cache.Changed();
                 return n;
             },
             ct);

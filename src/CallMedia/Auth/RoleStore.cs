@@ -13,7 +13,7 @@ public sealed class RoleSummary
 }
 
 /// <summary>Roles and the rights they grant. The four built-in roles of API.md §8 cannot be changed.</summary>
-public sealed class RoleStore(Database db)
+public sealed class RoleStore(Database db, AuthCache cache)
 {
     public async Task<IReadOnlyList<RoleSummary>> ListAsync(CancellationToken ct = default)
     {
@@ -40,6 +40,7 @@ public sealed class RoleStore(Database db)
                 await connection.ExecuteAsync("INSERT INTO roles (name, builtin) VALUES (@name, 0)", new { name }, tx);
                 await InsertRightsAsync(connection, tx, name, rights);
                 await tx.CommitAsync(ct);
+                cache.Changed();
                 return 0;
             },
             ct);
@@ -70,6 +71,7 @@ public sealed class RoleStore(Database db)
 
                 await change(connection, tx);
                 await tx.CommitAsync(ct);
+                cache.Changed();
                 return 0;
             },
             ct);

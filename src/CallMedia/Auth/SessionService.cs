@@ -117,6 +117,7 @@ public sealed class SessionService(Database db, AuthCache cache, TimeProvider cl
                 await connection.ExecuteAsync("UPDATE sessions SET ended_at = @now WHERE id_hash = @idHash AND ended_at IS NULL", new { idHash, now }, tx);
                 await grants.RevokeForSessionAsync(connection, tx, idHash);
                 await tx.CommitAsync(ct);
+                cache.Changed();
                 return 0;
             },
             ct);

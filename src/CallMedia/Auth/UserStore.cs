@@ -22,7 +22,7 @@ public sealed class UserSummary
 public sealed class AdminException(string message) : Exception(message);
 
 /// <summary>Users, their roles and their call scope.</summary>
-public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker grants)
+public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker grants, AuthCache cache)
 {
     private sealed class LoginRow
     {
@@ -99,6 +99,7 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
 
         await WriteScopeAsync(connection, tx, id, scope);
         await tx.CommitAsync(ct);
+        cache.Changed();
         return id;
     }
 
@@ -117,6 +118,8 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
         }
 
         await tx.CommitAsync(ct);
+
+        cache.Changed();
     }
 
     public async Task RevokeAsync(string name, IReadOnlyCollection<string> roles, CancellationToken ct = default)
@@ -127,6 +130,7 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
         await EnsureRolesExistAsync(connection, tx, roles);
         await connection.ExecuteAsync($"DELETE FROM user_roles WHERE user_id = @id AND {db.In("role", "roles")}", new { id, roles = roles.ToArray() }, tx);
         await tx.CommitAsync(ct);
+        cache.Changed();
     }
 
     /// <summary>Sets the call scope: null means <c>all</c>.</summary>
@@ -139,6 +143,7 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
         await connection.ExecuteAsync("DELETE FROM user_scopes WHERE user_id = @id", new { id }, tx);
         await WriteScopeAsync(connection, tx, id, scope);
         await tx.CommitAsync(ct);
+        cache.Changed();
     }
 
     /// <summary>Disables (or enables) a user; disabling ends their sessions and unused tokens at once.</summary>
@@ -154,6 +159,8 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
         }
 
         await tx.CommitAsync(ct);
+
+        cache.Changed();
     }
 
     /// <summary>Sets a user's password; like disabling, it ends their sessions and unused tokens at once, in the same transaction.</summary>
@@ -166,6 +173,7 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
         await connection.ExecuteAsync("UPDATE users SET password_hash = @hash WHERE id = @id", new { id, hash = PasswordHashing.Hash(password) }, tx);
         await EndEverySessionAsync(connection, tx, id);
         await tx.CommitAsync(ct);
+        cache.Changed();
     }
 
     private async Task EndEverySessionAsync(DbConnection connection, DbTransaction tx, long id)

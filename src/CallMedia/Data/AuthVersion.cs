@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Text;
 using Dapper;
+using Npgsql;
 
 namespace CallMedia.Data;
 
@@ -10,7 +11,7 @@ namespace CallMedia.Data;
 /// deleted or moved back in time. Whatever writes the change (this node, another node, the CLI, a hand-written
 /// statement) raises it, so a cache of sessions and rights checked against it is exact: an entry read at version
 /// <c>v</c> is good exactly while the counter is still <c>v</c>. Sessions' routine writes (last seen, the token window)
-/// do not raise it. On PostgreSQL the trigger also sends <c>NOTIFY callmedia_auth</c>.
+/// do not raise it. On PostgreSQL the trigger also sends <c>NOTIFY callmedia_auth</c> (<see cref="ListenAsync"/>).
 /// </summary>
 public static class AuthVersion
 {
@@ -24,6 +25,32 @@ public static class AuthVersion
     /// <summary>The one statement a request runs to know whether its cached session and rights still hold.</summary>
     public static Task<long> ReadAsync(DbConnection connection) =>
         connection.ExecuteScalarAsync<long>("SELECT v FROM auth_version WHERE id = 1");
+
+    /// <summary>
+    /// PostgreSQL only: listens for <c>callmedia_auth</c> on one connection of its own and calls <paramref name="changed"/>
+    /// for every notification (once LISTEN is in place too, for what committed before it). Returns only by throwing:
+    /// when the connection fails, when <paramref name="ct"/> is cancelled, or when a liveness check every
+    /// <paramref name="check"/> finds the connection gone.
+    /// </summary>
+    public static async Task ListenAsync(Database db, Action changed, TimeSpan check, CancellationToken ct)
+    {
+        await using var connection = (NpgsqlConnection)await db.OpenAsync(ct);
+        connection.Notification += (_, _) => changed();
+        await using (var listen = new NpgsqlCommand("LISTEN callmedia_auth", connection))
+        {
+            await listen.ExecuteNonQueryAsync(ct);
+        }
+
+        changed();
+        while (true)
+        {
+            if (!await connection.WaitAsync(check, ct))
+            {
+                await using var ping = new NpgsqlCommand("SELECT 1", connection);
+                await ping.ExecuteScalarAsync(ct);
+            }
+        }
+    }
 
     private static readonly string[] Tables = ["users", "roles", "role_rights", "user_roles", "user_scopes"];
 

@@ -64,6 +64,14 @@ public sealed class Database : IDisposable
                 builder.MaxPoolSize = 50;
             }
 
+            // The delivery path runs the same few statements all the time: prepared once per connection, each costs
+            // one round trip without parsing and planning.
+            if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+            {
+                builder.MaxAutoPrepare = 64;
+                builder.AutoPrepareMinUsages = 2;
+            }
+
             return new Database(builder.ConnectionString, DbKind.Postgres);
         }
 

@@ -12,7 +12,6 @@ public static class DeliveryRegistration
         services.AddSingleton<PrepareResponder>();
         services.AddOptions<DeliverySettings>().BindConfiguration(DeliverySettings.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ChannelProbe>();
-        services.AddSingleton<TokenOptionsColumn>();
         services.AddSingleton<DeliveryOptionsReader>();
         services.AddSingleton<ITokenExtrasReader>(s => s.GetRequiredService<DeliveryOptionsReader>());
         return services;

@@ -21,7 +21,7 @@ public static class SendCallFileEndpoints
     /// prepare answer; 302 without a live session; 400, 403, 404, 405, 409, 503 as framed errors (API.md §3 table).
     /// </summary>
     private static async Task<Results<AuditedTransfer, CallRecXml, CallRecError, SignInRedirect>> SendAsync(
-        HttpContext context, Callers callers, CoupleAccess access, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, AuditLog log, CallMediaMetrics metrics, TokenOptionsColumn tokenOptions)
+        HttpContext context, Callers callers, CoupleAccess access, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, AuditLog log, CallMediaMetrics metrics)
     {
         var request = context.Request;
         var ct = context.RequestAborted;
@@ -88,7 +88,7 @@ public static class SendCallFileEndpoints
         // Players ask for ranges (even "bytes=0-") and need a length to seek: they get the finished transcode, which
         // takes well under a second for a call; a plain GET streams while it transcodes.
         var needsLength = isHead || hasRange;
-        var options = DeliveryOptions.FromJson(await tokenOptions.LoadAsync(token, ct));
+        var options = DeliveryOptions.FromJson(grant.Options);
         var delivery = await planner.PlanAsync(grant, couples, needsLength, options, ct);
         switch (delivery)
         {

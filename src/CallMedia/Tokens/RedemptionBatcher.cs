@@ -41,6 +41,8 @@ public sealed class RedemptionBatcher : IAsyncDisposable
         public long MediaType { get; set; }
 
         public string Action { get; set; } = "";
+
+        public string? Options { get; set; }
     }
 
     /// <summary>
@@ -158,7 +160,7 @@ public sealed class RedemptionBatcher : IAsyncDisposable
                 """
                 UPDATE tokens SET redeemed_at = @now, lease_until = @leaseUntil
                 WHERE hash = @hash AND session_hash = @session AND revoked = 0 AND redeemed_at IS NULL AND expires_at > @now
-                RETURNING user_id, couple_ids, media_type, action
+                RETURNING user_id, couple_ids, media_type, action, options
                 """,
                 new { hash, session, now, leaseUntil },
                 tx);

@@ -8,8 +8,12 @@ using Microsoft.Extensions.Options;
 
 namespace CallMedia.Tokens;
 
-/// <summary>A token that admitted a request, with what it was issued for; <paramref name="AuditSeq"/> is the open audit record of a redemption.</summary>
-public sealed record TokenGrant(long UserId, IReadOnlyList<long> CoupleIds, int Type, TokenAction Action, bool FirstUse, long? AuditSeq = null);
+/// <summary>
+/// A token that admitted a request, with what it was issued for; <paramref name="AuditSeq"/> is the open audit record of a
+/// redemption; <paramref name="Options"/> the delivery options it was issued with (<c>tokens.options</c>, JSON, opaque
+/// here; null for the tokens old clients ask for), read with the token's row.
+/// </summary>
+public sealed record TokenGrant(long UserId, IReadOnlyList<long> CoupleIds, int Type, TokenAction Action, bool FirstUse, long? AuditSeq = null, string? Options = null);
 
 /// <summary>
 /// Download tokens: issued to a session for fixed criteria, redeemed exactly once by one conditional UPDATE (so
@@ -118,7 +122,7 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
 
         await using var connection = await db.OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<TokenRow>(
-            "SELECT session_hash, revoked, expires_at, redeemed_at, lease_until, user_id, couple_ids, media_type, action FROM tokens WHERE hash = @hash",
+            "SELECT session_hash, revoked, expires_at, redeemed_at, lease_until, user_id, couple_ids, media_type, action, options FROM tokens WHERE hash = @hash",
             new { hash });
         if (row is null || row.Revoked != 0 || !FixedTimeEquals(row.SessionHash, session.IdHash))
         {
@@ -139,14 +143,14 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
             System.Text.Encoding.ASCII.GetBytes(a), System.Text.Encoding.ASCII.GetBytes(b));
 
     private static TokenGrant Grant(TokenRow row, bool firstUse) =>
-        Grant(new RedemptionBatcher.GrantRow { UserId = row.UserId, CoupleIds = row.CoupleIds, MediaType = row.MediaType, Action = row.Action }, firstUse);
+        Grant(new RedemptionBatcher.GrantRow { UserId = row.UserId, CoupleIds = row.CoupleIds, MediaType = row.MediaType, Action = row.Action, Options = row.Options }, firstUse);
 
     private static TokenGrant Grant(RedemptionBatcher.GrantRow row, bool firstUse)
     {
         var ids = row.CoupleIds.Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(s => long.Parse(s, CultureInfo.InvariantCulture))
             .ToList();
-        return new TokenGrant(row.UserId, ids, (int)row.MediaType, TokenCriteria.ParseAction(row.Action), firstUse);
+        return new TokenGrant(row.UserId, ids, (int)row.MediaType, TokenCriteria.ParseAction(row.Action), firstUse, Options: row.Options);
     }
 
     private sealed class TokenRow
@@ -168,6 +172,8 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
         public long? RedeemedAt { get; set; }
 
         public long? LeaseUntil { get; set; }
+
+        public string? Options { get; set; }
     }
 
 }

@@ -89,6 +89,13 @@ public sealed class TestServer : IAsyncDisposable
         return (exit, output.ToString(), error.ToString());
     }
 
+    /// <summary>
+    /// Waits out the bound within which a change to users, rights or sessions made by another process (the CLI)
+    /// takes effect here (<c>Sessions:ChangePollInterval</c>); one made through this server takes effect at once.
+    /// </summary>
+    public Task AwaitChangesFromElsewhereAsync() =>
+        Task.Delay(Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<CallMedia.Auth.SessionOptions>>().Value.ChangePollInterval + TimeSpan.FromMilliseconds(100));
+
     public async Task AddUserAsync(string name, string password, string[] roles, string[]? scope = null)
     {
         LogSink.Shared.AddSecret(password);
