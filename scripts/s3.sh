@@ -334,6 +334,7 @@ cmd_rgw_stop() {
 cmd_rgw_start() {
   check_dir "${1:-}"
   D=$(cd "$1" && pwd)
+  if is_alive "$(cat "$D/pids/rgw")"; then return 0; fi
   local endpoint; endpoint=$(sed -n 's/^rgw frontends = beast endpoint=\(.*\)$/http:\/\/\1/p' "$D/ceph.conf")
   launch rgw radosgw -c "$D/ceph.conf" -n client.rgw.a -f
   wait_for 60 "$(cat "$D/pids/rgw")" "radosgw" -- \
