@@ -138,6 +138,68 @@ public sealed class ObjectStorageTests
         }
     }
 
+    [SkippableFact]
+    public async Task Migrate_LocalFolderToBucket_VerifiesEachObjectKeepsLocalFilesUntilVerifiedAndResumes()
+    {
+        Skip.IfNot(TestStorage.IsS3, "needs the S3 store (CALLMEDIA_TEST_STORAGE=s3)");
+        var data = await DemoTemplate.CopyAsync();
+        var empty = Directory.CreateTempSubdirectory("callmedia-empty-").FullName;
+        string[] args = [$"--{CallMediaServices.DataKey}={data}", .. await TestStorage.NewAsync(empty)];
+        try
+        {
+            List<(long Id, string Path, long Size, long Crc32)> rows;
+            await using (var connection = await TestDatabase.Open(args).OpenAsync())
+            {
+                rows = (await connection.QueryAsync<(long, string, long, long)>("SELECT id, path, size, crc32 FROM media_files ORDER BY id")).ToList();
+            }
+
+            Assert.True(rows.Count > 10);
+            var media = Path.Combine(data, "media");
+            // One local file no longer as recorded (same size, one byte changed): it must not move, nor be deleted.
+            var bad = rows[3];
+            var badFile = Path.Combine(media, bad.Path);
+            var original = await File.ReadAllBytesAsync(badFile);
+            var changed = original.ToArray();
+            changed[^1] ^= 0xFF;
+            await File.WriteAllBytesAsync(badFile, changed);
+
+            var (exit, output, error) = await CliAsync(args, "storage", "migrate", "--to", "s3", "--delete-local");
+            Assert.Equal(1, exit);
+            Assert.Contains($"{rows.Count - 1} moved, 0 already in the bucket", output, StringComparison.Ordinal);
+            Assert.Contains($"media file {bad.Id}: the local file is not the recorded one", error, StringComparison.Ordinal);
+            Assert.True(File.Exists(badFile));
+            var keys = await TestStorage.ListAsync(data, args);
+            Assert.DoesNotContain(bad.Path, keys);
+            foreach (var row in rows.Where(r => r.Id != bad.Id))
+            {
+                Assert.False(File.Exists(Path.Combine(media, row.Path)), $"{row.Path} verified, so deleted locally");
+                Assert.Equal((uint)row.Crc32, Crc32.HashToUInt32(await TestStorage.ReadAsync(data, args, row.Path)));
+            }
+
+            // Put right, a second run moves just that one: the verified ones are not uploaded again.
+            await File.WriteAllBytesAsync(badFile, original);
+            (exit, output, _) = await CliAsync(args, "storage", "migrate", "--to", "s3", "--delete-local");
+            Assert.Equal(0, exit);
+            Assert.Contains($"1 moved, {rows.Count - 1} already in the bucket", output, StringComparison.Ordinal);
+            Assert.False(File.Exists(badFile));
+            Assert.Equal(original, await TestStorage.ReadAsync(data, args, bad.Path));
+        }
+        finally
+        {
+            await TestStorage.DropAsync(args);
+            Directory.Delete(data, recursive: true);
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
+    private static async Task<(int Exit, string Out, string Error)> CliAsync(string[] config, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await CallMedia.Cli.CliApp.RunAsync([.. args, .. config], new CallMedia.Cli.CliConsole(new StringReader(""), output, error, false));
+        return (exit, output.ToString(), error.ToString());
+    }
+
     private static async Task<string> StartFailsAsync(string[] args)
     {
         await using var app = ServerHost.Build([.. args, "--urls=http://127.0.0.1:0"]);

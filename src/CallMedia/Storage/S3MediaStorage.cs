@@ -32,8 +32,12 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
             : null;
     }
 
+    /// <remarks>
+    /// An object not (yet) in the bucket is looked for in the local media folder, so nodes switched to the bucket
+    /// keep serving what <c>storage migrate --to s3</c> has not moved yet.
+    /// </remarks>
     public StoredObject? Stat(string path) =>
-        KeyOf(path) is { } key ? HeadAsync(key, CancellationToken.None).GetAwaiter().GetResult() : linked.Stat(path);
+        KeyOf(path) is { } key ? HeadAsync(key, CancellationToken.None).GetAwaiter().GetResult() ?? linked.Stat(path) : linked.Stat(path);
 
     public string? PlainLocalPath(string path) => KeyOf(path) is null ? linked.PlainLocalPath(path) : null;
 
@@ -44,8 +48,9 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
             return linked.OpenRead(path);
         }
 
-        var stat = HeadAsync(key, CancellationToken.None).GetAwaiter().GetResult() ?? throw new FileNotFoundException($"no object {key} in the bucket");
-        return new S3ReadStream(bucket, key, stat.Length);
+        return HeadAsync(key, CancellationToken.None).GetAwaiter().GetResult() is { } stat
+            ? new S3ReadStream(bucket, key, stat.Length)
+            : linked.OpenRead(path); // not migrated yet: the local file, or FileNotFoundException
     }
 
     public async Task<LocalInput> OpenLocalInputAsync(string path, string extension, CancellationToken ct)
@@ -55,7 +60,11 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
             return await linked.OpenLocalInputAsync(path, extension, ct);
         }
 
-        var stat = await HeadAsync(key, ct) ?? throw new FileNotFoundException($"no object {key} in the bucket");
+        if (await HeadAsync(key, ct) is not { } stat)
+        {
+            return await linked.OpenLocalInputAsync(path, extension, ct); // not migrated yet
+        }
+
         return await inputs.GetAsync(key, extension, stat, (target, token) => DownloadAsync(key, stat.Length, target, token), ct);
     }
 
@@ -78,12 +87,19 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
 
     public async Task<(long Size, uint Crc)> HashAsync(string path, CancellationToken ct)
     {
-        if (KeyOf(path) is null)
+        if (KeyOf(path) is not { } key || await HeadAsync(key, ct) is null)
         {
             return await linked.HashAsync(path, ct);
         }
 
-        await using var source = OpenRead(path);
+        return await HashObjectAsync(key, ct);
+    }
+
+    /// <summary>Size and CRC-32 of an object as the store returns it (never a local copy).</summary>
+    public async Task<(long Size, uint Crc)> HashObjectAsync(string key, CancellationToken ct)
+    {
+        var stat = await HeadAsync(key, ct) ?? throw new FileNotFoundException($"no object {key} in the bucket");
+        await using var source = new S3ReadStream(bucket, key, stat.Length);
         var crc = new Crc32();
         long size = 0;
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
@@ -104,6 +120,10 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
         }
     }
 
+    /// <summary>Deletes an object from the bucket only (a local copy stays).</summary>
+    public Task DeleteObjectAsync(string key, CancellationToken ct) =>
+        Call(() => bucket.Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket.Name, Key = key }, ct), "deleting " + key);
+
     public bool Exists(string path) => Stat(path) is not null;
 
     public void Delete(string path)
@@ -115,6 +135,7 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
         }
 
         Call(() => bucket.Client.DeleteObjectAsync(bucket.Name, key), "deleting " + key).GetAwaiter().GetResult();
+        linked.Delete(path); // a local copy not migrated (or not deleted by the migration) goes too
     }
 
     /// <summary>Length and time of an object; null when there is none.</summary>
