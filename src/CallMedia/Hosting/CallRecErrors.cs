@@ -37,15 +37,6 @@ public static partial class CallRecErrors
                 context.RequestServices.GetService<CallMediaMetrics>()?.DatabaseError();
                 await CallRecResults.Error(StatusCodes.Status503ServiceUnavailable, ErrorNumbers.DatabaseUnavailable, "The database is unavailable; retry shortly.").ExecuteAsync(context);
             }
-            catch (Storage.MediaStoreUnavailableException ex) when (!context.Response.HasStarted)
-            {
-                // The object store is away: the same answer as for the database, and /readyz says so too.
-                var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
-                LogStoreAway(logger, ex.Message);
-                context.Response.Clear();
-                context.Response.Headers.RetryAfter = "5";
-                await CallRecResults.Error(StatusCodes.Status503ServiceUnavailable, ErrorNumbers.Busy, "The media store is unavailable; retry shortly.").ExecuteAsync(context);
-            }
             catch (Exception ex) when (!context.Response.HasStarted)
             {
                 var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
@@ -61,9 +52,6 @@ public static partial class CallRecErrors
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Database unavailable: {Reason}")]
     private static partial void LogDatabaseAway(ILogger logger, string reason);
-
-    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Media store unavailable: {Reason}")]
-    private static partial void LogStoreAway(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Unhandled error for {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception ex, PathString path);
