@@ -28,7 +28,7 @@ done
 if s3_env=$(bash scripts/s3.sh start); then
   eval "$s3_env"
   trap 'bash scripts/s3.sh stop "$S3_DATA_DIR"; bash scripts/pg.sh stop "$CALLMEDIA_TEST_PGDIR"; rm -rf "$results"' EXIT
-  s3_classes=(DeliveryTests SendCallFileTests DownloadOptionsTests LargeZipTests ResumeTests MediaTests ImportTests MultiNodeTests ObjectStorageTests)
+  s3_classes=(DeliveryTests SendCallFileTests DownloadOptionsTests LargeZipTests ResumeTests MediaTests ImportTests MultiNodeTests ObjectStorageTests ObjectStorageOutageTests)
   filter=$(printf '|FullyQualifiedName~.%s.' "${s3_classes[@]}")
   CALLMEDIA_TEST_DATABASE=postgres CALLMEDIA_TEST_STORAGE=s3 dotnet test tests/CallMedia.IntegrationTests -c Release --no-build \
     --filter "${filter:1}" --logger "trx;LogFileName=integration-postgres-s3.trx" --results-directory "$results" || status=1

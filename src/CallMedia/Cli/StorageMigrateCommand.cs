@@ -61,69 +61,77 @@ public static class StorageMigrateCommand
         }
 
         int moved = 0, already = 0, linked = 0, missing = 0, encrypted = 0, refused = 0, deleted = 0;
+        var errors = new Lock();
         try
         {
-            foreach (var row in rows)
+            // A few objects at a time: each is a handful of round trips (upload, HEAD, read back), so one at a time
+            // would leave the store and the network mostly idle.
+            await Parallel.ForEachAsync(rows, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (row, token) =>
             {
-                ct.ThrowIfCancellationRequested();
                 if (target.KeyOf(row.Path) is not { } key)
                 {
-                    linked++; // linked in place from an import folder: the operator's file stays where it is
-                    continue;
+                    Interlocked.Increment(ref linked); // linked in place from an import folder: the operator's file stays where it is
+                    return;
                 }
 
                 var expected = (row.Size, (uint)row.Crc32);
                 var plain = local.PlainLocalPath(row.Path);
                 try
                 {
-                    if (await target.HeadAsync(key, ct) is { } there && there.Length == row.Size && await target.HashObjectAsync(key, ct) == expected)
+                    if (await target.HeadAsync(key, token) is { } there && there.Length == row.Size && await target.HashObjectAsync(key, token) == expected)
                     {
-                        already++;
+                        Interlocked.Increment(ref already);
                     }
                     else if (plain is null)
                     {
                         if (local.Exists(row.Path))
                         {
-                            encrypted++;
-                            await console.Error.WriteLineAsync($"storage migrate: media file {row.Id} is encrypted by CallMedia; objects in the bucket are plain (use the store's server-side encryption): left local");
+                            Interlocked.Increment(ref encrypted);
+                            lock (errors)
+                            {
+                                console.Error.WriteLine($"storage migrate: media file {row.Id} is encrypted by CallMedia; objects in the bucket are plain (use the store's server-side encryption): left local");
+                            }
                         }
                         else
                         {
-                            missing++;
+                            Interlocked.Increment(ref missing);
                         }
 
-                        continue;
+                        return;
                     }
                     else
                     {
-                        var sent = await target.UploadAsync(plain, key, ct);
+                        var sent = await target.UploadAsync(plain, key, token);
                         if (sent != expected)
                         {
-                            await target.DeleteObjectAsync(key, ct);
+                            await target.DeleteObjectAsync(key, token);
                             throw new InvalidDataException("the local file is not the recorded one (size or CRC-32 differ); not moved");
                         }
 
-                        if (await target.HashObjectAsync(key, ct) != expected)
+                        if (await target.HashObjectAsync(key, token) != expected)
                         {
                             throw new InvalidDataException("the object read back from the store differs from the recorded file; not moved");
                         }
 
-                        moved++;
+                        Interlocked.Increment(ref moved);
                     }
 
                     // Verified in the bucket: only now may the local copy go.
                     if (deleteLocal && plain is not null)
                     {
                         File.Delete(plain);
-                        deleted++;
+                        Interlocked.Increment(ref deleted);
                     }
                 }
                 catch (InvalidDataException ex)
                 {
-                    refused++;
-                    await console.Error.WriteLineAsync($"storage migrate: media file {row.Id}: {ex.Message}");
+                    Interlocked.Increment(ref refused);
+                    lock (errors)
+                    {
+                        console.Error.WriteLine($"storage migrate: media file {row.Id}: {ex.Message}");
+                    }
                 }
-            }
+            });
         }
         finally
         {

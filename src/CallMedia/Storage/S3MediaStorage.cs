@@ -19,6 +19,11 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
 {
     private const int MaxPartsInFlight = 3;
 
+    /// <summary>How long a HEAD's answer is reused by <see cref="OpenRead"/>: a zip of 1,000 calls asks for each length once (planning), not twice.</summary>
+    private const long RecentMs = 10_000;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (StoredObject Stat, long At)> _recent = new(StringComparer.Ordinal);
+
     public bool EncryptsNewObjects => false;
 
     public MediaBucket Bucket => bucket;
@@ -48,7 +53,10 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
             return linked.OpenRead(path);
         }
 
-        return HeadAsync(key, CancellationToken.None).GetAwaiter().GetResult() is { } stat
+        var stat = _recent.TryGetValue(key, out var recent) && Environment.TickCount64 - recent.At < RecentMs
+            ? recent.Stat
+            : HeadAsync(key, CancellationToken.None).GetAwaiter().GetResult();
+        return stat is not null
             ? new S3ReadStream(bucket, key, stat.Length)
             : linked.OpenRead(path); // not migrated yet: the local file, or FileNotFoundException
     }
@@ -121,8 +129,11 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
     }
 
     /// <summary>Deletes an object from the bucket only (a local copy stays).</summary>
-    public Task DeleteObjectAsync(string key, CancellationToken ct) =>
-        Call(() => bucket.Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket.Name, Key = key }, ct), "deleting " + key);
+    public async Task DeleteObjectAsync(string key, CancellationToken ct)
+    {
+        _recent.TryRemove(key, out _);
+        await Call(() => bucket.Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket.Name, Key = key }, ct), "deleting " + key);
+    }
 
     public bool Exists(string path) => Stat(path) is not null;
 
@@ -134,6 +145,7 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
             return;
         }
 
+        _recent.TryRemove(key, out _);
         Call(() => bucket.Client.DeleteObjectAsync(bucket.Name, key), "deleting " + key).GetAwaiter().GetResult();
         linked.Delete(path); // a local copy not migrated (or not deleted by the migration) goes too
     }
@@ -144,10 +156,18 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
         try
         {
             var head = await bucket.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket.Name, Key = key }, ct);
-            return new StoredObject(head.ContentLength, new DateTimeOffset(head.LastModified ?? default, TimeSpan.Zero), false);
+            var stat = new StoredObject(head.ContentLength, new DateTimeOffset(head.LastModified ?? default, TimeSpan.Zero), false);
+            _recent[key] = (stat, Environment.TickCount64);
+            if (_recent.Count > 100_000)
+            {
+                _recent.Clear();
+            }
+
+            return stat;
         }
         catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
         {
+            _recent.TryRemove(key, out _);
             return null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -164,6 +184,7 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
     /// </summary>
     public async Task<(long Size, uint Crc)> UploadAsync(string sourceFile, string key, CancellationToken ct)
     {
+        _recent.TryRemove(key, out _);
         var partSize = Math.Max(5, bucket.Options.PartSizeMiB) * 1024 * 1024;
         await using var source = new FileStream(sourceFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
         var length = source.Length;

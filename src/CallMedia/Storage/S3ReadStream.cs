@@ -6,12 +6,15 @@ namespace CallMedia.Storage;
 /// A seekable, read-only view of one object: reads are ranged GETs whose bodies are read as they arrive (the first
 /// byte never waits for the whole object). A range starts small where a read starts (a Range request or a seek
 /// fetches about what it needs) and doubles up to the block size while reading goes on; the next range is asked
-/// for once half of the current one is read, so the transfer does not pause between ranges. Memory stays flat:
+/// for once 64 KiB of the current one are read, so the transfer does not pause between ranges. Memory stays flat:
 /// nothing is buffered beyond the socket's own buffers.
 /// </summary>
 public sealed class S3ReadStream : Stream
 {
-    private const int FirstRange = 256 * 1024;
+    private const int FirstRange = 1024 * 1024;
+
+    /// <summary>Once this much of a range is read, reading goes on (it is not a short Range request): the next range is asked for.</summary>
+    private const int GoingOn = 64 * 1024;
 
     /// <summary>A seek forward by at most this much reads and drops the bytes instead of starting a new GET.</summary>
     private const int SkipLimit = 256 * 1024;
@@ -123,9 +126,9 @@ public sealed class S3ReadStream : Stream
                 range.Dispose();
                 _current = null;
             }
-            else if (_next is null && range.End < Length && _position - range.Start >= (range.End - range.Start) / 2)
+            else if (_next is null && range.End < Length && _position - range.Start >= Math.Min(GoingOn, (range.End - range.Start) / 2))
             {
-                // Half of this range is read: ask for the next one now, so its first bytes are on their way when this one ends.
+                // Reading goes on: ask for the next range now, so its first bytes are on their way when this one ends.
                 _nextStart = range.End;
                 _next = OpenAsync(range.End, NextSize(range.End - range.Start), CancellationToken.None);
             }
