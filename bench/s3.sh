@@ -7,7 +7,8 @@
 # The files are imported once into a local data folder; a copy of it is moved into a bucket by
 # `callmedia storage migrate --to s3 --delete-local` (timed) and served by a second server with Storage:Kind=s3.
 # Rounds alternate the two servers, so both see the same load from the machine's other users.
-# Usage: nice -n 10 bash bench/s3.sh [work-dir]   (needs ~11 GB free disk and ~6 GB of RAM for the memstore OSD;
+# Usage: nice -n 10 bash bench/s3.sh [work-dir]   (needs ~11 GB free disk and ~11 GB of RAM: the memstore OSD holds
+#        the 5 GiB in memory at about twice their size;
 #        CM=path/to/callmedia skips the publish)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -110,6 +111,11 @@ local_seek=$(median "${ls[@]}"); s3_seek=$(median "${ss[@]}")
 echo "local: 1 GiB $local_gib MB/s, zip $local_zip MB/s, 2-hour MP3 seek first byte $local_seek ms (best of 3; median of 9)"
 echo "S3:    1 GiB $s3_gib MB/s, zip $s3_zip MB/s, 2-hour MP3 seek first byte $s3_seek ms"
 echo "ratio S3/local: 1 GiB $(ratio "$s3_gib" "$local_gib"), zip $(ratio "$s3_zip" "$local_zip") (target >= 0.7); S3 seek first byte $s3_seek ms (target < 100)"
+# The store's own speed, without CallMedia: curl GETs of the same 1 GiB straight from the gateway.
+sig=(--aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD')
+curl -sf -X PUT "${sig[@]}" -T "$work/src/one-gib.mp3" "$S3_ENDPOINT/$bucket/raw-one-gib" -o /dev/null
+raw=(); for _ in 1 2 3; do raw+=("$(python3 -c "print($(curl -sf "${sig[@]}" "$S3_ENDPOINT/$bucket/raw-one-gib" -o /dev/null -w '%{speed_download}')/1e6)")"); done
+echo "the store itself (curl GET of 1 GiB from the gateway): $(best "${raw[@]}") MB/s; CallMedia from S3 / the store: $(ratio "$s3_gib" "$(best "${raw[@]}")")"
 echo "S3 server RSS after: $(rss_mib "$s3_pid") MiB; Ceph: $(bash "$root/scripts/s3.sh" status "$S3_DATA_DIR" | tr '\n' ';')"
 echo "== load after: $(uptime)"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -r)"
