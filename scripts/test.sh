@@ -22,6 +22,20 @@ for database in sqlite postgres; do
     --logger "trx;LogFileName=integration-$database.trx" --results-directory "$results" || status=1
 done
 
+# The production shape: PostgreSQL + media in S3 (a throwaway Ceph RADOS Gateway, scripts/s3.sh), for the tests of
+# everything that reads or writes media: delivery, zips, media (transcodes, prepares), import, several nodes, and
+# the object store's own tests.
+if s3_env=$(bash scripts/s3.sh start); then
+  eval "$s3_env"
+  trap 'bash scripts/s3.sh stop "$S3_DATA_DIR"; bash scripts/pg.sh stop "$CALLMEDIA_TEST_PGDIR"; rm -rf "$results"' EXIT
+  s3_classes=(DeliveryTests SendCallFileTests DownloadOptionsTests LargeZipTests ResumeTests MediaTests ImportTests MultiNodeTests ObjectStorageTests ObjectStorageOutageTests)
+  filter=$(printf '|FullyQualifiedName~.%s.' "${s3_classes[@]}")
+  CALLMEDIA_TEST_DATABASE=postgres CALLMEDIA_TEST_STORAGE=s3 dotnet test tests/CallMedia.IntegrationTests -c Release --no-build \
+    --filter "${filter:1}" --logger "trx;LogFileName=integration-postgres-s3.trx" --results-directory "$results" || status=1
+else
+  echo "test: could not start the S3 store (scripts/s3.sh)"; status=1
+fi
+
 passed=0; failed=0; skipped=0
 for trx in "$results"/*.trx; do
   [[ -f "$trx" ]] || continue

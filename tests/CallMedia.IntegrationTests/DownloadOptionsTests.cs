@@ -342,7 +342,7 @@ public sealed class DownloadOptionsTests(ServerFixture fixture) : IClassFixture<
         var couple = (await Server.Services.GetRequiredService<CallStore>().GetCouplesAsync([1001]))[1001];
         var file = (await Server.Services.GetRequiredService<CallStore>().GetFilesAsync([1001L]))[1001].Single();
         Assert.Equal($"1001_{couple.Sid}.mp3", response.Content.Headers.ContentDisposition!.FileNameStar);
-        Assert.Equal(await File.ReadAllBytesAsync(Server.Services.GetRequiredService<CallMedia.Storage.MediaRoot>().Resolve(file.Path)), await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(await TestStorage.ReadStoredAsync(Server.Services, file.Path), await response.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]

@@ -243,7 +243,9 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
     {
         var database = Path.Combine(Server.DataDir, "callmedia.db");
         var media = Path.Combine(Server.DataDir, "media");
-        var stored = Directory.EnumerateFiles(media, "*", SearchOption.AllDirectories).First(f => !f.Contains("/.", StringComparison.Ordinal));
+        // A file of the media folder (with the media in a bucket, a stray one: the folder is refused all the same).
+        var stored = Directory.EnumerateFiles(media, "*", SearchOption.AllDirectories).FirstOrDefault(f => !f.Contains("/.", StringComparison.Ordinal))
+            ?? await WriteAsync(Path.Combine(media, "stray.mp3"));
         File.CreateSymbolicLink(Path.Combine(_work, "db.mp3"), database);
         var sid = Unique();
         var path = Manifest(
@@ -407,6 +409,12 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
     }
 
     private static string Unique() => "imp" + Guid.NewGuid().ToString("N")[..12];
+
+    private static async Task<string> WriteAsync(string path)
+    {
+        await File.WriteAllBytesAsync(path, new byte[1000]);
+        return path;
+    }
 
     private string Recording(string name, int size)
     {

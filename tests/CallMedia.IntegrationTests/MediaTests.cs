@@ -271,7 +271,7 @@ public sealed partial class MediaTests : IDisposable
         }
 
         Assert.InRange(await ProgressAsync(dbArgs, await CoupleIdAsync(dbArgs, sid)), 1, 99);
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(data, "media"), "*video*.mp4", SearchOption.AllDirectories));
+        Assert.DoesNotContain(await TestStorage.ListAsync(data, dbArgs), IsVideo);
 
         await using var next = await TestServer.StartOnAsync(data, dbArgs, "Media:JobLease=00:00:05");
         next.Clock.Advance(TimeSpan.FromMinutes(1)); // the dead node's lease has run out
@@ -285,8 +285,10 @@ public sealed partial class MediaTests : IDisposable
         Assert.Equal("done", await StateAsync(dbArgs, coupleId));
         await using var connection = await next.Services.GetRequiredService<Database>().OpenAsync();
         Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM media_files WHERE couple_id = @coupleId AND type = 16", new { coupleId }));
-        Assert.Single(Directory.EnumerateFiles(Path.Combine(data, "media"), "*video*.mp4", SearchOption.AllDirectories));
+        Assert.Single(await TestStorage.ListAsync(data, dbArgs), IsVideo);
     }
+
+    private static bool IsVideo(string key) => Path.GetFileName(key).Contains("video", StringComparison.Ordinal) && key.EndsWith(".mp4", StringComparison.Ordinal) && !key.StartsWith(".tmp/", StringComparison.Ordinal);
 
     [Fact]
     public async Task PrepareCli_AllUnmixed_MixesEveryCapture()

@@ -143,14 +143,14 @@ public sealed class MultiNodeTests
             await live.Content.ReadAsByteArrayAsync();
         }
 
-        var cached = Directory.GetFiles(Path.Combine(cluster.DataDir, "media", ".cache", "mp3"));
+        var cached = await TestStorage.ListAsync(cluster.DataDir, cluster.DatabaseArgs, ".cache/mp3/");
         var file = Assert.Single(cached);
         using var range = CallRec.Send(session, token);
         range.Headers.Range = new RangeHeaderValue(0, null);
         using var fromB = await b.SendAsync(range);
         Assert.Equal(HttpStatusCode.PartialContent, fromB.StatusCode);
-        Assert.Equal(await File.ReadAllBytesAsync(file), await fromB.Content.ReadAsByteArrayAsync());
-        Assert.Single(Directory.GetFiles(Path.Combine(cluster.DataDir, "media", ".cache", "mp3")));
+        Assert.Equal(await TestStorage.ReadAsync(cluster.DataDir, cluster.DatabaseArgs, file), await fromB.Content.ReadAsByteArrayAsync());
+        Assert.Single(await TestStorage.ListAsync(cluster.DataDir, cluster.DatabaseArgs, ".cache/mp3/"));
     }
 
     [Fact]
@@ -227,7 +227,7 @@ public sealed class MultiNodeTests
                 Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM media_files WHERE couple_id = @coupleId AND type = 16", new { coupleId }));
             }
 
-            Assert.Single(Directory.EnumerateFiles(Path.Combine(cluster.DataDir, "media"), $"{coupleId}-video-*", SearchOption.AllDirectories));
+            Assert.Single(await TestStorage.ListAsync(cluster.DataDir, cluster.DatabaseArgs), k => Path.GetFileName(k).StartsWith($"{coupleId}-video-", StringComparison.Ordinal));
         }
         finally
         {

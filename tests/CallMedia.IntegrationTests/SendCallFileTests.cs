@@ -322,7 +322,7 @@ public sealed class SendCallFileTests(ServerFixture fixture) : IClassFixture<Ser
     {
         var files = await Server.Services.GetRequiredService<CallStore>().GetFilesAsync([coupleId]);
         var file = files[coupleId].Single(f => f.Type == type);
-        return await File.ReadAllBytesAsync(Server.Services.GetRequiredService<MediaRoot>().Resolve(file.Path));
+        return await TestStorage.ReadStoredAsync(Server.Services, file.Path);
     }
 
     private static async Task<string> ProbeAsync(byte[] media)

@@ -44,6 +44,7 @@ public static class StorageCommand
         var retire = CliContext.Verb("retire-keys", "remove from Storage:KeyFile every master key no file uses any more (after rotate-key)");
         cli.WithServices(retire, (p, services, ct) => RetireAsync(services, cli.Console));
         storage.Subcommands.Add(retire);
+        storage.Subcommands.Add(StorageMigrateCommand.Create(cli));
         return storage;
     }
 

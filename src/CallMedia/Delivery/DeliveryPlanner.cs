@@ -33,14 +33,22 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
     {
         var files = await calls.GetFilesAsync(grant.CoupleIds, ct);
         var namer = FileNamer.For(settings.Value, options);
-        return (grant.Action, grant.Type) switch
+        try
         {
-            (TokenAction.Stream, MediaType.Audio) when options.ConvertsAudio => await ConvertedAsync(couples[grant.CoupleIds[0]], files, options, namer, inline: true, needsLength, ct),
-            (TokenAction.Stream, MediaType.Audio) => await AudioStreamAsync(couples[grant.CoupleIds[0]], files, needsLength, namer, ct),
-            (TokenAction.Stream, _) => VideoStream(couples[grant.CoupleIds[0]], files, namer),
-            (TokenAction.Prepare, _) => Prepare(couples[grant.CoupleIds[0]], files),
-            _ => await DownloadAsync(grant, couples, files, options, namer, ct),
-        };
+            return (grant.Action, grant.Type) switch
+            {
+                (TokenAction.Stream, MediaType.Audio) when options.ConvertsAudio => await ConvertedAsync(couples[grant.CoupleIds[0]], files, options, namer, inline: true, needsLength, ct),
+                (TokenAction.Stream, MediaType.Audio) => await AudioStreamAsync(couples[grant.CoupleIds[0]], files, needsLength, namer, ct),
+                (TokenAction.Stream, _) => VideoStream(couples[grant.CoupleIds[0]], files, namer),
+                (TokenAction.Prepare, _) => Prepare(couples[grant.CoupleIds[0]], files),
+                _ => await DownloadAsync(grant, couples, files, options, namer, ct),
+            };
+        }
+        catch (MediaStoreUnavailableException)
+        {
+            // The object store is away (Storage:Kind=s3): like busy transcoding, a 503 the client retries.
+            return new FailedDelivery(StatusCodes.Status503ServiceUnavailable, ErrorNumbers.Busy, "The media store is unavailable; retry shortly.");
+        }
     }
 
     private static Delivery Prepare(Couple couple, ILookup<long, MediaFile> files) =>

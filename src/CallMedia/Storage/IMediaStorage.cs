@@ -49,13 +49,17 @@ public interface IMediaStorage
     void Delete(string path);
 }
 
-/// <summary>A local file holding an object's plaintext; disposing removes it when it was a temp copy.</summary>
-public sealed class LocalInput(string path, bool temporary) : IAsyncDisposable
+/// <summary>
+/// A local file holding an object's plaintext; disposing removes it when it was a temp copy, or tells its owner
+/// (<paramref name="released"/>: a cache that may now evict it) that it is no longer in use.
+/// </summary>
+public sealed class LocalInput(string path, bool temporary, Action? released = null) : IAsyncDisposable
 {
     public string Path { get; } = path;
 
     public ValueTask DisposeAsync()
     {
+        released?.Invoke();
         if (temporary)
         {
             File.Delete(Path);

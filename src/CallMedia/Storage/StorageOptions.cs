@@ -17,5 +17,13 @@ public sealed class StorageOptions
     /// </summary>
     public string? KeyFile { get; set; }
 
+    /// <summary><c>local</c> (the default): the media folder. <c>s3</c>: an S3-compatible bucket (<see cref="S3"/>).</summary>
+    public string Kind { get; set; } = "local";
+
+    /// <summary>The <c>Storage:S3</c> section, read when <see cref="Kind"/> is <c>s3</c> (and by <c>storage migrate --to s3</c>).</summary>
+    public S3StorageOptions S3 { get; set; } = new();
+
+    public bool IsS3 => string.Equals(Kind, "s3", StringComparison.OrdinalIgnoreCase);
+
     public bool EncryptionOn => string.Equals(Encryption, "on", StringComparison.OrdinalIgnoreCase);
 }

@@ -15,7 +15,15 @@ public static class StorageRegistration
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsCheck>();
         services.AddSingleton<LocalMediaStorage>();
-        services.AddSingleton<IMediaStorage>(sp => sp.GetRequiredService<LocalMediaStorage>());
+        if (S3Registration.IsS3(configuration))
+        {
+            services.AddS3MediaStorage();
+        }
+        else
+        {
+            services.AddSingleton<IMediaStorage>(sp => sp.GetRequiredService<LocalMediaStorage>());
+        }
+
         return services;
     }
 
@@ -26,6 +34,11 @@ public static class StorageRegistration
             if (options.Encryption is not ("on" or "off"))
             {
                 return ValidateOptionsResult.Fail($"Storage:Encryption must be on or off, not '{options.Encryption}'");
+            }
+
+            if (S3Registration.Problem(options) is { } problem)
+            {
+                return ValidateOptionsResult.Fail("refusing to start: " + problem);
             }
 
             try

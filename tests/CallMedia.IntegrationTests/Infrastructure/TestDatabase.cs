@@ -25,14 +25,15 @@ public static class TestDatabase
         var (folder, template) = await Template.Value;
         var dataDir = Path.Combine(Path.GetTempPath(), "callmedia-test-" + Guid.NewGuid().ToString("N"));
         DemoTemplate.CopyDirectory(folder, dataDir);
+        var storage = await TestStorage.NewAsync(dataDir);
         if (template is null)
         {
-            return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}"]);
+            return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}", .. storage]);
         }
 
         var name = "cm_" + Guid.NewGuid().ToString("N");
         await AdminAsync($"CREATE DATABASE {name} TEMPLATE {template}");
-        return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}", $"--ConnectionStrings:CallMedia={ConnectionString(name)}"]);
+        return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}", $"--ConnectionStrings:CallMedia={ConnectionString(name)}", .. storage]);
     }
 
     /// <summary>An empty data folder and an empty database: no schema, no demo data.</summary>
@@ -40,14 +41,15 @@ public static class TestDatabase
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "callmedia-empty-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDir);
+        var storage = await TestStorage.NewAsync(dataDir);
         if (!IsPostgres)
         {
-            return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}"]);
+            return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}", .. storage]);
         }
 
         var name = "cm_" + Guid.NewGuid().ToString("N");
         await AdminAsync($"CREATE DATABASE {name}");
-        return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}", $"--ConnectionStrings:CallMedia={ConnectionString(name)}"]);
+        return (dataDir, [$"--{CallMediaServices.DataKey}={dataDir}", $"--ConnectionStrings:CallMedia={ConnectionString(name)}", .. storage]);
     }
 
     /// <summary>Opens the database that configuration arguments from <see cref="NewAsync"/> name.</summary>
@@ -61,6 +63,7 @@ public static class TestDatabase
 
     public static async Task DropAsync(string[] args)
     {
+        await TestStorage.DropAsync(args);
         var connection = args.FirstOrDefault(a => a.StartsWith("--ConnectionStrings:CallMedia=", StringComparison.Ordinal));
         if (connection is not null)
         {

@@ -1,0 +1,169 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace CallMedia.Storage;
+
+/// <summary>
+/// Local copies of objects for ffmpeg, which reads files only (never the bucket): bounded in size, the least
+/// recently used copy removed first, never one in use. A copy is found again by its key, and used only while the
+/// object's length and time are those it was copied with.
+/// </summary>
+public sealed class S3InputCache
+{
+    private readonly string _dir;
+    private readonly long _limit;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SemaphoreSlim> _filling = new(StringComparer.Ordinal);
+    private long _clock;
+
+    public S3InputCache(string dir, long limitBytes)
+    {
+        _dir = dir;
+        _limit = limitBytes;
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true); // copies of a previous run: their objects may have changed since
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(dir);
+        }
+        else
+        {
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    /// <summary>Bytes held now.</summary>
+    public long Size
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _entries.Values.Sum(e => e.Length);
+            }
+        }
+    }
+
+    /// <summary>The cached copy of an object, copied first (by <paramref name="fill"/>) when missing or stale.</summary>
+    public async Task<LocalInput> GetAsync(string key, string extension, StoredObject stat, Func<string, CancellationToken, Task> fill, CancellationToken ct)
+    {
+        var name = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32].ToLowerInvariant() + "." + extension;
+        var path = Path.Combine(_dir, name);
+        SemaphoreSlim filling;
+        lock (_gate)
+        {
+            if (Use(name, stat) is { } hit)
+            {
+                return hit;
+            }
+
+            if (!_filling.TryGetValue(name, out filling!))
+            {
+                _filling[name] = filling = new SemaphoreSlim(1);
+            }
+        }
+
+        await filling.WaitAsync(ct);
+        try
+        {
+            lock (_gate)
+            {
+                if (Use(name, stat) is { } hit)
+                {
+                    return hit;
+                }
+            }
+
+            var temp = path + "." + Guid.NewGuid().ToString("N") + ".part";
+            try
+            {
+                await fill(temp, ct);
+                lock (_gate)
+                {
+                    File.Move(temp, path, overwrite: true);
+                    _entries[name] = new Entry(path, stat.Length, stat.LastModified) { Users = 0, LastUse = ++_clock };
+                    var input = Use(name, stat)!;
+                    Evict();
+                    return input;
+                }
+            }
+            finally
+            {
+                File.Delete(temp);
+            }
+        }
+        finally
+        {
+            filling.Release();
+        }
+    }
+
+    private LocalInput? Use(string name, StoredObject stat)
+    {
+        if (!_entries.TryGetValue(name, out var entry))
+        {
+            return null;
+        }
+
+        if (entry.Length != stat.Length || entry.Modified != stat.LastModified || !File.Exists(entry.Path))
+        {
+            if (entry.Users == 0)
+            {
+                _entries.Remove(name);
+                File.Delete(entry.Path);
+            }
+
+            return null;
+        }
+
+        entry.Users++;
+        entry.LastUse = ++_clock;
+        return new LocalInput(entry.Path, temporary: false, () =>
+        {
+            lock (_gate)
+            {
+                entry.Users--;
+                Evict();
+            }
+        });
+    }
+
+    /// <summary>Removes the least recently used copies not in use until the cache is within its limit.</summary>
+    private void Evict()
+    {
+        var total = _entries.Values.Sum(e => e.Length);
+        foreach (var (name, entry) in _entries.OrderBy(e => e.Value.LastUse).ToList())
+        {
+            if (total <= _limit)
+            {
+                return;
+            }
+
+            if (entry.Users > 0)
+            {
+                continue;
+            }
+
+            _entries.Remove(name);
+            File.Delete(entry.Path);
+            total -= entry.Length;
+        }
+    }
+
+    private sealed class Entry(string path, long length, DateTimeOffset modified)
+    {
+        public string Path { get; } = path;
+
+        public long Length { get; } = length;
+
+        public DateTimeOffset Modified { get; } = modified;
+
+        public int Users { get; set; }
+
+        public long LastUse { get; set; }
+    }
+}

@@ -1,0 +1,37 @@
+namespace CallMedia.Storage;
+
+/// <summary>
+/// <c>Storage:S3</c>: where the bucket is and how to sign in to it. Credentials not given here come from the standard
+/// AWS environment variables (<c>AWS_ACCESS_KEY_ID</c>, <c>AWS_SECRET_ACCESS_KEY</c>, <c>AWS_SESSION_TOKEN</c>).
+/// </summary>
+public sealed class S3StorageOptions
+{
+    /// <summary>The endpoint (<c>http://rgw.example:7480</c>); empty for AWS itself (the region picks the endpoint).</summary>
+    public string? ServiceUrl { get; set; }
+
+    public string? Bucket { get; set; }
+
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>Path-style addressing (<c>host/bucket/key</c>), which most self-hosted stores (Ceph, MinIO) need.</summary>
+    public bool PathStyle { get; set; } = true;
+
+    public string? AccessKey { get; set; }
+
+    public string? SecretKey { get; set; }
+
+    /// <summary>Objects at least this large are uploaded in parts of this size (MiB), a few at a time.</summary>
+    public int PartSizeMiB { get; set; } = 16;
+
+    /// <summary>Reads from the bucket go in ranged GETs growing up to this size (MiB), the next one asked for before the current one ends.</summary>
+    public int ReadBlockMiB { get; set; } = 8;
+
+    /// <summary>
+    /// The local copies ffmpeg reads (it never reads the bucket): at most this many MiB, least recently used removed
+    /// first. A copy in use is never removed.
+    /// </summary>
+    public long InputCacheMiB { get; set; } = 2048;
+
+    /// <summary>The folder of those copies; by default <c>.s3-inputs</c> in the media folder (node-local).</summary>
+    public string? InputCacheDir { get; set; }
+}
