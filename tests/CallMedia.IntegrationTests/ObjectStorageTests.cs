@@ -285,6 +285,13 @@ public sealed class ObjectStorageOutageTests
                 Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
             }
 
+            // Outside delivery planning too (the call's page looks whether each file is there): 503, not 500.
+            using (var detail = await client.GetAsync($"/api/v1/calls/{id};jsessionid={session}"))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, detail.StatusCode);
+                Assert.Equal(TimeSpan.FromSeconds(5), detail.Headers.RetryAfter?.Delta);
+            }
+
             await S3ShAsync("rgw-start");
             using (var ready = await client.GetAsync("/readyz"))
             {

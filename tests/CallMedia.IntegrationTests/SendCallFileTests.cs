@@ -291,7 +291,7 @@ public sealed class SendCallFileTests(ServerFixture fixture) : IClassFixture<Ser
     }
 
     [Fact]
-    public async Task RevokedRight_AfterTokenIssued_Returns403AtSend()
+    public async Task RevokedRightFromCli_AfterTokenIssued_Returns403AtSendWithinThePollInterval()
     {
         await Server.AddUserAsync("soon-revoked", "secret-3", ["downloader"]);
         using var client = Server.CreateClient();
@@ -300,6 +300,7 @@ public sealed class SendCallFileTests(ServerFixture fixture) : IClassFixture<Ser
 
         var (exit, _, error) = await Server.CliAsync("", "user", "revoke", "soon-revoked", "downloader");
         Assert.True(exit == 0, error);
+        await Server.AwaitChangesFromElsewhereAsync(); // the CLI is another process: the bound is the poll interval
 
         using var response = await client.SendAsync(CallRec.Send(session, token));
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);

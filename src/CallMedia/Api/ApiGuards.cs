@@ -29,6 +29,12 @@ public static partial class ApiGuards
             context.Response.Headers.RetryAfter = "5";
             return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The database is unavailable; retry shortly.");
         }
+        catch (Exception ex) when (!context.Response.HasStarted && Delivery.MediaStoreErrors.IsStoreAway(ex))
+        {
+            LogStoreAway(Logger(context), ex.Message);
+            context.Response.Headers.RetryAfter = "5";
+            return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The media store is unavailable; retry shortly.");
+        }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
             LogUnhandled(Logger(context), ex, context.Request.Path);
@@ -60,6 +66,9 @@ public static partial class ApiGuards
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Database unavailable: {Reason}")]
     private static partial void LogDatabaseAway(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Media store unavailable: {Reason}")]
+    private static partial void LogStoreAway(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "Unhandled error for {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception ex, PathString path);

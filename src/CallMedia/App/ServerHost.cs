@@ -94,6 +94,7 @@ public static class ServerHost
         app.UseAnonymousRateLimit();
         app.UseRequestLog();
         app.UseCallRecErrors();
+        app.UseMediaStoreErrors();
         app.UseRouting();
         var callrec = app.MapGroup("/callrec");
         callrec.MapLoginEndpoints();

@@ -17,24 +17,61 @@ public sealed class S3InputCache
     private readonly Dictionary<string, SemaphoreSlim> _filling = new(StringComparer.Ordinal);
     private long _clock;
 
-    public S3InputCache(string dir, long limitBytes)
+    /// <summary>
+    /// The copies live in a folder of this process's own under <paramref name="baseDir"/> (<c>node-&lt;host&gt;-&lt;pid&gt;</c>),
+    /// so nodes or processes given the same folder never touch each other's copies; at start it removes only its own
+    /// folder and those of processes of this host that are gone (copies of a previous run, whose objects may have
+    /// changed since), never anything else in <paramref name="baseDir"/>.
+    /// </summary>
+    public S3InputCache(string baseDir, long limitBytes)
     {
-        _dir = dir;
+        var mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        CreatePrivate(baseDir, mode);
+        var prefix = $"node-{Environment.MachineName}-";
+        _dir = Path.Combine(baseDir, prefix + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         _limit = limitBytes;
-        if (Directory.Exists(dir))
+        foreach (var folder in Directory.EnumerateDirectories(baseDir, prefix + "*"))
         {
-            Directory.Delete(dir, recursive: true); // copies of a previous run: their objects may have changed since
+            if (folder == _dir || !int.TryParse(Path.GetFileName(folder)[prefix.Length..], out var pid) || !IsRunning(pid))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
         }
 
+        CreatePrivate(_dir, mode);
+    }
+
+    private static void CreatePrivate(string dir, UnixFileMode mode)
+    {
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(dir);
         }
         else
         {
-            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(dir, mode);
         }
     }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The folder holding this process's copies.</summary>
+    public string Folder => _dir;
 
     /// <summary>Bytes held now.</summary>
     public long Size

@@ -1,3 +1,4 @@
+using Amazon.Runtime;
 using Amazon.S3.Model;
 
 namespace CallMedia.Storage;
@@ -101,11 +102,11 @@ public sealed class S3ReadStream : Stream
         while (true)
         {
             var range = await CurrentAsync(cancellationToken);
-            await range.SkipAsync(cancellationToken);
-            var want = (int)Math.Min(buffer.Length, range.End - _position);
             int read;
             try
             {
+                await range.SkipAsync(cancellationToken);
+                var want = (int)Math.Min(buffer.Length, range.End - _position);
                 read = await range.Body.ReadAsync(buffer[..want], cancellationToken);
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
@@ -167,7 +168,15 @@ public sealed class S3ReadStream : Stream
         if (_next is { } next && _nextStart == _position)
         {
             _next = null;
-            return _current = await next.WaitAsync(ct);
+            try
+            {
+                return _current = await next.WaitAsync(ct);
+            }
+            catch (OperationCanceledException)
+            {
+                _ = DisposeWhenOpenAsync(next); // the range still opening holds a pooled connection: close it when it comes
+                throw;
+            }
         }
 
         DropNext();
@@ -210,7 +219,7 @@ public sealed class S3ReadStream : Stream
         {
             (await opening).Dispose();
         }
-        catch (MediaStoreUnavailableException)
+        catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException or OperationCanceledException or AmazonServiceException)
         {
             // Nobody waits for it any more.
         }

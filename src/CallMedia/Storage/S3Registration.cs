@@ -20,8 +20,7 @@ public static class S3Registration
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value.S3;
-            var media = sp.GetRequiredService<MediaRoot>();
-            return new S3InputCache(options.InputCacheDir ?? Path.Combine(media.Root, ".s3-inputs"), options.InputCacheMiB * 1024 * 1024);
+            return new S3InputCache(options.InputCacheDir ?? Path.Combine(Path.GetTempPath(), "callmedia-s3-inputs"), options.InputCacheMiB * 1024 * 1024);
         });
         services.AddSingleton<S3MediaStorage>();
         services.AddSingleton<IMediaStorage>(sp => sp.GetRequiredService<S3MediaStorage>());

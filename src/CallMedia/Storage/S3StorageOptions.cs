@@ -32,6 +32,6 @@ public sealed class S3StorageOptions
     /// </summary>
     public long InputCacheMiB { get; set; } = 2048;
 
-    /// <summary>The folder of those copies; by default <c>.s3-inputs</c> in the media folder (node-local).</summary>
+    /// <summary>The folder of those copies; by default <c>callmedia-s3-inputs</c> in the temp folder. Each process keeps its copies in a subfolder of its own.</summary>
     public string? InputCacheDir { get; set; }
 }
