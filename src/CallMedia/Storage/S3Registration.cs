@@ -59,6 +59,21 @@ public static class S3Registration
             return $"Storage:S3:ServiceUrl '{options.S3.ServiceUrl}' is not an absolute URL";
         }
 
+        if (options.S3.PartSizeMiB is < 5 or > 2047)
+        {
+            return $"Storage:S3:PartSizeMiB must be between 5 and 2047, not {options.S3.PartSizeMiB}";
+        }
+
+        if (options.S3.ReadBlockMiB is < 1 or > 1024)
+        {
+            return $"Storage:S3:ReadBlockMiB must be between 1 and 1024, not {options.S3.ReadBlockMiB}";
+        }
+
+        if (options.S3.InputCacheMiB is < 1 or > 1L << 30)
+        {
+            return $"Storage:S3:InputCacheMiB must be between 1 and {1L << 30}, not {options.S3.InputCacheMiB}";
+        }
+
         using var bucket = new MediaBucket(options.S3);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         return bucket.ProblemAsync(timeout.Token).GetAwaiter().GetResult();
