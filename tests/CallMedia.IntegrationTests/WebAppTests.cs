@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using CallMedia.Calls;
 using CallMedia.IntegrationTests.Infrastructure;
@@ -36,11 +37,17 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
         await page.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
         var row = page.Locator($"tbody tr[data-id='{call.Id}']");
         await row.WaitForAsync();
+        // The first page may still be on screen for a moment: wait until the search's rows replaced it.
         var rows = page.Locator("tbody tr");
-        for (var i = 0; i < await rows.CountAsync(); i++)
+        var texts = await rows.AllInnerTextsAsync();
+        for (var wait = Stopwatch.StartNew(); texts.Any(t => !t.Contains(call.CallingNumber, StringComparison.Ordinal)) && wait.Elapsed < TimeSpan.FromSeconds(10);)
         {
-            Assert.Contains(call.CallingNumber, await rows.Nth(i).InnerTextAsync(), StringComparison.Ordinal);
+            await Task.Delay(100);
+            texts = await rows.AllInnerTextsAsync();
         }
+
+        Assert.NotEmpty(texts);
+        Assert.All(texts, text => Assert.Contains(call.CallingNumber, text, StringComparison.Ordinal));
 
         // Listen: the reason first (Web:RequireReason), then it plays.
         await row.Locator("a[data-call]").ClickAsync();
