@@ -13,14 +13,14 @@ public sealed class S3InputCacheTests : IDisposable
         Path.Combine(_base, $"node-{Environment.MachineName}-{pid.ToString(CultureInfo.InvariantCulture)}");
 
     [Fact]
-    public void Start_SharedFolder_RemovesOnlyItsOwnAndGoneProcessesCopies()
+    public void Start_SharedFolder_RemovesOnlyGoneProcessesCopies()
     {
-        // A live process of this host (this test's own parent chain always includes pid 1), a process that is gone,
-        // another host's node, an operator's file, and a stale folder of this very process.
+        // A live process of this host (pid 1 always runs), a process that is gone, another host's node, an operator's
+        // file, and another server's cache in this very process (in use: kept).
         var live = NodeFolder(1);
-        var gone = NodeFolder(int.MaxValue - 7);
+        var gone = NodeFolder(int.MaxValue - 7) + "-0123abcd";
         var otherHost = Path.Combine(_base, "node-another-host-12345");
-        var own = NodeFolder(Environment.ProcessId);
+        var own = NodeFolder(Environment.ProcessId) + "-other";
         foreach (var folder in new[] { live, gone, otherHost, own })
         {
             Directory.CreateDirectory(folder);
@@ -31,8 +31,9 @@ public sealed class S3InputCacheTests : IDisposable
 
         var cache = new S3InputCache(_base, 1 << 20);
 
-        Assert.Equal(own, cache.Folder);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(own));
+        Assert.StartsWith(NodeFolder(Environment.ProcessId) + "-", cache.Folder, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(cache.Folder));
+        Assert.True(File.Exists(Path.Combine(own, "copy.wav")));
         Assert.False(Directory.Exists(gone));
         Assert.True(File.Exists(Path.Combine(live, "copy.wav")));
         Assert.True(File.Exists(Path.Combine(otherHost, "copy.wav")));

@@ -18,21 +18,23 @@ public sealed class S3InputCache
     private long _clock;
 
     /// <summary>
-    /// The copies live in a folder of this process's own under <paramref name="baseDir"/> (<c>node-&lt;host&gt;-&lt;pid&gt;</c>),
-    /// so nodes or processes given the same folder never touch each other's copies; at start it removes only its own
-    /// folder and those of processes of this host that are gone (copies of a previous run, whose objects may have
-    /// changed since), never anything else in <paramref name="baseDir"/>.
+    /// The copies live in a folder of this cache's own under <paramref name="baseDir"/>
+    /// (<c>node-&lt;host&gt;-&lt;pid&gt;-&lt;random&gt;</c>), so nodes, processes or several servers in one process given
+    /// the same folder never touch each other's copies; at start it removes only the folders of this host's processes
+    /// that are gone (copies of a previous run, whose objects may have changed since), never anything else.
     /// </summary>
     public S3InputCache(string baseDir, long limitBytes)
     {
         var mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
         CreatePrivate(baseDir, mode);
         var prefix = $"node-{Environment.MachineName}-";
-        _dir = Path.Combine(baseDir, prefix + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _dir = Path.Combine(baseDir, $"{prefix}{Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}");
         _limit = limitBytes;
         foreach (var folder in Directory.EnumerateDirectories(baseDir, prefix + "*"))
         {
-            if (folder == _dir || !int.TryParse(Path.GetFileName(folder)[prefix.Length..], out var pid) || !IsRunning(pid))
+            var rest = Path.GetFileName(folder)[prefix.Length..];
+            var dash = rest.IndexOf('-', StringComparison.Ordinal);
+            if (int.TryParse(dash < 0 ? rest : rest[..dash], out var pid) && pid != Environment.ProcessId && !IsRunning(pid))
             {
                 Directory.Delete(folder, recursive: true);
             }
