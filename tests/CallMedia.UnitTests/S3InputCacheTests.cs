@@ -39,4 +39,50 @@ public sealed class S3InputCacheTests : IDisposable
         Assert.True(File.Exists(Path.Combine(otherHost, "copy.wav")));
         Assert.True(File.Exists(Path.Combine(_base, "operator-notes.txt")));
     }
+
+    [Fact]
+    public void Start_ServersStartingTogether_SweepTheSameGoneFoldersWithoutFailing()
+    {
+        // Several servers of one process start at once over a folder holding many gone processes' copies: each sweeps
+        // the same folders, and none may fail because another removed a folder first.
+        var all = new List<string>();
+        for (var round = 0; round < 5; round++)
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var gone = NodeFolder(int.MaxValue - 1000 - i) + "-" + round.ToString(CultureInfo.InvariantCulture);
+                Directory.CreateDirectory(Path.Combine(gone, "nested"));
+                for (var f = 0; f < 50; f++)
+                {
+                    File.WriteAllText(Path.Combine(gone, "nested", $"copy{f}.wav"), "bytes");
+                }
+            }
+
+            var caches = new S3InputCache[8];
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+            using var start = new Barrier(caches.Length);
+            var threads = Enumerable.Range(0, caches.Length)
+                .Select(n => new Thread(() =>
+                {
+                    start.SignalAndWait();
+                    try
+                    {
+                        caches[n] = new S3InputCache(_base, 1 << 20);
+                    }
+                    catch (Exception e)
+                    {
+                        failures.Enqueue(e);
+                    }
+                }))
+                .ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+
+            Assert.Empty(failures);
+            Assert.Equal(8, caches.Select(c => c.Folder).Distinct(StringComparer.Ordinal).Count());
+            Assert.All(caches, c => Assert.True(Directory.Exists(c.Folder)));
+            all.AddRange(caches.Select(c => c.Folder));
+            Assert.Equal(all.Order(StringComparer.Ordinal), Directory.EnumerateDirectories(_base).Order(StringComparer.Ordinal));
+        }
+    }
 }

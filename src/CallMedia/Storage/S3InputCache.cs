@@ -36,11 +36,27 @@ public sealed class S3InputCache
             var dash = rest.IndexOf('-', StringComparison.Ordinal);
             if (int.TryParse(dash < 0 ? rest : rest[..dash], out var pid) && pid != Environment.ProcessId && !IsRunning(pid))
             {
-                Directory.Delete(folder, recursive: true);
+                RemoveStale(folder);
             }
         }
 
         CreatePrivate(_dir, mode);
+    }
+
+    /// <summary>
+    /// Removes a gone process's folder; servers starting together sweep the same folders, so one already removed (or
+    /// being removed) by another is not an error, and a copy that cannot be removed only costs disk until the next start.
+    /// </summary>
+    private static void RemoveStale(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // DirectoryNotFoundException is an IOException: another server removed it first.
+        }
     }
 
     private static void CreatePrivate(string dir, UnixFileMode mode)
