@@ -118,6 +118,57 @@ public sealed class AuditDurabilityTests
     }
 
     [Fact]
+    public async Task Redemptions_ManyAtOnce_EachGetsItsOwnFileAndItsOwnRecord()
+    {
+        // Redemptions that arrive together share one transaction, their UPDATEs and their records each sent as one
+        // pipeline: every request must still get its own token's file and its own record, never a neighbour's.
+        await using var server = await TestServer.StartAsync();
+        var folder = Directory.CreateTempSubdirectory("cm-many-");
+        try
+        {
+            var files = Enumerable.Range(0, 24).Select(i =>
+            {
+                var path = Path.Combine(folder.FullName, $"call-{i}.mp3");
+                File.WriteAllBytes(path, System.Security.Cryptography.RandomNumberGenerator.GetBytes(1000 + (i * 37)));
+                return path;
+            }).ToList();
+            var ids = await server.SeedAsync(files.Select(f => (IReadOnlyList<SeedFile>)[TestData.FileOf(MediaType.Audio, f)]));
+            using var client = server.CreateClient();
+            var session = await CallRec.LoginAsync(client);
+            var tokens = new List<string>();
+            foreach (var id in ids)
+            {
+                tokens.Add(await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download"));
+            }
+
+            var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var sends = tokens.Select(async token =>
+            {
+                using var own = server.CreateClient();
+                using var request = CallRec.Send(session, token);
+                await go.Task;
+                using var response = await own.SendAsync(request);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                return await response.Content.ReadAsByteArrayAsync();
+            }).ToList();
+            go.SetResult();
+            var bodies = await Task.WhenAll(sends);
+
+            for (var i = 0; i < files.Count; i++)
+            {
+                Assert.Equal(await File.ReadAllBytesAsync(files[i]), bodies[i]);
+                var record = await ClosedAsync(server, "redeem", ids[i]);
+                Assert.Equal("200-complete", record.Outcome);
+                Assert.Equal(new FileInfo(files[i]).Length, record.Bytes);
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AuditVerify_CountsOpenTransfersAsPending_ExportMarksThem_AndALateCompletionAddsAClosingRecord()
     {
         await using var server = await TestServer.StartAsync();

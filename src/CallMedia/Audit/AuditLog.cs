@@ -69,14 +69,31 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     /// issue). No chain lock: concurrent writers never wait for each other here.
     /// </summary>
     public static Task<long> InsertAsync(DbConnection connection, DbTransaction? tx, AuditEntry e, bool open) =>
-        connection.ExecuteScalarAsync<long>(
-            """
-            INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, reason, prev_hash, hash, in_progress)
-            VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, @Reason, '', '', @inProgress)
-            RETURNING seq
-            """,
-            new { at = e.At.ToUnixTimeMilliseconds(), e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome, e.Reason, inProgress = open ? 1 : 0 },
-            tx);
+        connection.ExecuteScalarAsync<long>(InsertSql, InsertParameters(e, open), tx);
+
+    /// <summary>The INSERT of <see cref="InsertAsync"/> as a statement of a pipeline; it returns the record's seq.</summary>
+    public static Statement InsertStatement(AuditEntry e, bool open) =>
+        new(
+            InsertSql,
+            ("at", e.At.ToUnixTimeMilliseconds()),
+            ("User", e.User),
+            ("Client", e.Client),
+            ("Action", e.Action),
+            ("CoupleIds", e.CoupleIds),
+            ("Bytes", e.Bytes),
+            ("Outcome", e.Outcome),
+            ("Reason", e.Reason),
+            ("inProgress", open ? 1L : 0L));
+
+    private const string InsertSql =
+        """
+        INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, reason, prev_hash, hash, in_progress)
+        VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, @Reason, '', '', @inProgress)
+        RETURNING seq
+        """;
+
+    private static object InsertParameters(AuditEntry e, bool open) =>
+        new { at = e.At.ToUnixTimeMilliseconds(), e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome, e.Reason, inProgress = open ? 1 : 0 };
 
     /// <summary>
     /// Closes a transfer's open record with the bytes handed to the transport and the outcome. If the record was
@@ -89,12 +106,20 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     /// <summary><see cref="CompleteAsync(long, AuditEntry, CancellationToken)"/> inside the caller's transaction (a group commit).</summary>
     public static async Task<long> CompleteAsync(DbConnection connection, DbTransaction? tx, long seq, AuditEntry final)
     {
-        var updated = await connection.ExecuteAsync(
-            "UPDATE audit SET bytes = @Bytes, outcome = @Outcome, in_progress = 0 WHERE seq = @seq AND chain_seq IS NULL",
-            new { final.Bytes, final.Outcome, seq },
-            tx);
-        return updated == 1 ? seq : await InsertAsync(connection, tx, final, open: false);
+        var closed = await connection.ExecuteScalarAsync<long?>(CloseSql, new { final.Bytes, final.Outcome, seq }, tx);
+        return closed ?? await InsertAsync(connection, tx, final, open: false);
     }
+
+    /// <summary>
+    /// The UPDATE of <see cref="CompleteAsync(DbConnection, DbTransaction?, long, AuditEntry)"/> as a statement of a
+    /// pipeline: it returns the seq when it closed the record, no row when the record was chained already (then the
+    /// caller inserts <paramref name="final"/> as a closing record).
+    /// </summary>
+    public static Statement CloseStatement(long seq, AuditEntry final) =>
+        new(CloseSql, ("Bytes", final.Bytes), ("Outcome", final.Outcome), ("seq", seq));
+
+    private const string CloseSql =
+        "UPDATE audit SET bytes = @Bytes, outcome = @Outcome, in_progress = 0 WHERE seq = @seq AND chain_seq IS NULL RETURNING seq";
 
     /// <summary>
     /// The record's hash. A reason, when there is one, is appended as a further field; records without one hash

@@ -1,0 +1,76 @@
+using System.Data.Common;
+
+namespace CallMedia.Data;
+
+/// <summary>One statement of a <see cref="StatementPipeline"/>: its SQL with <c>@name</c> placeholders and their values.</summary>
+public sealed record Statement(string Sql, params (string Name, object? Value)[] Parameters);
+
+/// <summary>
+/// Runs several independent statements of one transaction and hands each one's result to the caller in order. On
+/// PostgreSQL they travel as one batch: one round trip for all of them, where one after another each would wait for its
+/// own reply. On SQLite, in-process with nothing to save, they run one after another. A statement that fails fails
+/// the whole transaction on either engine, as one run alone would.
+/// </summary>
+public static class StatementPipeline
+{
+    /// <summary>
+    /// Executes <paramref name="statements"/> in order inside <paramref name="tx"/>; <paramref name="read"/> gets each
+    /// statement's index and a reader positioned before its first row (rows a statement returns, e.g. <c>RETURNING</c>).
+    /// </summary>
+    public static async Task RunAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<Statement> statements, Func<int, DbDataReader, Task> read)
+    {
+        if (statements.Count == 0)
+        {
+            return;
+        }
+
+        if (!connection.CanCreateBatch)
+        {
+            for (var i = 0; i < statements.Count; i++)
+            {
+                await using var command = connection.CreateCommand();
+                command.Transaction = tx;
+                command.CommandText = statements[i].Sql;
+                AddParameters(statements[i], command.Parameters, command.CreateParameter);
+
+                await using var reader = await command.ExecuteReaderAsync();
+                await read(i, reader);
+            }
+
+            return;
+        }
+
+        await using var batch = connection.CreateBatch();
+        batch.Transaction = tx;
+        foreach (var statement in statements)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = statement.Sql;
+            AddParameters(statement, command.Parameters, command.CreateParameter);
+
+            batch.BatchCommands.Add(command);
+        }
+
+        await using var results = await batch.ExecuteReaderAsync();
+        for (var i = 0; i < statements.Count; i++)
+        {
+            if (i > 0 && !await results.NextResultAsync())
+            {
+                throw new InvalidOperationException($"the batch returned {i} results for {statements.Count} statements");
+            }
+
+            await read(i, results);
+        }
+    }
+
+    private static void AddParameters(Statement statement, DbParameterCollection parameters, Func<DbParameter> create)
+    {
+        foreach (var (name, value) in statement.Parameters)
+        {
+            var parameter = create();
+            parameter.ParameterName = name;
+            parameter.Value = value ?? DBNull.Value;
+            parameters.Add(parameter);
+        }
+    }
+}
