@@ -117,6 +117,35 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
     }
 
     [Fact]
+    public async Task Play_ClickedWhileTheCallStillLoads_IsNotLost()
+    {
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        var call = await LongestAudioCallAsync();
+        await page.GotoAsync("/");
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
+        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+
+        // The call's details come slowly (a busy server): Play is there at once, and can't be pressed into nothing.
+        await page.RouteAsync(url => new Uri(url).AbsolutePath == $"/api/v1/calls/{call.Id}", async route =>
+        {
+            await Task.Delay(1500);
+            await route.ContinueAsync();
+        });
+        await page.GotoAsync($"/calls/{call.Id}");
+        var play = page.Locator("#play");
+        await play.WaitForAsync();
+        Assert.True(await play.IsDisabledAsync());
+        await play.ClickAsync();
+        await page.GetByLabel("Reason", new() { Exact = true }).FillAsync(Reason);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => { const m = document.getElementById('media'); return m && m.currentTime > 0.2; }");
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task Supervisor_PrepareUnmixedVideo_ShowsProgressThenPlays()
     {
         var problems = new List<string>();

@@ -23,7 +23,8 @@ export function showPlayer(panel, me, id, onClose) {
   const facts = el('dl', { class: 'facts' });
   const stage = el('div', { class: 'stage' });
   const waveHost = el('div', { class: 'wave', role: 'slider', tabindex: '0', 'aria-label': 'Position in the call', 'aria-valuemin': '0', 'aria-valuenow': '0' });
-  const playButton = el('button', { type: 'button', class: 'primary play', id: 'play', text: 'Play' });
+  // Disabled until the call's details have come and there is something to play: a click before that would be lost.
+  const playButton = el('button', { type: 'button', class: 'primary play', id: 'play', text: 'Play', disabled: true });
   const back = el('button', { type: 'button', title: `Back ${SKIP} seconds (←)`, text: `Back ${SKIP} s` });
   const forward = el('button', { type: 'button', title: `Forward ${SKIP} seconds (→)`, text: `Forward ${SKIP} s` });
   const current = el('span', { id: 'current-time', text: '0:00' });
@@ -80,6 +81,7 @@ export function showPlayer(panel, me, id, onClose) {
     stage.replaceChildren(media);
     loaded = null;
     media.playbackRate = Number(speed.value);
+    playButton.disabled = false;
     media.addEventListener('play', () => { playButton.textContent = 'Pause'; tick(); });
     media.addEventListener('pause', () => { playButton.textContent = 'Play'; showTime(); });
     media.addEventListener('ended', () => { playButton.textContent = 'Play'; showTime(); });
