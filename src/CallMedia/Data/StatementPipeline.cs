@@ -14,10 +14,10 @@ public sealed record Statement(string Sql, params (string Name, object? Value)[]
 public static class StatementPipeline
 {
     /// <summary>
-    /// Executes <paramref name="statements"/> in order inside <paramref name="tx"/>; <paramref name="read"/> gets each
+    /// Executes <paramref name="statements"/> in order inside <paramref name="tx"/> (none: each on its own); <paramref name="read"/> gets each
     /// statement's index and a reader positioned before its first row (rows a statement returns, e.g. <c>RETURNING</c>).
     /// </summary>
-    public static async Task RunAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<Statement> statements, Func<int, DbDataReader, Task> read)
+    public static async Task RunAsync(DbConnection connection, DbTransaction? tx, IReadOnlyList<Statement> statements, Func<int, DbDataReader, Task> read)
     {
         if (statements.Count == 0)
         {

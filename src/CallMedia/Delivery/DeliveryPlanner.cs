@@ -21,17 +21,16 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
     /// <summary>Size, CRC-32 and SHA-256 of converted files (cache files are named by their content, so they never change).</summary>
     private readonly ConcurrentDictionary<string, (long Size, uint Crc32, string Sha256)> _hashes = new(StringComparer.Ordinal);
 
-    public Task<Delivery> PlanAsync(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, bool needsLength, CancellationToken ct) =>
-        PlanAsync(grant, couples, needsLength, DeliveryOptions.None, ct);
-
     /// <param name="grant">What the token was issued for.</param>
     /// <param name="couples">The couples it names, already checked against the user's rights and scope.</param>
+    /// <param name="files">Their media files when already read with them (<see cref="CoupleAccess.CheckWithFilesAsync"/>); null to read them here.</param>
     /// <param name="needsLength">The client needs a length (HEAD, or a range past the start): no live streaming.</param>
     /// <param name="options">The delivery options the token was issued with.</param>
     /// <param name="ct">The request's cancellation.</param>
-    public async Task<Delivery> PlanAsync(TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, bool needsLength, DeliveryOptions options, CancellationToken ct)
+    public async Task<Delivery> PlanAsync(
+        TokenGrant grant, IReadOnlyDictionary<long, Couple> couples, ILookup<long, MediaFile>? files, bool needsLength, DeliveryOptions options, CancellationToken ct)
     {
-        var files = await calls.GetFilesAsync(grant.CoupleIds, ct);
+        files ??= await calls.GetFilesAsync(grant.CoupleIds, ct);
         var namer = FileNamer.For(settings.Value, options);
         try
         {

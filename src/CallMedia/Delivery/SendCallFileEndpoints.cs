@@ -75,7 +75,7 @@ public static class SendCallFileEndpoints
             ? tokens.CompleteAsync(seq, Record(action, coupleList, bytes, outcome))
             : audit.WriteAsync(Record(action, coupleList, bytes, outcome));
 
-        var (verdict, couples) = await access.CheckAsync(caller.User, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, ct);
+        var (verdict, couples, files) = await access.CheckWithFilesAsync(caller.User, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, ct);
         if (verdict != AccessVerdict.Allowed)
         {
             // The right was revoked or the couple left the user's scope since the token was issued.
@@ -89,7 +89,7 @@ public static class SendCallFileEndpoints
         // takes well under a second for a call; a plain GET streams while it transcodes.
         var needsLength = isHead || hasRange;
         var options = DeliveryOptions.FromJson(grant.Options);
-        var delivery = await planner.PlanAsync(grant, couples, needsLength, options, ct);
+        var delivery = await planner.PlanAsync(grant, couples, files, needsLength, options, ct);
         switch (delivery)
         {
             case PrepareDelivery prepared:
