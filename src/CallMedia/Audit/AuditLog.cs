@@ -190,25 +190,39 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
         var head = await connection.QuerySingleOrDefaultAsync<AuditChain.AuditRow>(
             "SELECT chain_seq, hash FROM audit WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1", transaction: tx);
         var (chainSeq, prev) = head is null ? (0L, Genesis) : (head.ChainSeq!.Value, head.Hash);
+        var links = new List<Statement>(rows.Count);
         foreach (var r in rows)
         {
             chainSeq++;
             var hash = ChainHash(prev, r.At, r.UserName, r.Client, r.Action, r.CoupleIds, r.Bytes, r.Outcome, r.Reason);
-            var updated = await connection.ExecuteAsync(
+            links.Add(new Statement(
                 """
                 UPDATE audit SET chain_seq = @chainSeq, prev_hash = @prev, hash = @hash
                 WHERE seq = @Seq AND chain_seq IS NULL AND in_progress = @InProgress AND outcome = @Outcome
+                RETURNING seq
                 """,
-                new { chainSeq, prev, hash, r.Seq, r.InProgress, r.Outcome },
-                tx);
-            if (updated != 1)
-            {
-                // Changed since it was read (possible only where rows are not locked): try again next round.
-                throw new InvalidOperationException($"audit record {r.Seq} changed while being chained");
-            }
-
+                ("chainSeq", chainSeq),
+                ("prev", prev),
+                ("hash", hash),
+                ("Seq", r.Seq),
+                ("InProgress", r.InProgress),
+                ("Outcome", r.Outcome)));
             prev = hash;
         }
+
+        // One UPDATE per record by its key (a plan PostgreSQL never gets wrong), all sent as one pipeline.
+        await StatementPipeline.RunAsync(
+            connection,
+            tx,
+            links,
+            async (i, reader) =>
+            {
+                if (!await reader.ReadAsync())
+                {
+                    // Changed since it was read (possible only where rows are not locked): try again next round.
+                    throw new InvalidOperationException($"audit record {rows[i].Seq} changed while being chained");
+                }
+            });
 
         await tx.CommitAsync(ct);
         return rows.Count;
