@@ -83,28 +83,24 @@ public sealed class SessionService(Database db, AuthCache cache, TimeProvider cl
     }
 
     /// <summary>
-    /// Counts one token against the session's one-minute window: one conditional UPDATE of the session row, whatever
-    /// the number of tokens, in the token issue's own transaction (so the count and the token commit together).
-    /// False when <paramref name="maxPerMinute"/> were already counted in the window.
+    /// Counts a token in the session's one-minute window, as a statement of a pipeline inside the token's transaction
+    /// (so the count and the token commit together): it returns a row when the token was counted, none when
+    /// <paramref name="maxPerMinute"/> were already counted in the window.
     /// </summary>
-    public async Task<bool> TryCountTokenAsync(SessionInfo session, int maxPerMinute, CancellationToken ct = default) =>
-        await db.WriteAsync(connection => TryCountTokenAsync(connection, null, session, maxPerMinute), ct);
-
-    /// <summary><see cref="TryCountTokenAsync(SessionInfo, int, CancellationToken)"/> inside the caller's transaction.</summary>
-    public async Task<bool> TryCountTokenAsync(DbConnection connection, DbTransaction? tx, SessionInfo session, int maxPerMinute)
+    public Statement CountTokenStatement(SessionInfo session, int maxPerMinute)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var rows = await connection.ExecuteAsync(
-                """
-                UPDATE sessions SET
-                    token_window_count = CASE WHEN token_window_start <= @windowStart THEN 1 ELSE token_window_count + 1 END,
-                    token_window_start = CASE WHEN token_window_start <= @windowStart THEN @now ELSE token_window_start END
-                WHERE id_hash = @session AND (token_window_start <= @windowStart OR token_window_count < @max)
-                """,
-                new { session = session.IdHash, now, windowStart = now - 60_000, max = maxPerMinute },
-                tx);
-        return rows == 1;
+        return new Statement(CountTokenSql, ("session", session.IdHash), ("now", now), ("windowStart", now - 60_000), ("max", maxPerMinute));
     }
+
+    private const string CountTokenSql =
+        """
+        UPDATE sessions SET
+            token_window_count = CASE WHEN token_window_start <= @windowStart THEN 1 ELSE token_window_count + 1 END,
+            token_window_start = CASE WHEN token_window_start <= @windowStart THEN @now ELSE token_window_start END
+        WHERE id_hash = @session AND (token_window_start <= @windowStart OR token_window_count < @max)
+        RETURNING id_hash
+        """;
 
     /// <summary>Ends a session and every token issued to it.</summary>
     public async Task EndAsync(string idHash, CancellationToken ct = default)

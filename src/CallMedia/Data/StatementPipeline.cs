@@ -15,7 +15,8 @@ public static class StatementPipeline
 {
     /// <summary>
     /// Executes <paramref name="statements"/> in order inside <paramref name="tx"/> (none: each on its own); <paramref name="read"/> gets each
-    /// statement's index and a reader positioned before its first row (rows a statement returns, e.g. <c>RETURNING</c>).
+    /// statement's index and a reader positioned before its first row. Every statement must return a result, even an
+    /// empty one (a <c>SELECT</c>, or a <c>RETURNING</c> clause): one that returns none has no place in the reader.
     /// </summary>
     public static async Task RunAsync(DbConnection connection, DbTransaction? tx, IReadOnlyList<Statement> statements, Func<int, DbDataReader, Task> read)
     {
@@ -28,11 +29,7 @@ public static class StatementPipeline
         {
             for (var i = 0; i < statements.Count; i++)
             {
-                await using var command = connection.CreateCommand();
-                command.Transaction = tx;
-                command.CommandText = statements[i].Sql;
-                AddParameters(statements[i], command.Parameters, command.CreateParameter);
-
+                await using var command = Command(connection, tx, statements[i]);
                 await using var reader = await command.ExecuteReaderAsync();
                 await read(i, reader);
             }
@@ -40,17 +37,7 @@ public static class StatementPipeline
             return;
         }
 
-        await using var batch = connection.CreateBatch();
-        batch.Transaction = tx;
-        foreach (var statement in statements)
-        {
-            var command = batch.CreateBatchCommand();
-            command.CommandText = statement.Sql;
-            AddParameters(statement, command.Parameters, command.CreateParameter);
-
-            batch.BatchCommands.Add(command);
-        }
-
+        await using var batch = Batch(connection, tx, statements);
         await using var results = await batch.ExecuteReaderAsync();
         for (var i = 0; i < statements.Count; i++)
         {
@@ -61,6 +48,53 @@ public static class StatementPipeline
 
             await read(i, results);
         }
+    }
+
+    /// <summary>Executes <paramref name="statements"/> in order inside <paramref name="tx"/>, results not read (writes without <c>RETURNING</c>).</summary>
+    public static async Task ExecuteAsync(DbConnection connection, DbTransaction? tx, IReadOnlyList<Statement> statements)
+    {
+        if (statements.Count == 0)
+        {
+            return;
+        }
+
+        if (!connection.CanCreateBatch)
+        {
+            foreach (var statement in statements)
+            {
+                await using var command = Command(connection, tx, statement);
+                await command.ExecuteNonQueryAsync();
+            }
+
+            return;
+        }
+
+        await using var batch = Batch(connection, tx, statements);
+        await batch.ExecuteNonQueryAsync();
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? tx, Statement statement)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = statement.Sql;
+        AddParameters(statement, command.Parameters, command.CreateParameter);
+        return command;
+    }
+
+    private static DbBatch Batch(DbConnection connection, DbTransaction? tx, IReadOnlyList<Statement> statements)
+    {
+        var batch = connection.CreateBatch();
+        batch.Transaction = tx;
+        foreach (var statement in statements)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = statement.Sql;
+            AddParameters(statement, command.Parameters, command.CreateParameter);
+            batch.BatchCommands.Add(command);
+        }
+
+        return batch;
     }
 
     private static void AddParameters(Statement statement, DbParameterCollection parameters, Func<DbParameter> create)

@@ -56,11 +56,13 @@ public sealed class RedemptionBatcher : IAsyncDisposable
     public Task CompleteAsync(long seq, AuditEntry final) => Enqueue(new Completion(seq, final));
 
     /// <summary>
-    /// Runs <paramref name="write"/> inside the next group transaction; completes after the commit. Writes are run
-    /// in <paramref name="lockKey"/> order (the key of the row they lock first, e.g. a session's hash), after the
-    /// redemptions, so groups on different nodes take row locks in one order and never deadlock.
+    /// Issues a token in the next group transaction: <paramref name="count"/> (a statement that returns a row when the
+    /// session's window has room) decides, then <paramref name="rows"/> of that decision are written. Issues run in
+    /// <paramref name="lockKey"/> order (the session's hash, whose row the count locks), after the redemptions, so
+    /// groups on different nodes take row locks in one order and never deadlock. Completes after the commit: whether
+    /// the window had room.
     /// </summary>
-    public Task<T> WriteAsync<T>(string lockKey, Func<DbConnection, DbTransaction, Task<T>> write) => Enqueue(new Write<T>(lockKey, write));
+    public Task<bool> IssueAsync(string lockKey, Statement count, Func<bool, IReadOnlyList<Statement>> rows) => Enqueue(new Issue(lockKey, count, rows));
 
     private Task<T> Enqueue<T>(Work<T> work)
     {
@@ -110,9 +112,9 @@ public sealed class RedemptionBatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// One group's writes, in lock order. The redemptions' UPDATEs go as one pipeline (one round trip on PostgreSQL),
-    /// then the winners' audit INSERTs as another, then the other writes one by one, then the transfers' closings as a
-    /// third pipeline: a group costs a handful of round trips however many requests it serves.
+    /// One group's writes, in lock order, each kind as one pipeline (one round trip on PostgreSQL): the redemptions'
+    /// UPDATEs, the winners' audit INSERTs, the token issues' window counts, the issued tokens' rows, the transfers'
+    /// closings. A group costs a handful of round trips however many requests it serves.
     /// </summary>
     private static async Task RunGroupAsync(DbConnection connection, DbTransaction tx, List<Work> ordered)
     {
@@ -128,10 +130,13 @@ public sealed class RedemptionBatcher : IAsyncDisposable
             tx,
             recorded.ConvertAll(r => AuditLog.InsertStatement(r.Entry!, open: true)),
             async (i, reader) => recorded[i].Recorded(await ReadSeqAsync(reader) ?? throw new InvalidOperationException("the audit INSERT returned no seq")));
-        foreach (var write in ordered.OfType<IWrite>())
-        {
-            await write.RunAsync(connection, tx);
-        }
+        var issues = ordered.OfType<Issue>().ToList();
+        await StatementPipeline.RunAsync(
+            connection,
+            tx,
+            issues.ConvertAll(i => i.Count),
+            async (i, reader) => issues[i].Counted(await reader.ReadAsync()));
+        await StatementPipeline.ExecuteAsync(connection, tx, issues.SelectMany(i => i.Rows).ToList());
 
         var completions = ordered.OfType<Completion>().ToList();
         await StatementPipeline.RunAsync(
@@ -226,13 +231,7 @@ public sealed class RedemptionBatcher : IAsyncDisposable
 
     }
 
-    /// <summary>A write of its own (a token issue): run one by one, in lock key order, between the pipelines.</summary>
-    private interface IWrite
-    {
-        Task RunAsync(DbConnection connection, DbTransaction tx);
-    }
-
-    private sealed class Write<T>(string lockKey, Func<DbConnection, DbTransaction, Task<T>> write) : Work<T>, IWrite
+    private sealed class Issue(string lockKey, Statement count, Func<bool, IReadOnlyList<Statement>> rows) : Work<bool>
     {
         public override int CompareTo(Work other) => other switch
         {
@@ -243,7 +242,16 @@ public sealed class RedemptionBatcher : IAsyncDisposable
 
         public override string LockKey => lockKey;
 
-        public async Task RunAsync(DbConnection connection, DbTransaction tx) => Result = await write(connection, tx);
+        public Statement Count => count;
+
+        /// <summary>The rows to write once <see cref="Counted"/> has decided.</summary>
+        public IReadOnlyList<Statement> Rows { get; private set; } = [];
+
+        public void Counted(bool counted)
+        {
+            Result = counted;
+            Rows = rows(counted);
+        }
     }
 
     private sealed class Completion(long seq, AuditEntry final) : Work<long>

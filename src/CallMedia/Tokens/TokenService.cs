@@ -29,62 +29,58 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
     /// record are written in one group commit with the requests that arrived with this one. <paramref name="deliveryOptions"/>
     /// (JSON, or null for old clients' tokens) is written in the token's own row.
     /// </summary>
-    public Task<string?> IssueWithinWindowAsync(
-        SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry> record, string? deliveryOptions = null, CancellationToken ct = default) =>
-        batcher.WriteAsync(
+    public async Task<string?> IssueWithinWindowAsync(
+        SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, Func<string, AuditEntry> record, string? deliveryOptions = null, CancellationToken ct = default)
+    {
+        var token = Secrets.NewToken();
+        var issued = await batcher.IssueAsync(
             session.IdHash,
-            async (connection, tx) =>
-            {
-                if (!await sessions.TryCountTokenAsync(connection, tx, session, options.Value.MaxPerSessionPerMinute))
-                {
-                    await AuditLog.InsertAsync(connection, tx, record("rate-limited"), open: false);
-                    return null;
-                }
+            sessions.CountTokenStatement(session, options.Value.MaxPerSessionPerMinute),
+            counted => counted
+                ? [InsertStatement(token, session, coupleIds, type, action, deliveryOptions), AuditLog.InsertStatement(record("issued"), open: false)]
+                : [AuditLog.InsertStatement(record("rate-limited"), open: false)]);
+        return issued ? token : null;
+    }
 
-                return await InsertAsync(connection, tx, session, coupleIds, type, action, record("issued"), deliveryOptions);
-            });
+    /// <summary>Issues a token outside any window; <paramref name="record"/>, when given, is written in the same transaction as the token.</summary>
+    public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record = null, CancellationToken ct = default)
+    {
+        var token = Secrets.NewToken();
+        List<Statement> rows = [InsertStatement(token, session, coupleIds, type, action, null)];
+        if (record is not null)
+        {
+            rows.Add(AuditLog.InsertStatement(record, open: false));
+        }
 
-    /// <summary>Issues a token; <paramref name="record"/>, when given, is written in the same transaction as the token.</summary>
-    public async Task<string> IssueAsync(SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record = null, CancellationToken ct = default) =>
         await db.WriteAsync(
             async connection =>
             {
                 await using var tx = await connection.BeginTransactionAsync(ct);
-                var token = await InsertAsync(connection, tx, session, coupleIds, type, action, record);
+                await StatementPipeline.ExecuteAsync(connection, tx, rows);
                 await tx.CommitAsync(ct);
-                return token;
+                return 0;
             },
             ct);
+        return token;
+    }
 
-    private async Task<string> InsertAsync(
-        DbConnection connection, DbTransaction tx, SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, AuditEntry? record, string? deliveryOptions = null)
+    private Statement InsertStatement(string token, SessionInfo session, IReadOnlyList<long> coupleIds, int type, TokenAction action, string? deliveryOptions)
     {
-        var token = Secrets.NewToken();
         var now = clock.GetUtcNow();
-        await connection.ExecuteAsync(
+        return new Statement(
             """
             INSERT INTO tokens (hash, session_hash, user_id, couple_ids, media_type, action, issued_at, expires_at, options)
             VALUES (@hash, @session, @userId, @ids, @type, @action, @now, @expires, @deliveryOptions)
             """,
-            new
-            {
-                hash = Secrets.HashToken(token),
-                session = session.IdHash,
-                userId = session.UserId,
-                ids = string.Join(',', coupleIds),
-                type,
-                action = TokenCriteria.ActionName(action),
-                now = now.ToUnixTimeMilliseconds(),
-                expires = (now + options.Value.Lifetime).ToUnixTimeMilliseconds(),
-                deliveryOptions,
-            },
-            tx);
-        if (record is not null)
-        {
-            await AuditLog.InsertAsync(connection, tx, record, open: false);
-        }
-
-        return token;
+            ("hash", Secrets.HashToken(token)),
+            ("session", session.IdHash),
+            ("userId", session.UserId),
+            ("ids", string.Join(',', coupleIds)),
+            ("type", (long)type),
+            ("action", TokenCriteria.ActionName(action)),
+            ("now", now.ToUnixTimeMilliseconds()),
+            ("expires", (now + options.Value.Lifetime).ToUnixTimeMilliseconds()),
+            ("deliveryOptions", deliveryOptions));
     }
 
     /// <summary>
