@@ -41,6 +41,24 @@ public sealed class EncryptedFormatTests : IDisposable
         return await File.ReadAllBytesAsync(Path.Combine(_data, "media", name));
     }
 
+    /// <summary>A file of random bytes stored encrypted, opened for reading.</summary>
+    private async Task<(Stream Stream, byte[] Plaintext)> OpenStoredAsync(string name, int length)
+    {
+        var storage = Storage(_key1);
+        var plaintext = Plaintext(length);
+        await StoreAsync(storage, name, plaintext);
+        return (storage.OpenRead(name), plaintext);
+    }
+
+    /// <summary>Flips one bit of the stored chunk <paramref name="chunk"/>, <paramref name="at"/> bytes into it.</summary>
+    private async Task FlipByteAsync(string name, int chunk, int at)
+    {
+        var path = Path.Combine(_data, "media", name);
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[EncryptedFormat.HeaderSize + (chunk * (Chunk + EncryptedFormat.TagSize)) + at] ^= 0x01;
+        await File.WriteAllBytesAsync(path, bytes);
+    }
+
     private static async Task<byte[]> ReadAsync(LocalMediaStorage storage, string name, long from, int count)
     {
         await using var stream = storage.OpenRead(name);
@@ -133,11 +151,9 @@ public sealed class EncryptedFormatTests : IDisposable
     [Fact]
     public async Task ReadAsync_SequentialAcrossBatchesWithSeeksBetween_EqualsThePlaintext()
     {
-        var storage = Storage(_key1);
         var length = (2 * DecryptingStream.BatchBytes) + (3 * Chunk) + 777;
-        var plaintext = Plaintext(length);
-        await StoreAsync(storage, "g.wav", plaintext);
-        await using var stream = storage.OpenRead("g.wav");
+        var (stream, plaintext) = await OpenStoredAsync("g.wav", length);
+        await using var opened = stream;
         var buffer = new byte[Chunk];
         var random = new Random(7);
 
@@ -172,10 +188,7 @@ public sealed class EncryptedFormatTests : IDisposable
         var plaintext = Plaintext(3 * DecryptingStream.BatchBytes);
         await StoreAsync(storage, "h.wav", plaintext);
         var bad = (DecryptingStream.BatchBytes / Chunk) + 2; // the third chunk of the second batch
-        var path = Path.Combine(_data, "media", "h.wav");
-        var bytes = await File.ReadAllBytesAsync(path);
-        bytes[EncryptedFormat.HeaderSize + (bad * (Chunk + EncryptedFormat.TagSize)) + 5] ^= 0x01;
-        await File.WriteAllBytesAsync(path, bytes);
+        await FlipByteAsync("h.wav", bad, 5);
 
         await using var stream = storage.OpenRead("h.wav");
         var buffer = new byte[Chunk];
@@ -186,6 +199,52 @@ public sealed class EncryptedFormatTests : IDisposable
         }
 
         var ex = await Assert.ThrowsAsync<MediaTamperedException>(() => stream.ReadExactlyAsync(buffer).AsTask());
+        Assert.Contains($"chunk {bad}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_LargeBuffersFromAnywhere_DecryptInPlaceAndEqualThePlaintext()
+    {
+        var length = (2 * DecryptingStream.BatchBytes) + (5 * Chunk) + 1234;
+        var (stream, plaintext) = await OpenStoredAsync("i.wav", length);
+        await using var opened = stream;
+        var buffer = new byte[(2 * DecryptingStream.BatchBytes) + 100];
+        var random = new Random(11);
+
+        // Sends read in pieces of up to a segment, from a range's start anywhere in a chunk; the pieces that start
+        // at a chunk boundary are decrypted straight into the buffer, the rest through the kept chunk.
+        for (var i = 0; i < 60; i++)
+        {
+            long position = i % 3 == 0 ? random.Next(length / Chunk) * (long)Chunk : random.NextInt64(length);
+            stream.Position = position;
+            var want = random.Next(DecryptingStream.InPlaceMinimum - Chunk, buffer.Length + 1);
+            var read = await stream.ReadAsync(buffer.AsMemory(0, want));
+            Assert.Equal((int)Math.Min(want, length - position), read);
+            Assert.True(plaintext.AsSpan((int)position, read).SequenceEqual(buffer.AsSpan(0, read)), $"read {i} of {want} at {position}");
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)] // in the half decrypted by the reading thread
+    [InlineData(8)] // the first chunk of the half decrypted by the other thread
+    [InlineData(11)]
+    public async Task ReadAsync_LargeBufferOverAFlippedByte_ReturnsTheAuthenticChunksThenThatChunkThrows(int bad)
+    {
+        var storage = Storage(_key1);
+        var plaintext = Plaintext(DecryptingStream.BatchBytes + (3 * Chunk));
+        await StoreAsync(storage, "j.wav", plaintext);
+        await FlipByteAsync("j.wav", bad, 9);
+
+        await using var stream = storage.OpenRead("j.wav");
+        var buffer = new byte[plaintext.Length];
+        if (bad > 0)
+        {
+            Assert.Equal(bad * Chunk, await stream.ReadAsync(buffer));
+            Assert.True(plaintext.AsSpan(0, bad * Chunk).SequenceEqual(buffer.AsSpan(0, bad * Chunk)));
+        }
+
+        var ex = await Assert.ThrowsAsync<MediaTamperedException>(() => stream.ReadAsync(buffer).AsTask());
         Assert.Contains($"chunk {bad}", ex.Message, StringComparison.Ordinal);
     }
 

@@ -19,6 +19,16 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
     /// </summary>
     public const int FileSegment = 1024 * 1024;
 
+    /// <summary>
+    /// Sends <paramref name="count"/> bytes of <paramref name="source"/>, from its current position, as the body of the
+    /// response: read straight into the server's output memory in <see cref="FileSegment"/> pieces (no copy buffer in
+    /// between), counted and flushed piece by piece like a stored file. Only inside an <see cref="AuditedTransfer"/>.
+    /// </summary>
+    public static Task SendAsync(HttpContext context, Stream source, long count) =>
+        context.Features.Get<IHttpResponseBodyFeature>() is CountingBodyFeature meter
+            ? meter.SendAsync(source.ReadAsync, count, CancellationToken.None)
+            : throw new InvalidOperationException("a body is sent in segments only inside an audited transfer");
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var original = httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
@@ -117,9 +127,25 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         /// </summary>
         public async Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default)
         {
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted);
             using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
-            var remaining = count ?? RandomAccess.GetLength(file) - offset;
+            await SendAsync(
+                async (memory, token) =>
+                {
+                    var read = await RandomAccess.ReadAsync(file, memory, offset, token);
+                    offset += read;
+                    return read;
+                },
+                count ?? RandomAccess.GetLength(file) - offset,
+                cancellationToken);
+        }
+
+        /// <summary>
+        /// <paramref name="remaining"/> bytes from <paramref name="read"/>, which fills the server's output memory
+        /// directly, <see cref="FileSegment"/> at a time, each piece flushed and counted before the next is read.
+        /// </summary>
+        public async Task SendAsync(Func<Memory<byte>, CancellationToken, ValueTask<int>> read, long remaining, CancellationToken cancellationToken)
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted);
             await FlushAsync();
             var writer = inner.Writer;
             while (remaining > 0)
@@ -130,16 +156,15 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
                 }
 
                 var want = (int)Math.Min(FileSegment, remaining);
-                var read = await RandomAccess.ReadAsync(file, writer.GetMemory(want)[..want], offset, stop.Token);
-                if (read == 0)
+                var n = await read(writer.GetMemory(want)[..want], stop.Token);
+                if (n == 0)
                 {
                     throw new IOException($"the file ended {remaining} bytes early");
                 }
 
-                writer.Advance(read);
-                Add(read);
-                offset += read;
-                remaining -= read;
+                writer.Advance(n);
+                Add(n);
+                remaining -= n;
                 await FlushPipeAsync(stop.Token);
             }
         }

@@ -138,7 +138,9 @@ public static class SendCallFileEndpoints
 
     /// <summary>
     /// The one responder: every body goes through the framework's range processing (Accept-Ranges, ETag,
-    /// Last-Modified, If-Range, If-None-Match, 206 and 416); stored files go through the server's SendFileAsync.
+    /// Last-Modified, If-Range, If-None-Match, 206 and 416); plain stored files go through the server's
+    /// SendFileAsync, encrypted files and zips are read straight into the response in segments
+    /// (<see cref="SegmentedStreamResult"/>).
     /// </summary>
     private static IResult Respond(HttpContext context, Delivery delivery)
     {
@@ -149,7 +151,7 @@ public static class SendCallFileEndpoints
             case FileDelivery file:
                 {
                     // The storage decides: a plain local file goes through the server's file sending, anything else
-                    // (an encrypted file) as a seekable stream of its plaintext.
+                    // (an encrypted file) as a seekable stream of its plaintext, decrypted into the response.
                     var storage = context.RequestServices.GetRequiredService<IMediaStorage>();
                     var info = storage.Stat(file.Path) ?? throw new FileNotFoundException("the media file vanished");
                     headers.ContentDisposition = Disposition(file.Inline ? "inline" : "attachment", file.FileName);
@@ -157,13 +159,13 @@ public static class SendCallFileEndpoints
                     var etag = EntityTagHeaderValue.Parse(file.ETag);
                     return storage.PlainLocalPath(file.Path) is { } plain
                         ? Results.File(plain, file.ContentType, null, modified, etag, enableRangeProcessing: true)
-                        : Results.Stream(storage.OpenRead(file.Path), file.ContentType, null, modified, etag, enableRangeProcessing: true);
+                        : new SegmentedStreamResult(storage.OpenRead(file.Path), file.ContentType, modified, etag);
                 }
 
             case ZipDelivery zip:
                 // Exactly the original product's header, which existing clients match.
                 headers.ContentDisposition = $"attachment; filename={zip.FileName}";
-                return Results.Stream(new ZipStream(zip.Layout, context.RequestServices.GetRequiredService<IMediaStorage>()), "application/zip", null, TruncateToSeconds(zip.LastModified), EntityTagHeaderValue.Parse(zip.ETag), enableRangeProcessing: true);
+                return new SegmentedStreamResult(new ZipStream(zip.Layout, context.RequestServices.GetRequiredService<IMediaStorage>()), "application/zip", TruncateToSeconds(zip.LastModified), EntityTagHeaderValue.Parse(zip.ETag));
 
             case LiveDelivery live:
                 headers.ContentDisposition = Disposition("inline", live.FileName);

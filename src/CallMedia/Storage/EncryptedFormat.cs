@@ -133,6 +133,12 @@ public sealed class DecryptingStream : Stream
     /// <summary>Plaintext per batch of a sequential read (whole chunks, at least one).</summary>
     public const int BatchBytes = 1024 * 1024;
 
+    /// <summary>A read with at least this much room from a chunk boundary decrypts straight into the caller's buffer.</summary>
+    public const int InPlaceMinimum = 256 * 1024;
+
+    /// <summary>Chunks in one in-place read from which it is decrypted by two threads, half each.</summary>
+    private const int SplitChunks = 8;
+
     private readonly FileStream _file;
     private readonly EncryptedFormat.Header _header;
     private readonly AesGcm _gcm;
@@ -204,6 +210,18 @@ public sealed class DecryptingStream : Stream
             {
                 total += copied;
             }
+            else if (CanDecryptInPlace(buffer.Length - total))
+            {
+                try
+                {
+                    total += DecryptInPlace(buffer[total..]);
+                }
+                catch (MediaTamperedException) when (total > 0)
+                {
+                    // What is in the buffer is authentic: it goes out, and the next read throws at that chunk.
+                    break;
+                }
+            }
             else
             {
                 var (index, length) = Locate();
@@ -227,6 +245,17 @@ public sealed class DecryptingStream : Stream
             {
                 total += copied;
             }
+            else if (CanDecryptInPlace(buffer.Length - total))
+            {
+                try
+                {
+                    total += await DecryptInPlaceAsync(buffer[total..]);
+                }
+                catch (MediaTamperedException) when (total > 0)
+                {
+                    break;
+                }
+            }
             else if (_position == _next && (_position > 0 || buffer.Length - total >= _header.ChunkSize))
             {
                 TakeBatch(await Ahead(BatchStart()).WaitAsync(cancellationToken));
@@ -240,6 +269,92 @@ public sealed class DecryptingStream : Stream
 
         _next = _position;
         return total;
+    }
+
+    /// <summary>
+    /// Whether the read can decrypt straight into the caller's buffer: it starts at a chunk boundary, has room for
+    /// <see cref="InPlaceMinimum"/> (or the rest of the file), and no batch is being read ahead (which would share the
+    /// cipher buffer). A sender that reads in large pieces (the response body's own memory) so never copies plaintext.
+    /// </summary>
+    private bool CanDecryptInPlace(int room) =>
+        _ahead is null && _position % _header.ChunkSize == 0 && room >= Math.Min(InPlaceMinimum, Length - _position);
+
+    /// <summary>
+    /// Reads the whole chunks that fit into <paramref name="destination"/> (at most a batch, the last chunk of the
+    /// file included) in one system call and decrypts them straight into it. A chunk that fails authentication after
+    /// the first ends the read there; the next read starts with it and throws.
+    /// </summary>
+    private int DecryptInPlace(Span<byte> destination)
+    {
+        var (index, plain, _, read) = ReadInPlace(destination.Length);
+        var done = OpenChunks(_gcm, index, _batchCipher.AsSpan(0, read), plain, destination);
+        _position += done;
+        return done;
+    }
+
+    /// <summary>
+    /// <see cref="DecryptInPlace"/>, with the second half of a read of <see cref="SplitChunks"/> or more decrypted on
+    /// another thread meanwhile (its own AES-GCM instance; no batch is being read ahead), so a send's decryption uses
+    /// both cores when the other one waits (on a quiet machine, the client waiting for the next segment).
+    /// </summary>
+    private async ValueTask<int> DecryptInPlaceAsync(Memory<byte> destination)
+    {
+        var (index, plain, chunks, read) = ReadInPlace(destination.Length);
+        var cipher = _batchCipher!;
+        if (chunks < SplitChunks || Environment.ProcessorCount < 2)
+        {
+            var whole = OpenChunks(_gcm, index, cipher.AsSpan(0, read), plain, destination.Span);
+            _position += whole;
+            return whole;
+        }
+
+        var firstChunks = chunks / 2;
+        var firstPlain = firstChunks * _header.ChunkSize;
+        var split = firstChunks * (_header.ChunkSize + EncryptedFormat.TagSize);
+        var second = Task.Run(() => OpenChunks(_batchGcm, index + firstChunks, cipher.AsSpan(Math.Min(read, split), Math.Max(0, read - split)), plain - firstPlain, destination.Span[firstPlain..]));
+        int done;
+        try
+        {
+            done = OpenChunks(_gcm, index, cipher.AsSpan(0, Math.Min(read, split)), firstPlain, destination.Span[..firstPlain]);
+        }
+        catch
+        {
+            // The other half still writes into the caller's buffer: it must end first.
+            await ((Task)second).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
+
+        if (done < firstPlain)
+        {
+            await ((Task)second).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        else
+        {
+            try
+            {
+                done += await second;
+            }
+            catch (MediaTamperedException)
+            {
+                // The first half is authentic and goes out; the next read starts at the failing chunk and throws.
+            }
+        }
+
+        _position += done;
+        return done;
+    }
+
+    /// <summary>Reads the ciphertext of the whole chunks that fit into <paramref name="room"/> from the position.</summary>
+    private (long Index, int Plain, int Chunks, int Read) ReadInPlace(int room)
+    {
+        var size = _header.ChunkSize;
+        var left = Length - _position;
+        room = Math.Min(room, BatchChunks * size);
+        var plain = left <= room ? (int)left : room / size * size;
+        var chunks = (int)EncryptedFormat.ChunkCount(plain, size);
+        var index = _position / size;
+        _batchCipher ??= ArrayPool<byte>.Shared.Rent(BatchChunks * (size + EncryptedFormat.TagSize));
+        return (index, plain, chunks, ReadFully(_batchCipher.AsSpan(0, plain + (chunks * EncryptedFormat.TagSize)), Offset(index)));
     }
 
     /// <summary>Copies from the current batch or the kept chunk when either holds the position.</summary>
@@ -312,14 +427,19 @@ public sealed class DecryptingStream : Stream
     private int FillBatch(long index, byte[] destination)
     {
         var size = _header.ChunkSize;
-        var stride = size + EncryptedFormat.TagSize;
         var chunks = (int)Math.Min(BatchChunks, EncryptedFormat.ChunkCount(Length, size) - index);
         var plain = (int)Math.Min((long)chunks * size, Length - (index * size));
-        var cipher = _batchCipher.AsSpan(0, plain + (chunks * EncryptedFormat.TagSize));
+        var read = ReadFully(_batchCipher.AsSpan(0, plain + (chunks * EncryptedFormat.TagSize)), Offset(index));
+        return OpenChunks(_batchGcm, index, _batchCipher.AsSpan(0, read), plain, destination);
+    }
+
+    /// <summary>Reads until the span is full or the file ends; returns how much was read.</summary>
+    private int ReadFully(Span<byte> cipher, long offset)
+    {
         var read = 0;
         while (read < cipher.Length)
         {
-            var n = RandomAccess.Read(_file.SafeFileHandle, cipher[read..], Offset(index) + read);
+            var n = RandomAccess.Read(_file.SafeFileHandle, cipher[read..], offset + read);
             if (n == 0)
             {
                 break;
@@ -328,17 +448,30 @@ public sealed class DecryptingStream : Stream
             read += n;
         }
 
+        return read;
+    }
+
+    /// <summary>
+    /// Authenticates and decrypts the consecutive chunks from <paramref name="index"/> held in
+    /// <paramref name="cipher"/> (as much of them as was read) into <paramref name="destination"/>; returns the
+    /// plaintext bytes written.
+    /// </summary>
+    private int OpenChunks(AesGcm gcm, long index, ReadOnlySpan<byte> cipher, int plain, Span<byte> destination)
+    {
+        var size = _header.ChunkSize;
+        var stride = size + EncryptedFormat.TagSize;
+        var chunks = (int)EncryptedFormat.ChunkCount(plain, size);
         for (var c = 0; c < chunks; c++)
         {
             var length = Math.Min(size, plain - (c * size));
             try
             {
-                Open(_batchGcm, index + c, cipher.Slice(c * stride, Math.Clamp(read - (c * stride), 0, length + EncryptedFormat.TagSize)), length, destination.AsSpan(c * size, length));
+                Open(gcm, index + c, cipher.Slice(Math.Min(c * stride, cipher.Length), Math.Clamp(cipher.Length - (c * stride), 0, length + EncryptedFormat.TagSize)), length, destination.Slice(c * size, length));
             }
             catch (MediaTamperedException) when (c > 0)
             {
-                // The chunks before it are authentic and may be all the reader wants: the batch ends there, and the
-                // next batch starts with this chunk, which then fails for the reader that reaches it.
+                // The chunks before it are authentic and may be all the reader wants: the read ends there, and the
+                // next one starts with this chunk, which then fails for the reader that reaches it.
                 return c * size;
             }
         }
