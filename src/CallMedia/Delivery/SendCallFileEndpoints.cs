@@ -125,7 +125,7 @@ public static class SendCallFileEndpoints
 
         var kind = delivery switch { ZipDelivery => SentKind.Zip, LiveDelivery => SentKind.Transcode, _ => SentKind.File };
         return new AuditedTransfer(
-            new TamperGuard(Respond(context, delivery), ex => audit.WriteAsync(Record("tampered", coupleList, null, "media-tampered"))),
+            new TamperGuard(await RespondAsync(context, delivery, ct), ex => audit.WriteAsync(Record("tampered", coupleList, null, "media-tampered"))),
             (bytes, completed) =>
             {
                 metrics.BytesSent(kind, bytes);
@@ -140,7 +140,7 @@ public static class SendCallFileEndpoints
     /// The one responder: every body goes through the framework's range processing (Accept-Ranges, ETag,
     /// Last-Modified, If-Range, If-None-Match, 206 and 416); stored files go through the server's SendFileAsync.
     /// </summary>
-    private static IResult Respond(HttpContext context, Delivery delivery)
+    private static async Task<IResult> RespondAsync(HttpContext context, Delivery delivery, CancellationToken ct)
     {
         var headers = context.Response.Headers;
         headers.CacheControl = "private, no-transform";
@@ -151,7 +151,7 @@ public static class SendCallFileEndpoints
                     // The storage decides: a plain local file goes through the server's file sending, anything else
                     // (an encrypted file) as a seekable stream of its plaintext.
                     var storage = context.RequestServices.GetRequiredService<IMediaStorage>();
-                    var info = storage.Stat(file.Path) ?? throw new FileNotFoundException("the media file vanished");
+                    var info = await storage.StatAsync(file.Path, ct) ?? throw new FileNotFoundException("the media file vanished");
                     headers.ContentDisposition = Disposition(file.Inline ? "inline" : "attachment", file.FileName);
                     var modified = TruncateToSeconds(info.LastModified);
                     var etag = EntityTagHeaderValue.Parse(file.ETag);
