@@ -251,6 +251,37 @@ public sealed class ObjectStorageTests
         Assert.InRange(waited.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(12));
     }
 
+    [SkippableFact]
+    public async Task Download_RedirectDownloadsOn_RedeemsAuditsThenRedirectsToAPresignedUrl()
+    {
+        Skip.IfNot(TestStorage.IsS3, "needs the S3 store (CALLMEDIA_TEST_STORAGE=s3)");
+        await using var server = await TestServer.StartAsync("Storage:S3:RedirectDownloads=true", "Storage:S3:RedirectSeconds=30");
+        var (id, bytes) = await StoredCallAsync(server, "small/redirected.mp4", 300_000);
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download");
+
+        using var response = await client.SendAsync(CallRec.Send(session, token));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var location = response.Headers.Location!;
+        Assert.StartsWith(TestStorage.S3Options().ServiceUrl!, location.AbsoluteUri, StringComparison.Ordinal);
+        Assert.Contains("Expires=30", location.Query, StringComparison.Ordinal);
+
+        using var store = new HttpClient();
+        using var fetched = await store.GetAsync(location);
+        Assert.Equal(HttpStatusCode.OK, fetched.StatusCode);
+        Assert.Equal("attachment", fetched.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Equal(bytes, await fetched.Content.ReadAsByteArrayAsync());
+
+        var row = await LastRedemptionAsync(server);
+        Assert.Equal("302-redirect", row.Outcome);
+        Assert.Null(row.Bytes); // the bytes went past CallMedia: not counted
+
+        // The token is still single use; the URL, not the token, is what can be reused until it expires.
+        using var again = await client.SendAsync(CallRec.Send(session, token));
+        Assert.Equal(HttpStatusCode.Forbidden, again.StatusCode);
+    }
+
     /// <summary>A call whose one audio file is a new object of random bytes, stored through the server's own storage.</summary>
     internal static async Task<(long Id, byte[] Bytes)> StoredCallAsync(TestServer server, string key, int size)
     {

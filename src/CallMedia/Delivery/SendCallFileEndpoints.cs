@@ -116,6 +116,13 @@ public static class SendCallFileEndpoints
             grant = grant with { AuditSeq = await log.BeginAsync(Record(action, coupleList, null, AuditLog.Started)) };
         }
 
+        // Storage:S3:RedirectDownloads (a trusted network): the store sends the bytes; the record says so, without a count.
+        if (delivery is FileDelivery redirected && !isHead && context.RequestServices.GetService<S3MediaStorage>() is { } s3
+            && await s3.PresignAsync(redirected.Path, redirected.ContentType, Disposition(redirected.Inline ? "inline" : "attachment", redirected.FileName), ct) is { } url)
+        {
+            return new AuditedTransfer(Results.Redirect(url), (_, _) => Close(null, "302-redirect"));
+        }
+
         // The original product answers a POST like a GET, ranges included, and resuming clients rely on it; the
         // framework's range processing looks only at GET and HEAD.
         if (HttpMethods.IsPost(request.Method))

@@ -132,6 +132,31 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
         }
     }
 
+    /// <summary>
+    /// With <c>Storage:S3:RedirectDownloads</c>, a presigned GET of the object a stored path names, valid for
+    /// <c>Storage:S3:RedirectSeconds</c> and answered with the download's type and disposition; null when redirects
+    /// are off or the file is not in the bucket (linked in place, or not migrated yet).
+    /// </summary>
+    public async Task<string?> PresignAsync(string path, string contentType, string disposition, CancellationToken ct)
+    {
+        if (!bucket.Options.RedirectDownloads || KeyOf(path) is not { } key || await HeadAsync(key, ct) is null)
+        {
+            return null;
+        }
+
+        var request = new GetPreSignedUrlRequest
+        {
+            BucketName = bucket.Name,
+            Key = key,
+            Verb = HttpVerb.GET,
+            // The store checks the expiry against its own clock: the real time, not the service's TimeProvider.
+            Expires = TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(bucket.Options.RedirectSeconds),
+            Protocol = bucket.Options.ServiceUrl?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
+            ResponseHeaderOverrides = { ContentType = contentType, ContentDisposition = disposition },
+        };
+        return await bucket.Client.GetPreSignedURLAsync(request);
+    }
+
     /// <summary>Deletes an object from the bucket only (a local copy stays).</summary>
     public async Task DeleteObjectAsync(string key, CancellationToken ct)
     {
