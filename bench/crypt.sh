@@ -12,11 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d /tmp/callmedia-crypt.XXXXXX)}
 mkdir -p "$work"
+. bench/lib.sh
 for p in curl; do
   dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
 done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 
 echo "== load before: $(uptime)"
 if [ -z "${CM:-}" ]; then
@@ -55,29 +54,13 @@ fi
 zip_ids=$("$CM" calls list --data "$data" --limit 100000 | awk -F'\t' '$2 ~ /^zip-set-/ {print $1}' | paste -sd,)
 gib_id=$("$CM" calls list --data "$data" --sid one-gib-0 | cut -f1)
 
-start_server() { # data-dir label extra-options... → "pid base session"
-  local dir=$1 label=$2; shift 2
-  local port; port=$(free_port)
-  "$CM" serve --no-demo --data "$dir" --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning --Tokens:MaxPerSessionPerMinute=10000000 "$@" > "$work/serve-$label.log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
-  local base="http://127.0.0.1:$port/callrec"
-  local session; session=$(curl -s -d 'loginname=bench&password=bench-password' "$base/loginservlet" | sed -n 's/.*sessionid="\([0-9A-F]*\)".*/\1/p')
-  echo "$pid $base $session"
-}
 read -r plain_pid plain_base plain_session < <(start_server "$data" plain)
 read -r enc_pid enc_base enc_session < <(start_server "$data-enc" encrypted --Storage:Encryption=on "--Storage:KeyFile=$keyfile")
 trap 'kill $plain_pid $enc_pid 2>/dev/null || true' EXIT
-token() { curl -s "$1/downloadtoken;jsessionid=$2?$3" | sed -n 's/.*<reply>\(.*\)<\/reply>.*/\1/p'; }
-speed() { # base session query ext → MB/s of one download with a fresh token
-  local t; t=$(token "$1" "$2" "$3")
-  python3 -c "print($(curl -s -o /dev/null -w '%{speed_download}' "$1/sendcallfile.$4;jsessionid=$2?token=$t")/1e6)"
-}
 seek() { # base session → ms to the first byte of a 1,000-byte range in the middle of the 1 GiB file
   local t; t=$(token "$1" "$2" "id_call[]=$gib_id&action=download")
   python3 -c "print($(curl -s -o /dev/null -H 'Range: bytes=536870000-536870999' -w '%{time_starttransfer}' "$1/sendcallfile.mp3;jsessionid=$2?token=$t")*1000)"
 }
-best() { python3 -c "import sys; print(f'{max(map(float, sys.argv[1:])):.0f}')" "$@"; }
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" "$@"; }
 
 # Server CPU time of one download, in seconds per GiB sent: on a machine whose cores are busy with other work the

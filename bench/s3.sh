@@ -15,8 +15,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 work=${1:-$(mktemp -d /tmp/callmedia-s3bench.XXXXXX)}
 mkdir -p "$work"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+. bench/lib.sh
 rss_mib() { awk '/VmRSS/ {printf "%d", $2/1024}' "/proc/$1/status"; }
 
 echo "== load before: $(uptime)"
@@ -67,28 +66,12 @@ start=$(date +%s.%N)
 "$CM" storage migrate --to s3 --delete-local --data "$data-s3" "${s3opts[@]}"
 echo "migrate took $(python3 -c "import time; print(f'{time.time() - $start:.1f}')") s for $(du -sh "$data/media" | cut -f1) (upload, read back, verify)"
 
-start_server() { # data-dir label extra-options... → "pid base session"
-  local dir=$1 label=$2; shift 2
-  local port; port=$(free_port)
-  "$CM" serve --no-demo --data "$dir" --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning --Tokens:MaxPerSessionPerMinute=10000000 "$@" > "$work/serve-$label.log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
-  local base="http://127.0.0.1:$port/callrec"
-  local session; session=$(curl -s -d 'loginname=bench&password=bench-password' "$base/loginservlet" | sed -n 's/.*sessionid="\([0-9A-F]*\)".*/\1/p')
-  echo "$pid $base $session"
-}
 read -r local_pid local_base local_session < <(start_server "$data" local)
 read -r s3_pid s3_base s3_session < <(start_server "$data-s3" s3 "${s3opts[@]}")
-token() { curl -s "$1/downloadtoken;jsessionid=$2?$3" | sed -n 's/.*<reply>\(.*\)<\/reply>.*/\1/p'; }
-speed() { # base session query ext → MB/s of one download with a fresh token
-  local t; t=$(token "$1" "$2" "$3")
-  python3 -c "print($(curl -s -o /dev/null -w '%{speed_download}' "$1/sendcallfile.$4;jsessionid=$2?token=$t")/1e6)"
-}
 seek() { # base session → ms to the first byte of an open range from the middle of the 2-hour MP3
   local t; t=$(token "$1" "$2" "id_call[]=$mp3_id&action=download")
   python3 -c "print($(curl -s -o /dev/null -H "Range: bytes=$((mp3_size / 2))-" -w '%{time_starttransfer}' "$1/sendcallfile.mp3;jsessionid=$2?token=$t")*1000)"
 }
-best() { python3 -c "import sys; print(f'{max(map(float, sys.argv[1:])):.0f}')" "$@"; }
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.1f}')" "$@"; }
 
 seek "$s3_base" "$s3_session" >/dev/null # first request: connections and JIT, not measured

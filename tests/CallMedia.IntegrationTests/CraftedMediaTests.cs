@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using CallMedia.Data;
 using CallMedia.IntegrationTests.Infrastructure;
+using CallMedia.Storage;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -53,8 +54,8 @@ public sealed class CraftedMediaTests : IDisposable
         var victim = await GenerateAsync("victim.wav", "-f", "lavfi", "-i", "sine=f=300:r=8000:d=3", "-c:a", "pcm_s16le");
         var secretId = await ImportAsync(server, ("secret", "audio", secret));
         var victimId = await ImportAsync(server, ("victim", "audio", victim));
-        // Put by hand into storage: the victim's stored WAV now lists the secret call's stored MP3.
-        await OverwriteStoredAsync(server, victimId, 1, "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3,\n" + await StoredPathAsync(server, secretId, 1) + "\n#EXT-X-ENDLIST\n");
+        // Put by hand into storage: the victim's stored WAV now lists the secret call's MP3.
+        await OverwriteStoredAsync(server, victimId, 1, "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3,\n" + await ReadablePathAsync(server, secretId, 1, secret) + "\n#EXT-X-ENDLIST\n");
 
         using var client = server.CreateClient();
         var session = await CallRec.LoginAsync(client);
@@ -77,7 +78,7 @@ public sealed class CraftedMediaTests : IDisposable
         var audio = await GenerateAsync("a.wav", "-f", "lavfi", "-i", "sine=f=300:r=8000:d=3", "-c:a", "pcm_s16le");
         var otherId = await ImportAsync(server, ("other", "audio", audio), ("other", "recd", capture));
         var victimId = await ImportAsync(server, ("victim", "audio", audio), ("victim", "recd", capture));
-        await OverwriteStoredAsync(server, victimId, 32, "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3,\n" + await StoredPathAsync(server, otherId, 32) + "\n#EXT-X-ENDLIST\n");
+        await OverwriteStoredAsync(server, victimId, 32, "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3,\n" + await ReadablePathAsync(server, otherId, 32, capture) + "\n#EXT-X-ENDLIST\n");
 
         using var client = server.CreateClient();
         var session = await CallRec.LoginAsync(client);
@@ -88,7 +89,7 @@ public sealed class CraftedMediaTests : IDisposable
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.StartsWith("<?xml", body, StringComparison.Ordinal);
         Assert.Contains("screen capture cannot be read", body, StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(server.DataDir, "media"), $"{victimId}-video-*", SearchOption.AllDirectories));
+        Assert.DoesNotContain(await TestStorage.ListAsync(server.DataDir, server.DatabaseArgs), k => Path.GetFileName(k).StartsWith($"{victimId}-video-", StringComparison.Ordinal));
     }
 
     private static async Task AssertReadErrorAsync(HttpResponseMessage response)
@@ -137,16 +138,23 @@ public sealed class CraftedMediaTests : IDisposable
     private static async Task<string> StoredPathAsync(TestServer server, long coupleId, int type)
     {
         await using var connection = await server.Services.GetRequiredService<Database>().OpenAsync();
-        var path = await connection.ExecuteScalarAsync<string>("SELECT path FROM media_files WHERE couple_id = @coupleId AND type = @type", new { coupleId, type });
-        return Path.Combine(server.DataDir, "media", path!);
+        return (await connection.ExecuteScalarAsync<string>("SELECT path FROM media_files WHERE couple_id = @coupleId AND type = @type", new { coupleId, type }))!;
     }
 
-    /// <summary>Replaces a stored file's bytes and its recorded size, as someone with access to storage could.</summary>
-    private static async Task OverwriteStoredAsync(TestServer server, long coupleId, int type, string content)
+    /// <summary>
+    /// A local file holding another call's media, for a playlist to name: its stored file in the media folder, or,
+    /// with media in a bucket (no local copy there), the file it was imported from.
+    /// </summary>
+    private static async Task<string> ReadablePathAsync(TestServer server, long coupleId, int type, string imported) =>
+        TestStorage.IsS3 ? imported : Path.Combine(server.DataDir, "media", await StoredPathAsync(server, coupleId, type));
+
+    /// <summary>Replaces a stored file's bytes (through the server's storage: the folder or the bucket) and its recorded size, as someone with access to storage could.</summary>
+    private async Task OverwriteStoredAsync(TestServer server, long coupleId, int type, string content)
     {
-        var path = await StoredPathAsync(server, coupleId, type);
-        await File.WriteAllTextAsync(path, content);
+        var replacement = Path.Combine(_work, $"replacement-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(replacement, content);
+        var (size, _) = await server.Services.GetRequiredService<IMediaStorage>().StoreAsync(replacement, await StoredPathAsync(server, coupleId, type), CancellationToken.None);
         await using var connection = await server.Services.GetRequiredService<Database>().OpenAsync();
-        await connection.ExecuteAsync("UPDATE media_files SET size = @size WHERE couple_id = @coupleId AND type = @type", new { size = new FileInfo(path).Length, coupleId, type });
+        await connection.ExecuteAsync("UPDATE media_files SET size = @size WHERE couple_id = @coupleId AND type = @type", new { size, coupleId, type });
     }
 }

@@ -214,7 +214,7 @@ public sealed partial class MediaTests : IDisposable
         await using var connection = await server.Services.GetRequiredService<Database>().OpenAsync();
         Assert.Equal("failed", await connection.ExecuteScalarAsync<string>("SELECT state FROM jobs WHERE couple_id = @id", new { id }));
         Assert.Equal(1 | 32, await connection.ExecuteScalarAsync<long>("SELECT types FROM couples WHERE id = @id", new { id }));
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(server.DataDir, "media"), $"{id}-video-*", SearchOption.AllDirectories));
+        Assert.DoesNotContain(await TestStorage.ListAsync(server.DataDir, server.DatabaseArgs), k => Path.GetFileName(k).StartsWith($"{id}-video-", StringComparison.Ordinal));
         var unmixed = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&type=16");
         using var stream = await client.SendAsync(CallRec.Send(session, unmixed, "mp4"));
         Assert.Equal(HttpStatusCode.Conflict, stream.StatusCode);

@@ -192,6 +192,129 @@ public sealed class ObjectStorageTests
         }
     }
 
+    [SkippableFact]
+    public async Task Download_ObjectReplacedMidTransfer_AbortsAuditedIncompleteNeverSplicesVersions()
+    {
+        Skip.IfNot(TestStorage.IsS3, "needs the S3 store (CALLMEDIA_TEST_STORAGE=s3)");
+        await using var server = await TestServer.StartAsync("Storage:S3:ReadBlockMiB=1");
+        var (id, bytes) = await StoredCallAsync(server, "big/replaced.mp4", 48 << 20);
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download");
+
+        using var response = await client.SendAsync(CallRec.Send(session, token), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(bytes.LongLength, response.Content.Headers.ContentLength);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var received = new MemoryStream();
+        var first = new byte[1 << 20];
+        await body.ReadExactlyAsync(first);
+        received.Write(first);
+
+        // Another version of the same length replaces the object while the rest is still to be read.
+        var other = bytes.ToArray();
+        Array.Reverse(other);
+        var bucket = server.Services.GetRequiredService<MediaBucket>();
+        using (var replacement = new MemoryStream(other))
+        {
+            await bucket.Client.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = bucket.Name, Key = "big/replaced.mp4", InputStream = replacement });
+        }
+
+        var ex = await Record.ExceptionAsync(async () => await body.CopyToAsync(received));
+        Assert.True(ex is not null || received.Length < bytes.LongLength, "the transfer must break off, not end as if complete");
+        Assert.True(received.ToArray().AsSpan().SequenceEqual(bytes.AsSpan(0, (int)received.Length)), "every byte received is of the version the transfer started with");
+
+        var row = await LastRedemptionAsync(server);
+        Assert.Equal("200-incomplete", row.Outcome);
+        Assert.InRange(row.Bytes!.Value, 1 << 20, bytes.LongLength - 1);
+    }
+
+    [SkippableFact]
+    public async Task Download_StoreHangs_503WithinTheTimeoutNotTheSdkRetries()
+    {
+        Skip.IfNot(TestStorage.IsS3, "needs the S3 store (CALLMEDIA_TEST_STORAGE=s3)");
+        await using var proxy = new StallingProxy(new Uri(TestStorage.S3Options().ServiceUrl!));
+        await using var server = await TestServer.StartAsync($"Storage:S3:ServiceUrl={proxy.Url}", "Storage:S3:TimeoutSeconds=2");
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=1007&action=download");
+
+        proxy.Stall();
+        var waited = Stopwatch.StartNew();
+        using (var response = await client.SendAsync(CallRec.Send(session, token)))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+        }
+
+        // Each look at the object gives up after 2 s; the SDK's own timeout (30 s) and retries would take minutes.
+        Assert.InRange(waited.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(12));
+    }
+
+    [SkippableFact]
+    public async Task Download_RedirectDownloadsOn_RedeemsAuditsThenRedirectsToAPresignedUrl()
+    {
+        Skip.IfNot(TestStorage.IsS3, "needs the S3 store (CALLMEDIA_TEST_STORAGE=s3)");
+        await using var server = await TestServer.StartAsync("Storage:S3:RedirectDownloads=true", "Storage:S3:RedirectSeconds=30");
+        var (id, bytes) = await StoredCallAsync(server, "small/redirected.mp4", 300_000);
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download");
+
+        using var response = await client.SendAsync(CallRec.Send(session, token));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var location = response.Headers.Location!;
+        Assert.StartsWith(TestStorage.S3Options().ServiceUrl!, location.AbsoluteUri, StringComparison.Ordinal);
+        var expires = System.Text.RegularExpressions.Regex.Match(location.Query, "X-Amz-Expires=([0-9]+)");
+        Assert.InRange(int.Parse(expires.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 25, 31); // short-lived: RedirectSeconds (the SDK rounds up)
+
+        using var store = new HttpClient();
+        using var fetched = await store.GetAsync(location);
+        Assert.Equal(HttpStatusCode.OK, fetched.StatusCode);
+        Assert.Equal("attachment", fetched.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Equal(bytes, await fetched.Content.ReadAsByteArrayAsync());
+
+        var row = await LastRedemptionAsync(server);
+        Assert.Equal("302-redirect", row.Outcome);
+        Assert.Null(row.Bytes); // the bytes went past CallMedia: not counted
+
+        // The token is still single use; the URL, not the token, is what can be reused until it expires.
+        using var again = await client.SendAsync(CallRec.Send(session, token));
+        Assert.Equal(HttpStatusCode.Forbidden, again.StatusCode);
+    }
+
+    /// <summary>A call whose one audio file is a new object of random bytes, stored through the server's own storage.</summary>
+    internal static async Task<(long Id, byte[] Bytes)> StoredCallAsync(TestServer server, string key, int size)
+    {
+        var (file, bytes, crc) = await RandomFileAsync(size);
+        try
+        {
+            await server.Services.GetRequiredService<IMediaStorage>().StoreAsync(file, key, CancellationToken.None);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        return ((await server.SeedAsync([[new SeedFile(CallMedia.Calls.MediaType.Audio, key, "mp4", bytes.LongLength, crc)]]))[0], bytes);
+    }
+
+    /// <summary>The audit record of the last redemption once its transfer has ended (no longer open).</summary>
+    internal static async Task<AuditChain.AuditRow> LastRedemptionAsync(TestServer server)
+    {
+        var waited = Stopwatch.StartNew();
+        AuditChain.AuditRow? row = null;
+        while (row is null or { Outcome: AuditLog.Started } && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await server.FlushAuditAsync();
+            await using var connection = await server.Services.GetRequiredService<Database>().OpenAsync();
+            row = (await connection.QueryAsync<AuditChain.AuditRow>("SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash FROM audit WHERE action = 'redeem' ORDER BY seq")).LastOrDefault();
+            await Task.Delay(50);
+        }
+
+        return row ?? throw new InvalidOperationException("no redemption was audited");
+    }
+
     private static async Task<(int Exit, string Out, string Error)> CliAsync(string[] config, params string[] args)
     {
         var output = new StringWriter();
@@ -238,12 +361,9 @@ public sealed class ObjectStorageOutageTests
     {
         Skip.IfNot(TestStorage.IsS3, "needs the S3 store (CALLMEDIA_TEST_STORAGE=s3)");
         await using var server = await TestServer.StartAsync();
-        var storage = server.Services.GetRequiredService<IMediaStorage>();
-        var (file, bytes, crc) = await ObjectStorageTests.RandomFileAsync(64 << 20);
+        var (id, bytes) = await ObjectStorageTests.StoredCallAsync(server, "big/outage.mp4", 64 << 20);
         try
         {
-            await storage.StoreAsync(file, "big/outage.mp4", CancellationToken.None);
-            var id = (await server.SeedAsync([[new SeedFile(CallMedia.Calls.MediaType.Audio, "big/outage.mp4", "mp4", bytes.LongLength, crc)]]))[0];
             using var client = server.CreateClient();
             var session = await CallRec.LoginAsync(client);
             var first = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download");
@@ -260,17 +380,8 @@ public sealed class ObjectStorageOutageTests
                 Assert.NotNull(ex); // the transfer broke off: never a short body passed off as complete
             }
 
-            var waited = Stopwatch.StartNew();
-            AuditChain.AuditRow? row = null;
-            while (row is null or { Outcome: AuditLog.Started } && waited.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                await server.FlushAuditAsync();
-                await using var connection = await server.Services.GetRequiredService<Database>().OpenAsync();
-                row = (await connection.QueryAsync<AuditChain.AuditRow>("SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, prev_hash, hash FROM audit WHERE action = 'redeem' ORDER BY seq")).LastOrDefault();
-                await Task.Delay(50);
-            }
-
-            Assert.Equal("200-incomplete", row!.Outcome);
+            var row = await ObjectStorageTests.LastRedemptionAsync(server);
+            Assert.Equal("200-incomplete", row.Outcome);
             Assert.InRange(row.Bytes!.Value, 1 << 20, bytes.LongLength - 1);
 
             using (var ready = await client.GetAsync("/readyz"))
@@ -304,7 +415,6 @@ public sealed class ObjectStorageOutageTests
         }
         finally
         {
-            File.Delete(file);
             await S3ShAsync("rgw-start"); // never leave the shared store down for the tests after this one
         }
     }

@@ -13,6 +13,42 @@ public sealed class S3InputCacheTests : IDisposable
         Path.Combine(_base, $"node-{Environment.MachineName}-{pid.ToString(CultureInfo.InvariantCulture)}");
 
     [Fact]
+    public async Task GetAsync_ManyKeysWaitersFailuresAndCancels_LeavesNoGateBehind()
+    {
+        var cache = new S3InputCache(_base, 1 << 20);
+        var stat = new StoredObject(5, DateTimeOffset.UnixEpoch, false);
+        var release = new TaskCompletionSource();
+        async Task Slow(string target, CancellationToken ct)
+        {
+            await release.Task;
+            await File.WriteAllTextAsync(target, "bytes", ct);
+        }
+
+        // One caller makes the copy while others wait for it, one of them giving up.
+        var first = cache.GetAsync("k", "wav", stat, Slow, CancellationToken.None);
+        var waiters = Enumerable.Range(0, 3).Select(_ => cache.GetAsync("k", "wav", stat, Slow, CancellationToken.None)).ToList();
+        using var giveUp = new CancellationTokenSource();
+        var cancelled = cache.GetAsync("k", "wav", stat, Slow, giveUp.Token);
+        Assert.Equal(1, cache.FillingCount);
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        release.SetResult();
+        foreach (var input in await Task.WhenAll([first, .. waiters]))
+        {
+            await input.DisposeAsync();
+        }
+
+        // A copy that fails, and many keys each asked for once.
+        await Assert.ThrowsAsync<IOException>(() => cache.GetAsync("gone", "wav", stat, (_, _) => throw new IOException("the store is away"), CancellationToken.None));
+        for (var i = 0; i < 1000; i++)
+        {
+            await (await cache.GetAsync($"k{i}", "wav", stat, (target, ct) => File.WriteAllTextAsync(target, "bytes", ct), CancellationToken.None)).DisposeAsync();
+        }
+
+        Assert.Equal(0, cache.FillingCount);
+    }
+
+    [Fact]
     public void Start_SharedFolder_RemovesOnlyGoneProcessesCopies()
     {
         // A live process of this host (pid 1 always runs), a process that is gone, another host's node, an operator's

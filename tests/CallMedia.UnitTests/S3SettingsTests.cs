@@ -27,4 +27,16 @@ public sealed class S3SettingsTests
     [Fact]
     public void Problem_InputCacheZero_NamesTheSetting() =>
         Assert.StartsWith("Storage:S3:InputCacheMiB must be between 1", S3Registration.Problem(S3(s => s.InputCacheMiB = 0)), StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3601)]
+    public void Problem_TimeoutOutOfRange_NamesTheSetting(int seconds) =>
+        Assert.StartsWith("Storage:S3:TimeoutSeconds must be between 1 and 3600", S3Registration.Problem(S3(s => s.TimeoutSeconds = seconds)), StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3601)]
+    public void Problem_RedirectSecondsOutOfRange_NamesTheSetting(int seconds) =>
+        Assert.StartsWith("Storage:S3:RedirectSeconds must be between 1 and 3600", S3Registration.Problem(S3(s => s.RedirectSeconds = seconds)), StringComparison.Ordinal);
 }

@@ -116,6 +116,13 @@ public static class SendCallFileEndpoints
             grant = grant with { AuditSeq = await log.BeginAsync(Record(action, coupleList, null, AuditLog.Started)) };
         }
 
+        // Storage:S3:RedirectDownloads (a trusted network): the store sends the bytes; the record says so, without a count.
+        if (delivery is FileDelivery redirected && !isHead && context.RequestServices.GetService<S3MediaStorage>() is { } s3
+            && await s3.PresignAsync(redirected.Path, redirected.ContentType, Disposition(redirected.Inline ? "inline" : "attachment", redirected.FileName), ct) is { } url)
+        {
+            return new AuditedTransfer(Results.Redirect(url), (_, _) => Close(null, "302-redirect"));
+        }
+
         // The original product answers a POST like a GET, ranges included, and resuming clients rely on it; the
         // framework's range processing looks only at GET and HEAD.
         if (HttpMethods.IsPost(request.Method))
@@ -125,7 +132,7 @@ public static class SendCallFileEndpoints
 
         var kind = delivery switch { ZipDelivery => SentKind.Zip, LiveDelivery => SentKind.Transcode, _ => SentKind.File };
         return new AuditedTransfer(
-            new TamperGuard(Respond(context, delivery), ex => audit.WriteAsync(Record("tampered", coupleList, null, "media-tampered"))),
+            new TamperGuard(await RespondAsync(context, delivery, ct), ex => audit.WriteAsync(Record("tampered", coupleList, null, "media-tampered"))),
             (bytes, completed) =>
             {
                 metrics.BytesSent(kind, bytes);
@@ -142,7 +149,7 @@ public static class SendCallFileEndpoints
     /// SendFileAsync, encrypted files and zips are read straight into the response in segments
     /// (<see cref="SegmentedStreamResult"/>).
     /// </summary>
-    private static IResult Respond(HttpContext context, Delivery delivery)
+    private static async Task<IResult> RespondAsync(HttpContext context, Delivery delivery, CancellationToken ct)
     {
         var headers = context.Response.Headers;
         headers.CacheControl = "private, no-transform";
@@ -153,7 +160,7 @@ public static class SendCallFileEndpoints
                     // The storage decides: a plain local file goes through the server's file sending, anything else
                     // (an encrypted file) as a seekable stream of its plaintext, decrypted into the response.
                     var storage = context.RequestServices.GetRequiredService<IMediaStorage>();
-                    var info = storage.Stat(file.Path) ?? throw new FileNotFoundException("the media file vanished");
+                    var info = await storage.StatAsync(file.Path, ct) ?? throw new FileNotFoundException("the media file vanished");
                     headers.ContentDisposition = Disposition(file.Inline ? "inline" : "attachment", file.FileName);
                     var modified = TruncateToSeconds(info.LastModified);
                     var etag = EntityTagHeaderValue.Parse(file.ETag);

@@ -17,6 +17,9 @@ public interface IMediaStorage
     /// <summary>Length and time of an object, null when it is not there.</summary>
     StoredObject? Stat(string path);
 
+    /// <summary><see cref="Stat"/> for a request: given up when the request is (a store's answer waited for asynchronously).</summary>
+    Task<StoredObject?> StatAsync(string path, CancellationToken ct);
+
     /// <summary>
     /// The local file itself when the object is a plain file on a local disk (the fast path: sent with the
     /// server's file sending, read by ffmpeg in place); null when only <see cref="OpenRead"/> can read it.

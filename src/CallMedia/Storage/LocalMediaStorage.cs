@@ -80,6 +80,8 @@ public sealed class LocalMediaStorage : IMediaStorage
         File.Move(temp, path, overwrite: true);
     }
 
+    public Task<StoredObject?> StatAsync(string path, CancellationToken ct) => Task.FromResult(Stat(path));
+
     public StoredObject? Stat(string path)
     {
         var full = _media.Resolve(path);

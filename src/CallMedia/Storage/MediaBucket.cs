@@ -55,7 +55,34 @@ public sealed class MediaBucket : IDisposable
 
     public IAmazonS3 Client { get; }
 
+    /// <summary><c>Storage:S3:TimeoutSeconds</c>: the longest one operation on the store waits, its retries included.</summary>
+    public TimeSpan Timeout => TimeSpan.FromSeconds(Math.Max(1, Options.TimeoutSeconds));
+
     public void Dispose() => Client.Dispose();
+
+    /// <summary>
+    /// Runs one operation on the store, bounded by <see cref="Timeout"/> (retries included) and by the caller's token:
+    /// a store that hangs fails the operation as unavailable instead of holding the caller for the SDK's timeouts and
+    /// retries. Errors reaching the store become <see cref="MediaStoreUnavailableException"/> (or a missing object
+    /// <see cref="FileNotFoundException"/>); the caller giving up stays an <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, string what, CancellationToken ct)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(Timeout);
+        try
+        {
+            return await call(bounded.Token);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && bounded.IsCancellationRequested)
+        {
+            throw new MediaStoreUnavailableException($"{what}: the object store did not answer within {Options.TimeoutSeconds} s", ex);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            throw S3MediaStorage.Unavailable(ex, what);
+        }
+    }
 
     /// <summary>
     /// Signs in and looks at the bucket; the reason it cannot be used, naming the setting to fix, or null when it can.

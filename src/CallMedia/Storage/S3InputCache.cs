@@ -14,7 +14,8 @@ public sealed class S3InputCache
     private readonly long _limit;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, SemaphoreSlim> _filling = new(StringComparer.Ordinal);
+    /// <summary>One gate per copy being made, there only while someone makes or waits for it (not one per key ever asked for).</summary>
+    private readonly Dictionary<string, Filling> _filling = new(StringComparer.Ordinal);
     private long _clock;
 
     /// <summary>
@@ -108,7 +109,7 @@ public sealed class S3InputCache
     {
         var name = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32].ToLowerInvariant() + "." + extension;
         var path = Path.Combine(_dir, name);
-        SemaphoreSlim filling;
+        Filling filling;
         lock (_gate)
         {
             if (Use(name, stat) is { } hit)
@@ -118,42 +119,75 @@ public sealed class S3InputCache
 
             if (!_filling.TryGetValue(name, out filling!))
             {
-                _filling[name] = filling = new SemaphoreSlim(1);
+                _filling[name] = filling = new Filling();
             }
+
+            filling.Users++;
         }
 
-        await filling.WaitAsync(ct);
         try
         {
-            lock (_gate)
-            {
-                if (Use(name, stat) is { } hit)
-                {
-                    return hit;
-                }
-            }
-
-            var temp = path + "." + Guid.NewGuid().ToString("N") + ".part";
+            await filling.Gate.WaitAsync(ct);
             try
             {
-                await fill(temp, ct);
-                lock (_gate)
-                {
-                    File.Move(temp, path, overwrite: true);
-                    _entries[name] = new Entry(path, stat.Length, stat.LastModified) { Users = 0, LastUse = ++_clock };
-                    var input = Use(name, stat)!;
-                    Evict();
-                    return input;
-                }
+                return await FillAsync(name, path, stat, fill, ct);
             }
             finally
             {
-                File.Delete(temp);
+                filling.Gate.Release();
             }
         }
         finally
         {
-            filling.Release();
+            lock (_gate)
+            {
+                if (--filling.Users == 0)
+                {
+                    _filling.Remove(name);
+                    filling.Gate.Dispose();
+                }
+            }
+        }
+    }
+
+    /// <summary>Gates of copies being made or waited for now (none once every caller is done).</summary>
+    public int FillingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _filling.Count;
+            }
+        }
+    }
+
+    private async Task<LocalInput> FillAsync(string name, string path, StoredObject stat, Func<string, CancellationToken, Task> fill, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            if (Use(name, stat) is { } hit)
+            {
+                return hit;
+            }
+        }
+
+        var temp = path + "." + Guid.NewGuid().ToString("N") + ".part";
+        try
+        {
+            await fill(temp, ct);
+            lock (_gate)
+            {
+                File.Move(temp, path, overwrite: true);
+                _entries[name] = new Entry(path, stat.Length, stat.LastModified) { Users = 0, LastUse = ++_clock };
+                var input = Use(name, stat)!;
+                Evict();
+                return input;
+            }
+        }
+        finally
+        {
+            File.Delete(temp);
         }
     }
 
@@ -220,5 +254,13 @@ public sealed class S3InputCache
         public int Users { get; set; }
 
         public long LastUse { get; set; }
+    }
+
+    private sealed class Filling
+    {
+        public SemaphoreSlim Gate { get; } = new(1);
+
+        /// <summary>Callers making or waiting for the copy; changed under the cache's lock.</summary>
+        public int Users { get; set; }
     }
 }

@@ -22,7 +22,7 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
     /// <summary>How long a HEAD's answer is reused by <see cref="OpenRead"/>: a zip of 1,000 calls asks for each length once (planning), not twice.</summary>
     private const long RecentMs = 10_000;
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (StoredObject Stat, long At)> _recent = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (Head Head, long At)> _recent = new(StringComparer.Ordinal);
 
     public bool EncryptsNewObjects => false;
 
@@ -44,6 +44,10 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
     public StoredObject? Stat(string path) =>
         KeyOf(path) is { } key ? HeadAsync(key, CancellationToken.None).GetAwaiter().GetResult() ?? linked.Stat(path) : linked.Stat(path);
 
+    /// <inheritdoc cref="Stat"/>
+    public async Task<StoredObject?> StatAsync(string path, CancellationToken ct) =>
+        KeyOf(path) is { } key ? await HeadAsync(key, ct) ?? linked.Stat(path) : linked.Stat(path);
+
     public string? PlainLocalPath(string path) => KeyOf(path) is null ? linked.PlainLocalPath(path) : null;
 
     public Stream OpenRead(string path)
@@ -53,11 +57,11 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
             return linked.OpenRead(path);
         }
 
-        var stat = _recent.TryGetValue(key, out var recent) && Environment.TickCount64 - recent.At < RecentMs
-            ? recent.Stat
-            : HeadAsync(key, CancellationToken.None).GetAwaiter().GetResult();
-        return stat is not null
-            ? new S3ReadStream(bucket, key, stat.Length)
+        var head = _recent.TryGetValue(key, out var recent) && Environment.TickCount64 - recent.At < RecentMs
+            ? recent.Head
+            : HeadObjectAsync(key, CancellationToken.None).GetAwaiter().GetResult();
+        return head is not null
+            ? new S3ReadStream(bucket, key, head.Stat.Length, head.ETag)
             : linked.OpenRead(path); // not migrated yet: the local file, or FileNotFoundException
     }
 
@@ -68,12 +72,12 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
             return await linked.OpenLocalInputAsync(path, extension, ct);
         }
 
-        if (await HeadAsync(key, ct) is not { } stat)
+        if (await HeadObjectAsync(key, ct) is not { } head)
         {
             return await linked.OpenLocalInputAsync(path, extension, ct); // not migrated yet
         }
 
-        return await inputs.GetAsync(key, extension, stat, (target, token) => DownloadAsync(key, stat.Length, target, token), ct);
+        return await inputs.GetAsync(key, extension, head.Stat, (target, token) => DownloadAsync(key, head, target, token), ct);
     }
 
     public Task<(long Size, uint Crc)> StoreAsync(string sourceFile, string path, CancellationToken ct) =>
@@ -106,8 +110,8 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
     /// <summary>Size and CRC-32 of an object as the store returns it (never a local copy).</summary>
     public async Task<(long Size, uint Crc)> HashObjectAsync(string key, CancellationToken ct)
     {
-        var stat = await HeadAsync(key, ct) ?? throw new FileNotFoundException($"no object {key} in the bucket");
-        await using var source = new S3ReadStream(bucket, key, stat.Length);
+        var head = await HeadObjectAsync(key, ct) ?? throw new FileNotFoundException($"no object {key} in the bucket");
+        await using var source = new S3ReadStream(bucket, key, head.Stat.Length, head.ETag);
         var crc = new Crc32();
         long size = 0;
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
@@ -126,6 +130,31 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// With <c>Storage:S3:RedirectDownloads</c>, a presigned GET of the object a stored path names, valid for
+    /// <c>Storage:S3:RedirectSeconds</c> and answered with the download's type and disposition; null when redirects
+    /// are off or the file is not in the bucket (linked in place, or not migrated yet).
+    /// </summary>
+    public async Task<string?> PresignAsync(string path, string contentType, string disposition, CancellationToken ct)
+    {
+        if (!bucket.Options.RedirectDownloads || KeyOf(path) is not { } key || await HeadAsync(key, ct) is null)
+        {
+            return null;
+        }
+
+        var request = new GetPreSignedUrlRequest
+        {
+            BucketName = bucket.Name,
+            Key = key,
+            Verb = HttpVerb.GET,
+            // The store checks the expiry against its own clock: the real time, not the service's TimeProvider.
+            Expires = TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(bucket.Options.RedirectSeconds),
+            Protocol = bucket.Options.ServiceUrl?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
+            ResponseHeaderOverrides = { ContentType = contentType, ContentDisposition = disposition },
+        };
+        return await bucket.Client.GetPreSignedURLAsync(request);
     }
 
     /// <summary>Deletes an object from the bucket only (a local copy stays).</summary>
@@ -151,29 +180,42 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
     }
 
     /// <summary>Length and time of an object; null when there is none.</summary>
-    public async Task<StoredObject?> HeadAsync(string key, CancellationToken ct)
-    {
-        try
-        {
-            var head = await bucket.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket.Name, Key = key }, ct);
-            var stat = new StoredObject(head.ContentLength, new DateTimeOffset(head.LastModified ?? default, TimeSpan.Zero), false);
-            _recent[key] = (stat, Environment.TickCount64);
-            if (_recent.Count > 100_000)
-            {
-                _recent.Clear();
-            }
+    public async Task<StoredObject?> HeadAsync(string key, CancellationToken ct) => (await HeadObjectAsync(key, ct))?.Stat;
 
-            return stat;
-        }
-        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+    /// <summary>
+    /// Length, time and ETag of an object (null when there is none), asked within <c>Storage:S3:TimeoutSeconds</c>;
+    /// the answer is kept a few seconds for <see cref="OpenRead"/>.
+    /// </summary>
+    private async Task<Head?> HeadObjectAsync(string key, CancellationToken ct)
+    {
+        var head = await bucket.CallAsync(
+            async token =>
+            {
+                try
+                {
+                    var response = await bucket.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket.Name, Key = key }, token);
+                    return new Head(new StoredObject(response.ContentLength, new DateTimeOffset(response.LastModified ?? default, TimeSpan.Zero), false), response.ETag);
+                }
+                catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+                {
+                    return null;
+                }
+            },
+            "looking up " + key,
+            ct);
+        if (head is null)
         {
             _recent.TryRemove(key, out _);
             return null;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+
+        _recent[key] = (head, Environment.TickCount64);
+        if (_recent.Count > 100_000)
         {
-            throw Unavailable(ex, "looking up " + key);
+            _recent.Clear();
         }
+
+        return head;
     }
 
     /// <summary>
@@ -285,9 +327,9 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
         }
     }
 
-    private async Task DownloadAsync(string key, long length, string target, CancellationToken ct)
+    private async Task DownloadAsync(string key, Head head, string target, CancellationToken ct)
     {
-        await using var source = new S3ReadStream(bucket, key, length);
+        await using var source = new S3ReadStream(bucket, key, head.Stat.Length, head.ETag);
         await using var output = PrivateFile.Create(target);
         await source.CopyToAsync(output, 1 << 20, ct);
     }
@@ -316,4 +358,7 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
             new MediaStoreUnavailableException($"{what}: the object store is unavailable ({MediaBucket.Reason(ex)})", ex),
         _ => ex,
     };
+
+    /// <summary>What a HEAD tells of an object: its length and time, and the ETag its reads are pinned to.</summary>
+    private sealed record Head(StoredObject Stat, string? ETag);
 }

@@ -1,4 +1,5 @@
 using Amazon.Runtime;
+using Amazon.S3;
 using Amazon.S3.Model;
 
 namespace CallMedia.Storage;
@@ -22,16 +23,22 @@ public sealed class S3ReadStream : Stream
 
     private readonly MediaBucket _bucket;
     private readonly string _key;
+    private readonly string? _etag;
     private readonly int _maxRange;
     private long _position;
     private Range? _current;
     private Task<Range>? _next;
     private long _nextStart;
 
-    public S3ReadStream(MediaBucket bucket, string key, long length)
+    /// <param name="etag">
+    /// The ETag the object had when it was looked at: every ranged GET asks for that version only (If-Match), so an
+    /// object replaced while it is read fails the read instead of splicing two versions into one body.
+    /// </param>
+    public S3ReadStream(MediaBucket bucket, string key, long length, string? etag)
     {
         _bucket = bucket;
         _key = key;
+        _etag = etag;
         Length = length;
         _maxRange = Math.Max(1, bucket.Options.ReadBlockMiB) * 1024 * 1024;
     }
@@ -186,15 +193,21 @@ public sealed class S3ReadStream : Stream
     private async Task<Range> OpenAsync(long start, int size, CancellationToken ct)
     {
         var end = Math.Min(Length, start + size);
-        try
-        {
-            var response = await _bucket.Client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket.Name, Key = _key, ByteRange = new ByteRange(start, end - 1) }, ct);
-            return new Range(response, start, end);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            throw S3MediaStorage.Unavailable(ex, "reading " + _key);
-        }
+        var response = await _bucket.CallAsync(
+            async token =>
+            {
+                try
+                {
+                    return await _bucket.Client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket.Name, Key = _key, ByteRange = new ByteRange(start, end - 1), EtagToMatch = _etag }, token);
+                }
+                catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.PreconditionFailed)
+                {
+                    throw new MediaStoreUnavailableException($"{_key} was replaced in the object store while being read (at byte {start} of {Length})", ex);
+                }
+            },
+            "reading " + _key,
+            ct);
+        return new Range(response, start, end);
     }
 
     private void DropRanges()

@@ -74,6 +74,16 @@ public static class S3Registration
             return $"Storage:S3:InputCacheMiB must be between 1 and {1L << 30}, not {options.S3.InputCacheMiB}";
         }
 
+        if (options.S3.TimeoutSeconds is < 1 or > 3600)
+        {
+            return $"Storage:S3:TimeoutSeconds must be between 1 and 3600, not {options.S3.TimeoutSeconds}";
+        }
+
+        if (options.S3.RedirectSeconds is < 1 or > 3600)
+        {
+            return $"Storage:S3:RedirectSeconds must be between 1 and 3600, not {options.S3.RedirectSeconds}";
+        }
+
         using var bucket = new MediaBucket(options.S3);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         return bucket.ProblemAsync(timeout.Token).GetAwaiter().GetResult();

@@ -32,6 +32,25 @@ public sealed class S3StorageOptions
     /// </summary>
     public long InputCacheMiB { get; set; } = 2048;
 
+    /// <summary>
+    /// How long a look at an object (a HEAD) or the opening of a ranged GET, its retries included, may wait for an
+    /// answer before it fails as the store being unavailable (503 for a request): a store that hangs (accepts but does
+    /// not answer) ties up a request for at most this long. Uploads (imports, transcode and prepare outputs) keep the
+    /// SDK's own timeout of 30 s per attempt, since a large part may take that long.
+    /// </summary>
+    public int TimeoutSeconds { get; set; } = 15;
+
+    /// <summary>
+    /// For a trusted network only (off by default): a single-file download of a stored file (not converted) is
+    /// answered, once its token is redeemed and the redemption audited, with a redirect (302) to a presigned URL of
+    /// the object valid for <see cref="RedirectSeconds"/>. The bytes then bypass CallMedia: the audit cannot count
+    /// them or tell whether the transfer completed, and the URL works for whoever holds it until it expires.
+    /// </summary>
+    public bool RedirectDownloads { get; set; }
+
+    /// <summary>How long a presigned URL of <see cref="RedirectDownloads"/> is valid.</summary>
+    public int RedirectSeconds { get; set; } = 60;
+
     /// <summary>The folder of those copies; by default <c>callmedia-s3-inputs</c> in the temp folder. Each process keeps its copies in a subfolder of its own.</summary>
     public string? InputCacheDir { get; set; }
 }

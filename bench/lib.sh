@@ -1,0 +1,21 @@
+# Helpers the A/B benchmarks share (bench/s3.sh, bench/crypt.sh): sourced after $CM (the callmedia binary) and $work
+# (the work folder) are set; servers sign in as the user "bench" with the password "bench-password".
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+best() { python3 -c "import sys; print(f'{max(map(float, sys.argv[1:])):.0f}')" "$@"; }
+
+start_server() { # data-dir label extra-options... → "pid base session"
+  local dir=$1 label=$2; shift 2
+  local port; port=$(free_port)
+  "$CM" serve --no-demo --data "$dir" --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning --Tokens:MaxPerSessionPerMinute=10000000 "$@" > "$work/serve-$label.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+  local base="http://127.0.0.1:$port/callrec"
+  local session; session=$(curl -s -d 'loginname=bench&password=bench-password' "$base/loginservlet" | sed -n 's/.*sessionid="\([0-9A-F]*\)".*/\1/p')
+  echo "$pid $base $session"
+}
+token() { curl -s "$1/downloadtoken;jsessionid=$2?$3" | sed -n 's/.*<reply>\(.*\)<\/reply>.*/\1/p'; }
+speed() { # base session query ext → MB/s of one download with a fresh token
+  local t; t=$(token "$1" "$2" "$3")
+  python3 -c "print($(curl -s -o /dev/null -w '%{speed_download}' "$1/sendcallfile.$4;jsessionid=$2?token=$t")/1e6)"
+}
