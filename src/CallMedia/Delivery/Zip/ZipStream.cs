@@ -39,16 +39,34 @@ public sealed class ZipStream(ZipLayout layout, IMediaStorage storage) : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    /// <summary>Fills the buffer as far as the archive goes, so a run of small headers is one write, not thousands.</summary>
+    /// <summary>
+    /// Fills the buffer as far as the archive goes, so a run of small headers and files is one write, not thousands —
+    /// except that a file too large for what is left of the buffer starts the next read instead: its data is then read
+    /// in whole buffers from its own start, aligned with an encrypted file's chunks (decrypted in place, never a chunk
+    /// twice or through a copy).
+    /// </summary>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var total = 0;
-        while (total < buffer.Length && _position < layout.Length)
+        while (total < buffer.Length && _position < layout.Length && (total == 0 || !StartsLargeFile(buffer.Length - total)))
         {
             total += await ReadPartAsync(buffer[total..], cancellationToken);
         }
 
         return total;
+    }
+
+    /// <summary>Whether the archive goes on with the start of a stored file's data longer than <paramref name="room"/>.</summary>
+    private bool StartsLargeFile(int room)
+    {
+        if (_position >= layout.CentralDirectoryOffset)
+        {
+            return false;
+        }
+
+        var i = layout.EntryAt(_position);
+        var entry = layout.Entries[i];
+        return _position == layout.DataOffset(i) && entry.Content is null && entry.Size > room;
     }
 
     private async ValueTask<int> ReadPartAsync(Memory<byte> buffer, CancellationToken cancellationToken)
