@@ -39,13 +39,16 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         {
             await inner.ExecuteAsync(httpContext);
             await meter.FlushAsync();
-            finished = !meter.IsAborted;
+            finished = true;
         }
         finally
         {
             httpContext.Features.Set(original);
             var expected = HttpMethods.IsHead(httpContext.Request.Method) ? 0 : httpContext.Response.ContentLength;
-            var complete = finished && !meter.IsAborted && (expected is null || expected == meter.Bytes);
+            // A body of known length is complete when every byte was handed to the transport and none was refused or
+            // left unsent, even if the client closed its connection the moment it had read the last one (before this
+            // line runs); one of unknown length only if the client is still there, the one sign of its end.
+            var complete = finished && !meter.CutOff && (expected is null ? !meter.IsAborted : expected == meter.Bytes);
             await record(meter.Bytes, complete);
         }
     }
@@ -67,6 +70,15 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         /// </summary>
         public bool IsAborted => _gone || context.RequestAborted.IsCancellationRequested;
 
+        /// <summary>Whether the transfer was cut off: a write refused, a flush the transport did not take, or bytes left unsent.</summary>
+        public bool CutOff => _gone;
+
+        private OperationCanceledException Gone()
+        {
+            _gone = true;
+            return new OperationCanceledException("the client is gone");
+        }
+
         /// <summary>
         /// Hands bytes to the server's output pipe and counts them; for a body of known length the pipe is flushed to
         /// the transport once <see cref="FileSegment"/> bytes are waiting, so a body written in small pieces (a zip's
@@ -77,7 +89,7 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         {
             if (IsAborted)
             {
-                throw new OperationCanceledException("the client is gone");
+                throw Gone();
             }
 
             inner.Writer.Write(buffer.Span);
@@ -107,8 +119,7 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
 
             if (result.IsCompleted || result.IsCanceled)
             {
-                _gone = true;
-                throw new OperationCanceledException("the client is gone");
+                throw Gone();
             }
         }
 
@@ -152,7 +163,7 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
             {
                 if (IsAborted)
                 {
-                    throw new OperationCanceledException("the client is gone");
+                    throw Gone();
                 }
 
                 var want = (int)Math.Min(FileSegment, remaining);
@@ -182,9 +193,14 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
                 await _writer.FlushAsync();
             }
 
-            if (_unflushed > 0 && !IsAborted)
+            if (_unflushed > 0)
             {
-                await FlushPipeAsync(CancellationToken.None);
+                // Counted but never sent: the client left first.
+                _gone |= IsAborted;
+                if (!_gone)
+                {
+                    await FlushPipeAsync(CancellationToken.None);
+                }
             }
         }
 
