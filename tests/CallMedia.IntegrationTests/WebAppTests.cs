@@ -27,10 +27,7 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
         var call = await LongestAudioCallAsync();
 
         // A bookmark to the calls page leads to sign-in and back.
-        await page.GotoAsync("/");
-        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
-        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
-        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+        await OpenSignedInAsync(page, "/");
 
         // Find: by the caller's number.
         await page.GetByLabel("Number", new() { Exact = true }).FillAsync(call.CallingNumber);
@@ -123,10 +120,6 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
         await using var context = await web.NewContextAsync();
         var page = await WebBrowser.NewPageAsync(context, problems);
         var call = await LongestAudioCallAsync();
-        await page.GotoAsync("/");
-        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
-        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
-        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
 
         // The call's details come slowly (a busy server): Play is there at once, and can't be pressed into nothing.
         await page.RouteAsync(url => new Uri(url).AbsolutePath == $"/api/v1/calls/{call.Id}", async route =>
@@ -134,7 +127,7 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
             await Task.Delay(1500);
             await route.ContinueAsync();
         });
-        await page.GotoAsync($"/calls/{call.Id}");
+        await OpenSignedInAsync(page, $"/calls/{call.Id}");
         var play = page.Locator("#play");
         await play.WaitForAsync();
         Assert.True(await play.IsDisabledAsync());
@@ -151,10 +144,7 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
         var problems = new List<string>();
         await using var context = await web.NewContextAsync();
         var page = await WebBrowser.NewPageAsync(context, problems);
-        await page.GotoAsync("/calls/1026");
-        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
-        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
-        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/calls/1026");
+        await OpenSignedInAsync(page, "/calls/1026");
 
         await page.Locator("#prepare").ClickAsync();
         await page.Locator("#prepare-progress").WaitForAsync();
@@ -439,5 +429,14 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
     {
         var files = await Server.Services.GetRequiredService<CallStore>().GetFilesAsync([id]);
         return Server.Services.GetRequiredService<MediaRoot>().Resolve(files[id].Single(f => f.Type == MediaType.Audio).Path);
+    }
+
+    /// <summary>Opens <paramref name="path"/> without a session: the app sends to sign-in, and back there once signed in as demo.</summary>
+    private static async Task OpenSignedInAsync(IPage page, string path)
+    {
+        await page.GotoAsync(path);
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
+        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == path);
     }
 }

@@ -68,8 +68,8 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     /// The one INSERT of a record, unchained, inside the caller's transaction when it has one (a redemption, a token
     /// issue). No chain lock: concurrent writers never wait for each other here.
     /// </summary>
-    public static Task<long> InsertAsync(DbConnection connection, DbTransaction? tx, AuditEntry e, bool open) =>
-        connection.ExecuteScalarAsync<long>(InsertSql, InsertParameters(e, open), tx);
+    public static async Task<long> InsertAsync(DbConnection connection, DbTransaction? tx, AuditEntry e, bool open) =>
+        await StatementPipeline.ScalarAsync(connection, tx, InsertStatement(e, open)) ?? throw new InvalidOperationException("the audit INSERT returned no seq");
 
     /// <summary>The INSERT of <see cref="InsertAsync"/> as a statement of a pipeline; it returns the record's seq.</summary>
     public static Statement InsertStatement(AuditEntry e, bool open) =>
@@ -92,9 +92,6 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
         RETURNING seq
         """;
 
-    private static object InsertParameters(AuditEntry e, bool open) =>
-        new { at = e.At.ToUnixTimeMilliseconds(), e.User, e.Client, e.Action, e.CoupleIds, e.Bytes, e.Outcome, e.Reason, inProgress = open ? 1 : 0 };
-
     /// <summary>
     /// Closes a transfer's open record with the bytes handed to the transport and the outcome. If the record was
     /// already chained as it stood (the transfer outlived <see cref="AuditOptions.ChainOpenAfter"/>), a closing record
@@ -106,7 +103,7 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     /// <summary><see cref="CompleteAsync(long, AuditEntry, CancellationToken)"/> inside the caller's transaction (a group commit).</summary>
     public static async Task<long> CompleteAsync(DbConnection connection, DbTransaction? tx, long seq, AuditEntry final)
     {
-        var closed = await connection.ExecuteScalarAsync<long?>(CloseSql, new { final.Bytes, final.Outcome, seq }, tx);
+        var closed = await StatementPipeline.ScalarAsync(connection, tx, CloseStatement(seq, final));
         return closed ?? await InsertAsync(connection, tx, final, open: false);
     }
 

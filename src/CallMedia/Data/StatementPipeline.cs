@@ -50,6 +50,18 @@ public static class StatementPipeline
         }
     }
 
+    /// <summary>One statement on its own: the first column of its first row (a <c>RETURNING</c> id), null when it returned no row.</summary>
+    public static async Task<long?> ScalarAsync(DbConnection connection, DbTransaction? tx, Statement statement)
+    {
+        await using var command = Command(connection, tx, statement);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await FirstLongAsync(reader);
+    }
+
+    /// <summary>The first column of a result's first row as a number (a <c>RETURNING</c> id), null when it has no row.</summary>
+    public static async Task<long?> FirstLongAsync(DbDataReader reader) =>
+        await reader.ReadAsync() ? reader.GetInt64(0) : null;
+
     /// <summary>Executes <paramref name="statements"/> in order inside <paramref name="tx"/>, results not read (writes without <c>RETURNING</c>).</summary>
     public static async Task ExecuteAsync(DbConnection connection, DbTransaction? tx, IReadOnlyList<Statement> statements)
     {

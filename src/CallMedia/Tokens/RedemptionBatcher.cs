@@ -129,7 +129,7 @@ public sealed class RedemptionBatcher : IAsyncDisposable
             connection,
             tx,
             recorded.ConvertAll(r => AuditLog.InsertStatement(r.Entry!, open: true)),
-            async (i, reader) => recorded[i].Recorded(await ReadSeqAsync(reader) ?? throw new InvalidOperationException("the audit INSERT returned no seq")));
+            async (i, reader) => recorded[i].Recorded(await StatementPipeline.FirstLongAsync(reader) ?? throw new InvalidOperationException("the audit INSERT returned no seq")));
         var issues = ordered.OfType<Issue>().ToList();
         await StatementPipeline.RunAsync(
             connection,
@@ -143,7 +143,7 @@ public sealed class RedemptionBatcher : IAsyncDisposable
             connection,
             tx,
             completions.ConvertAll(c => c.Statement),
-            async (i, reader) => completions[i].Closed(await ReadSeqAsync(reader)));
+            async (i, reader) => completions[i].Closed(await StatementPipeline.FirstLongAsync(reader)));
         foreach (var completion in completions)
         {
             // A record chained as it stood while its transfer ran gets a closing record of its own.
@@ -162,9 +162,6 @@ public sealed class RedemptionBatcher : IAsyncDisposable
                 Options = await reader.IsDBNullAsync(4) ? null : reader.GetString(4),
             }
             : null;
-
-    private static async Task<long?> ReadSeqAsync(DbDataReader reader) =>
-        await reader.ReadAsync() ? reader.GetInt64(0) : null;
 
     /// <summary>Lets the queued writes finish, then stops the loop.</summary>
     public async ValueTask DisposeAsync()
