@@ -166,7 +166,9 @@ public sealed class Ffmpeg(IOptions<MediaOptions> options, MediaRoot media)
             process.BeginOutputReadLine();
         }
 
-        run.Begin(ct);
+        // Taken now: a tool that exits fast has its process disposed by the wait below, and asking the disposed process
+        // for its output then throws, though the output is still there to read.
+        run.Begin(rawStdout ? process.StandardOutput.BaseStream : null, ct);
         return run;
     }
 
@@ -179,6 +181,7 @@ public sealed class Ffmpeg(IOptions<MediaOptions> options, MediaRoot media)
         private readonly List<string>? _errors;
         private StreamWriter? _log;
         private CancellationTokenRegistration _cancel;
+        private Stream? _output;
 
         internal ToolRun(Process process, string name, StreamWriter? log, List<string>? errors)
         {
@@ -196,15 +199,16 @@ public sealed class Ffmpeg(IOptions<MediaOptions> options, MediaRoot media)
         }
 
         /// <summary>Standard output as bytes, for runs started with <see cref="Start"/>.</summary>
-        public Stream Output => _process.StandardOutput.BaseStream;
+        public Stream Output => _output ?? throw new InvalidOperationException("this run's output is read line by line");
 
         /// <summary>Completes when the tool exited and its standard error was read to the end.</summary>
         public Task Exited { get; private set; } = Task.CompletedTask;
 
         public int? ExitCode { get; private set; }
 
-        internal void Begin(CancellationToken ct)
+        internal void Begin(Stream? output, CancellationToken ct)
         {
+            _output = output;
             _cancel = ct.Register(Kill);
             Exited = WaitAsync(ct);
         }
@@ -223,6 +227,10 @@ public sealed class Ffmpeg(IOptions<MediaOptions> options, MediaRoot media)
             catch (Exception ex) when (ex is FfmpegException or OperationCanceledException)
             {
                 // Already reported to whoever awaited Exited; a run abandoned early ends here.
+            }
+            finally
+            {
+                _output?.Dispose();
             }
         }
 
