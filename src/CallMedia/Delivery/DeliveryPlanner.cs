@@ -66,7 +66,8 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
             return IsPurged(couple, MediaType.Audio) ? Purged() : NoMedia();
         }
 
-        if (audio.Any(f => !Exists(f)))
+        var stored = audio.ConvertAll(Stat);
+        if (stored.Contains(null))
         {
             return Missing();
         }
@@ -74,7 +75,7 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
         var name = namer.Name(couple, MediaType.Audio, "mp3", 0, 1);
         if (audio is [{ Format: "mp3" } single])
         {
-            return new FileDelivery(single.Path, "audio/mpeg", name, Inline: true, StoredETag(single));
+            return new FileDelivery(single.Path, "audio/mpeg", name, Inline: true, StoredETag(single), stored[0]);
         }
 
         try
@@ -162,8 +163,8 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
             return files[couple.Id].Any(f => f.Type == MediaType.Recd) ? Unmixed() : IsPurged(couple, MediaType.Video) ? Purged() : NoMedia();
         }
 
-        return Exists(video)
-            ? new FileDelivery(video.Path, "video/mp4", namer.Name(couple, MediaType.Video, video.Format, 0, 1), Inline: true, StoredETag(video))
+        return Stat(video) is { } stored
+            ? new FileDelivery(video.Path, "video/mp4", namer.Name(couple, MediaType.Video, video.Format, 0, 1), Inline: true, StoredETag(video), stored)
             : Missing();
     }
 
@@ -185,8 +186,8 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
 
             if (ofType is [var single])
             {
-                return await ExistsAsync(single, ct)
-                    ? new FileDelivery(single.Path, ContentTypes.ForFormat(single.Format), namer.Name(couple, grant.Type, single.Format, 0, 1), Inline: false, StoredETag(single))
+                return await RecordedAsync(single, ct) is { } stored
+                    ? new FileDelivery(single.Path, ContentTypes.ForFormat(single.Format), namer.Name(couple, grant.Type, single.Format, 0, 1), Inline: false, StoredETag(single), stored)
                     : Missing();
             }
         }
@@ -313,7 +314,7 @@ public sealed class DeliveryPlanner(CallStore calls, IMediaStorage storage, Tran
     /// <summary>A file whose (plaintext) size differs from the record is not the recorded file; it is treated as gone.</summary>
     private static StoredObject? Recorded(MediaFile file, StoredObject? info) => info is not null && info.Length == file.Size ? info : null;
 
-    private async Task<bool> ExistsAsync(MediaFile file, CancellationToken ct) => (await StatOrNullAsync(file.Path, ct) is { } info) && Recorded(file, info) is not null;
+    private async Task<StoredObject?> RecordedAsync(MediaFile file, CancellationToken ct) => Recorded(file, await StatOrNullAsync(file.Path, ct));
 
     private async Task<StoredObject?> StatOrNullAsync(string path, CancellationToken ct)
     {

@@ -160,11 +160,11 @@ public static class SendCallFileEndpoints
                     // The storage decides: a plain local file goes through the server's file sending, anything else
                     // (an encrypted file) as a seekable stream of its plaintext, decrypted into the response.
                     var storage = context.RequestServices.GetRequiredService<IMediaStorage>();
-                    var info = await storage.StatAsync(file.Path, ct) ?? throw new FileNotFoundException("the media file vanished");
+                    var info = file.Stored ?? await storage.StatAsync(file.Path, ct) ?? throw new FileNotFoundException("the media file vanished");
                     headers.ContentDisposition = Disposition(file.Inline ? "inline" : "attachment", file.FileName);
                     var modified = TruncateToSeconds(info.LastModified);
                     var etag = EntityTagHeaderValue.Parse(file.ETag);
-                    return storage.PlainLocalPath(file.Path) is { } plain
+                    return (file.Stored is not null ? info.PlainPath : storage.PlainLocalPath(file.Path)) is { } plain
                         ? Results.File(plain, file.ContentType, null, modified, etag, enableRangeProcessing: true)
                         : new SegmentedStreamResult(storage.OpenRead(file.Path), file.ContentType, modified, etag);
                 }

@@ -1,7 +1,11 @@
 namespace CallMedia.Storage;
 
-/// <summary>What storage knows of a stored object: the plaintext's length and when it was written.</summary>
-public sealed record StoredObject(long Length, DateTimeOffset LastModified, bool Encrypted);
+/// <summary>
+/// What storage knows of a stored object: the plaintext's length and when it was written; for a plain file on a local
+/// disk also the file itself (<see cref="IMediaStorage.PlainLocalPath"/> as of this look), so a request that looked
+/// once need not look again.
+/// </summary>
+public sealed record StoredObject(long Length, DateTimeOffset LastModified, bool Encrypted, string? PlainPath = null);
 
 /// <summary>
 /// The one way to media bytes: every read and write of a recording, a prepared video or a transcode (delivery,

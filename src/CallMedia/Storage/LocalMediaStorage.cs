@@ -92,7 +92,7 @@ public sealed class LocalMediaStorage : IMediaStorage
         }
 
         var header = ReadHeader(full);
-        return new StoredObject(header?.Length ?? info.Length, info.LastWriteTimeUtc, header is not null);
+        return new StoredObject(header?.Length ?? info.Length, info.LastWriteTimeUtc, header is not null, header is null ? full : null);
     }
 
     public string? PlainLocalPath(string path)
