@@ -169,6 +169,50 @@ public sealed class AuditDurabilityTests
     }
 
     [Fact]
+    public async Task Redeem_WithAReadInItsPipeline_ReadRunsInTheRedeemingTransactionForTheWinnerOnly()
+    {
+        // On PostgreSQL a delivery's couples and files ride in the redeeming transaction's pipeline. The read must see
+        // the redemption's own write (it runs inside that transaction, after the UPDATE) and run only for a winner.
+        await using var server = await TestServer.StartAsync();
+        var file = Path.Combine(server.DataDir, "media", "pipelined.mp3");
+        await File.WriteAllBytesAsync(file, System.Security.Cryptography.RandomNumberGenerator.GetBytes(1000));
+        var ids = await server.SeedAsync([[TestData.FileOf(MediaType.Audio, file)]]);
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={ids[0]}&action=download");
+        var batcher = server.Services.GetRequiredService<CallMedia.Tokens.RedemptionBatcher>();
+        var hash = CallMedia.Auth.Secrets.HashToken(token);
+        var now = server.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var reads = new List<RedeemedAtRead>();
+        PipelinedRead Read(CallMedia.Tokens.RedemptionBatcher.GrantRow row)
+        {
+            var read = new RedeemedAtRead(hash);
+            reads.Add(read);
+            return read;
+        }
+
+        var won = await batcher.RedeemAsync(hash, CallMedia.Auth.Secrets.HashSession(session), now, now + 60_000, _ => null, Read);
+        var lost = await batcher.RedeemAsync(hash, CallMedia.Auth.Secrets.HashSession(session), now, now + 60_000, _ => null, Read);
+
+        Assert.NotNull(won);
+        Assert.Null(lost);
+        var only = Assert.Single(reads);
+        Assert.True(only.Done);
+        Assert.Equal(now, only.RedeemedAt);
+    }
+
+    /// <summary>Reads the token's <c>redeemed_at</c>: set only by the redeeming UPDATE before it.</summary>
+    private sealed class RedeemedAtRead(string hash) : PipelinedRead
+    {
+        public long? RedeemedAt { get; private set; }
+
+        public override IReadOnlyList<Statement> Statements { get; } = [new Statement("SELECT redeemed_at FROM tokens WHERE hash = @hash", ("hash", hash))];
+
+        protected override async Task ReadResultAsync(int index, System.Data.Common.DbDataReader reader) =>
+            RedeemedAt = await StatementPipeline.FirstLongAsync(reader);
+    }
+
+    [Fact]
     public async Task AuditVerify_CountsOpenTransfersAsPending_ExportMarksThem_AndALateCompletionAddsAClosingRecord()
     {
         await using var server = await TestServer.StartAsync();

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text;
 using CallMedia.Data;
 using Dapper;
@@ -105,39 +106,54 @@ public sealed class CallStore(Database db)
     public async Task<(IReadOnlyDictionary<long, Couple> Couples, ILookup<long, MediaFile> Files)> GetCouplesWithFilesAsync(
         IReadOnlyCollection<long> ids, CancellationToken ct = default)
     {
-        if (db.Kind != DbKind.Postgres || ids.Count > 500)
+        if (CouplesWithFilesRead(ids) is not { } read)
         {
             return (await GetCouplesAsync(ids, ct), await GetFilesAsync(ids, ct));
         }
 
-        var couples = new Dictionary<long, Couple>(ids.Count);
-        var files = new List<MediaFile>();
-        var chunk = ids.ToArray();
         await using var connection = await db.OpenAsync(ct);
-        await StatementPipeline.RunAsync(
-            connection,
-            null,
-            [
-                new Statement($"SELECT {CoupleColumns} FROM couples WHERE {db.In("id", "chunk")}", ("chunk", chunk)),
-                new Statement($"SELECT {FileColumns} FROM media_files WHERE {db.In("couple_id", "chunk")}", ("chunk", chunk)),
-            ],
-            (i, reader) =>
-            {
-                if (i == 0)
-                {
-                    foreach (var c in reader.Parse<Couple>())
-                    {
-                        couples[c.Id] = c;
-                    }
-                }
-                else
-                {
-                    files.AddRange(reader.Parse<MediaFile>());
-                }
+        await StatementPipeline.RunAsync(connection, null, read.Statements, read.ReadAsync);
+        return read.Result;
+    }
 
-                return Task.CompletedTask;
-            });
-        return (couples, InZipOrder(files));
+    /// <summary>
+    /// The read of <see cref="GetCouplesWithFilesAsync"/> as statements to send in another pipeline (the redeeming
+    /// transaction's, so a redemption costs no round trip of its own for them); null where a pipeline saves nothing
+    /// (SQLite) or the ids need more than one chunk.
+    /// </summary>
+    public CouplesWithFiles? CouplesWithFilesRead(IReadOnlyCollection<long> ids) =>
+        db.Kind == DbKind.Postgres && ids.Count <= 500 ? new CouplesWithFiles(db, ids.ToArray()) : null;
+
+    /// <summary>Couples and their media files read in one pipeline (<see cref="CouplesWithFilesRead"/>).</summary>
+    public sealed class CouplesWithFiles(Database db, long[] ids) : PipelinedRead
+    {
+        private readonly Dictionary<long, Couple> _couples = new(ids.Length);
+        private readonly List<MediaFile> _files = [];
+
+        public override IReadOnlyList<Statement> Statements { get; } =
+        [
+            new Statement($"SELECT {CoupleColumns} FROM couples WHERE {db.In("id", "chunk")}", ("chunk", ids)),
+            new Statement($"SELECT {FileColumns} FROM media_files WHERE {db.In("couple_id", "chunk")}", ("chunk", ids)),
+        ];
+
+        public (IReadOnlyDictionary<long, Couple> Couples, ILookup<long, MediaFile> Files) Result => (_couples, InZipOrder(_files));
+
+        protected override Task ReadResultAsync(int index, DbDataReader reader)
+        {
+            if (index == 0)
+            {
+                foreach (var c in reader.Parse<Couple>())
+                {
+                    _couples[c.Id] = c;
+                }
+            }
+            else
+            {
+                _files.AddRange(reader.Parse<MediaFile>());
+            }
+
+            return Task.CompletedTask;
+        }
     }
 
     private const string FileColumns = "id, couple_id, type, path, format, size, crc32, start_at, stop_at";

@@ -30,17 +30,18 @@ public sealed class CoupleAccess(CallStore calls)
 
     /// <summary>
     /// <see cref="CheckAsync"/> for a delivery: the couples' media files are read with the couples, in one round trip
-    /// where the database allows it; they are handed out only when access is allowed.
+    /// where the database allows it, or taken from <paramref name="read"/> when it already ran (in the redeeming
+    /// transaction); they are handed out only when access is allowed.
     /// </summary>
     public async Task<(AccessVerdict Verdict, IReadOnlyDictionary<long, Couple> Couples, ILookup<long, MediaFile>? Files)> CheckWithFilesAsync(
-        UserAccess user, string right, IReadOnlyList<long> ids, CancellationToken ct = default)
+        UserAccess user, string right, IReadOnlyList<long> ids, CallStore.CouplesWithFiles? read = null, CancellationToken ct = default)
     {
         if (!user.Has(right) || ids.Count == 0)
         {
             return (Verdict(user, right, ids, EmptyCouples), EmptyCouples, null);
         }
 
-        var (couples, files) = await calls.GetCouplesWithFilesAsync(ids, ct);
+        var (couples, files) = read is { Done: true } ? read.Result : await calls.GetCouplesWithFilesAsync(ids, ct);
         var verdict = Verdict(user, right, ids, couples);
         return (verdict, couples, verdict == AccessVerdict.Allowed ? files : null);
     }

@@ -6,6 +6,26 @@ namespace CallMedia.Data;
 public sealed record Statement(string Sql, params (string Name, object? Value)[] Parameters);
 
 /// <summary>
+/// Reads that can ride in another transaction's pipeline (<see cref="StatementPipeline.RunAsync"/>): its statements,
+/// and what to do with each one's result. <see cref="Done"/> once every result was read.
+/// </summary>
+public abstract class PipelinedRead
+{
+    public abstract IReadOnlyList<Statement> Statements { get; }
+
+    public bool Done { get; private set; }
+
+    /// <summary>Reads the result of <see cref="Statements"/>[<paramref name="index"/>].</summary>
+    public async Task ReadAsync(int index, DbDataReader reader)
+    {
+        await ReadResultAsync(index, reader);
+        Done = index == Statements.Count - 1;
+    }
+
+    protected abstract Task ReadResultAsync(int index, DbDataReader reader);
+}
+
+/// <summary>
 /// Runs several independent statements of one transaction and hands each one's result to the caller in order. On
 /// PostgreSQL they travel as one batch: one round trip for all of them, where one after another each would wait for its
 /// own reply. On SQLite, in-process with nothing to save, they run one after another. A statement that fails fails

@@ -21,7 +21,7 @@ public static class SendCallFileEndpoints
     /// prepare answer; 302 without a live session; 400, 403, 404, 405, 409, 503 as framed errors (API.md §3 table).
     /// </summary>
     private static async Task<Results<AuditedTransfer, CallRecXml, CallRecError, SignInRedirect>> SendAsync(
-        HttpContext context, Callers callers, CoupleAccess access, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, AuditLog log, CallMediaMetrics metrics)
+        HttpContext context, Callers callers, CoupleAccess access, CallStore calls, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, AuditLog log, CallMediaMetrics metrics)
     {
         var request = context.Request;
         var ct = context.RequestAborted;
@@ -57,9 +57,17 @@ public static class SendCallFileEndpoints
         AuditEntry Record(string action, string? coupleList, long? bytes, string outcome) =>
             audit.Entry(context, caller.Name, action, outcome, coupleList, bytes);
 
-        // A redemption's record is written in the redeeming transaction, open until the transfer ends.
+        // A redemption's record is written in the redeeming transaction, open until the transfer ends; on PostgreSQL
+        // the couples and their files are read in that transaction's pipeline too (no round trip of their own).
+        CallStore.CouplesWithFiles? read = null;
         var grant = await tokens.AdmitAsync(
-            token, caller.Session, isHead, hasRange, g => Record("redeem", string.Join(',', g.CoupleIds), null, AuditLog.Started), ct);
+            token,
+            caller.Session,
+            isHead,
+            hasRange,
+            g => Record("redeem", string.Join(',', g.CoupleIds), null, AuditLog.Started),
+            g => read = calls.CouplesWithFilesRead(g.CoupleIds),
+            ct);
         if (grant is null)
         {
             await audit.WriteAsync(Record("send", null, null, "bad-token"));
@@ -75,7 +83,7 @@ public static class SendCallFileEndpoints
             ? tokens.CompleteAsync(seq, Record(action, coupleList, bytes, outcome))
             : audit.WriteAsync(Record(action, coupleList, bytes, outcome));
 
-        var (verdict, couples, files) = await access.CheckWithFilesAsync(caller.User, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, ct);
+        var (verdict, couples, files) = await access.CheckWithFilesAsync(caller.User, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, read, ct);
         if (verdict != AccessVerdict.Allowed)
         {
             // The right was revoked or the couple left the user's scope since the token was issued.

@@ -46,11 +46,14 @@ public sealed class RedemptionBatcher : IAsyncDisposable
 
     /// <summary>
     /// Redeems one token (hash, session, at <paramref name="now"/>) in the next group transaction; when it wins,
-    /// <paramref name="record"/> turns its row into the audit record inserted in the same transaction. Completes
-    /// after the commit: the row and the record's seq, or null when the token was not redeemable.
+    /// <paramref name="record"/> turns its row into the audit record inserted in the same transaction, and
+    /// <paramref name="alsoRead"/> (optional) names reads that travel in the same pipeline as that record (on
+    /// PostgreSQL: what the request reads next, without a round trip of its own). Completes after the commit: the row
+    /// and the record's seq, or null when the token was not redeemable.
     /// </summary>
-    public Task<(GrantRow Row, long? AuditSeq)?> RedeemAsync(string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record) =>
-        Enqueue(new Redemption(hash, session, now, leaseUntil, record));
+    public Task<(GrantRow Row, long? AuditSeq)?> RedeemAsync(
+        string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record, Func<GrantRow, PipelinedRead?>? alsoRead = null) =>
+        Enqueue(new Redemption(hash, session, now, leaseUntil, record, alsoRead));
 
     /// <summary>Closes a transfer's open audit record (<see cref="AuditLog.CompleteAsync(long, AuditEntry, CancellationToken)"/>) in the next group transaction.</summary>
     public Task CompleteAsync(long seq, AuditEntry final) => Enqueue(new Completion(seq, final));
@@ -124,12 +127,22 @@ public sealed class RedemptionBatcher : IAsyncDisposable
             tx,
             redemptions.ConvertAll(r => r.Statement),
             async (i, reader) => redemptions[i].Won(await ReadGrantAsync(reader)));
-        var recorded = redemptions.FindAll(r => r.Entry is not null);
-        await StatementPipeline.RunAsync(
-            connection,
-            tx,
-            recorded.ConvertAll(r => AuditLog.InsertStatement(r.Entry!, open: true)),
-            async (i, reader) => recorded[i].Recorded(await StatementPipeline.FirstLongAsync(reader) ?? throw new InvalidOperationException("the audit INSERT returned no seq")));
+        // The winners' audit INSERTs, each followed by the reads its request asked to have done with it.
+        var steps = new List<(Statement Statement, Func<DbDataReader, Task> Read)>();
+        foreach (var won in redemptions)
+        {
+            if (won.Entry is { } entry)
+            {
+                steps.Add((AuditLog.InsertStatement(entry, open: true), async reader => won.Recorded(await StatementPipeline.FirstLongAsync(reader) ?? throw new InvalidOperationException("the audit INSERT returned no seq"))));
+            }
+
+            if (won.Read is { } read)
+            {
+                steps.AddRange(read.Statements.Select((statement, index) => (statement, (Func<DbDataReader, Task>)(reader => read.ReadAsync(index, reader)))));
+            }
+        }
+
+        await StatementPipeline.RunAsync(connection, tx, steps.ConvertAll(s => s.Statement), (i, reader) => steps[i].Read(reader));
         var issues = ordered.OfType<Issue>().ToList();
         await StatementPipeline.RunAsync(
             connection,
@@ -193,7 +206,8 @@ public sealed class RedemptionBatcher : IAsyncDisposable
         public override void Fail(Exception ex) => Done.TrySetException(ex);
     }
 
-    private sealed class Redemption(string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record) : Work<(GrantRow Row, long? AuditSeq)?>
+    private sealed class Redemption(string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record, Func<GrantRow, PipelinedRead?>? alsoRead)
+        : Work<(GrantRow Row, long? AuditSeq)?>
     {
         public override int CompareTo(Work other) =>
             other is Redemption r ? string.CompareOrdinal(hash, r.Hash) : -1;
@@ -215,12 +229,16 @@ public sealed class RedemptionBatcher : IAsyncDisposable
         /// <summary>The audit record of a won redemption, to be inserted in the same transaction.</summary>
         public AuditEntry? Entry { get; private set; }
 
+        /// <summary>The reads to run in the audit INSERTs' pipeline, for a won redemption that asked for them.</summary>
+        public PipelinedRead? Read { get; private set; }
+
         public void Won(GrantRow? row)
         {
             if (row is not null)
             {
                 Result = (row, null);
                 Entry = record(row);
+                Read = alsoRead?.Invoke(row);
             }
         }
 

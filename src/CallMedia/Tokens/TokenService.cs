@@ -88,9 +88,17 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
     /// same session with a Range header pass while the lease runs; HEAD never redeems. Null means 403. A redemption
     /// writes its audit record (<paramref name="redemptionRecord"/>, open until the transfer ends) in the redeeming
     /// transaction, so no token is ever redeemed without its record, whatever happens to this process afterwards.
+    /// <paramref name="alsoRead"/> (optional) names reads to run in the redeeming transaction's pipeline
+    /// (<see cref="RedemptionBatcher.RedeemAsync"/>); they run only for a redemption that wins.
     /// </summary>
     public async Task<TokenGrant?> AdmitAsync(
-        string? token, SessionInfo session, bool isHead, bool hasRange, Func<TokenGrant, AuditEntry>? redemptionRecord = null, CancellationToken ct = default)
+        string? token,
+        SessionInfo session,
+        bool isHead,
+        bool hasRange,
+        Func<TokenGrant, AuditEntry>? redemptionRecord = null,
+        Func<TokenGrant, PipelinedRead?>? alsoRead = null,
+        CancellationToken ct = default)
     {
         if (!Secrets.IsTokenShape(token))
         {
@@ -109,7 +117,8 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
                 session.IdHash,
                 now,
                 now + lease,
-                row => redemptionRecord?.Invoke(Grant(row, firstUse: true)));
+                row => redemptionRecord?.Invoke(Grant(row, firstUse: true)),
+                alsoRead is null ? null : row => alsoRead(Grant(row, firstUse: true)));
             if (redeemed is { } won)
             {
                 return Grant(won.Row, firstUse: true) with { AuditSeq = won.AuditSeq };
