@@ -9,12 +9,15 @@
 #   (e) (a) on PostgreSQL, one node, vs (a) on SQLite; PostgreSQL's CPU seconds per 1,000 redemptions
 #   (f) `callmedia import` of 10,000 small files and one 4 GiB file vs `cp -r` of the same files
 # Usage: bash bench/run.sh [work-dir]   BENCH_PARTS="a b c d e f" (default: all) picks parts; (a) needs (b).
+# BENCH_WARM=seconds (default 8) of warm-up before each measured wrk run, so the runtime has finished compiling the
+# hot path (tiered JIT) and the steady state is what is measured: with 2 s the JIT still took 7 - 14 % of the CPU.
 # Needs ~20 GB free for all parts; installs nginx-light, wrk and curl when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 work=${1:-$(mktemp -d /tmp/callmedia-bench.XXXXXX)}
 parts=" ${BENCH_PARTS:-a b c d e f} "
+warm=${BENCH_WARM:-8}
 has() { [[ $parts == *" $1 "* ]]; }
 mkdir -p "$work"
 for p in nginx-light wrk curl; do
@@ -160,14 +163,14 @@ wrk_rps() { # url, duration, pids → requests/s, p99, CPU s of the pids per 1,0
 mint_and_redeem() { # base url, session, couple, node pid → sets issue_rps/_p99/_cpu, redeem_rps/_p99/_cpu (CPU s per 1,000)
   local url=$1 sid=$2 id=$3 pid=$4 out c0
   rm -f "$work"/tokens.*
-  wrk -t2 -c32 -d2s -s bench/issue.lua "$url" -- "$sid" "$id" "$work/warm" >/dev/null
+  wrk -t2 -c32 -d"${warm}s" -s bench/issue.lua "$url" -- "$sid" "$id" "$work/warm" >/dev/null
   c0=$(cpu_of "$pid")
   out=$(wrk -t2 -c32 -d12s --latency -s bench/issue.lua "$url" -- "$sid" "$id" "$work/tokens" | grep '^issued')
   echo "  $out"
   issue_rps=$(echo "$out" | awk '{printf "%.0f", $2/$6}'); issue_p99=$(echo "$out" | awk '{print $8}')
   issue_cpu=$(per_k "$c0" "$(cpu_of "$pid")" "$(echo "$out" | awk '{print $2}')")
   # Warm the redemption path with the warm-up's own tokens, then redeem the minted ones.
-  wrk -t2 -c32 -d2s -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/warm" 2 40521 >/dev/null
+  wrk -t2 -c32 -d"${warm}s" -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/warm" 2 40521 >/dev/null
   local p0; p0=$(${cpu_probe:-echo} 0)
   c0=$(cpu_of "$pid")
   out=$(wrk -t2 -c32 -d8s --latency -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/tokens" 2 40521 | grep '^redeemed')
@@ -182,9 +185,9 @@ if has a || has b; then
   nonsparse "$small"
   mint_and_redeem "http://127.0.0.1:$cm_port" "$session" "$small_id" "$cm_pid"
   sqlite_redeem=$redeem_rps; sqlite_cpu=$redeem_cpu
-  wrk -t2 -c32 -d2s "http://127.0.0.1:$ng_port/small/s00000.mp3" >/dev/null
+  wrk -t2 -c32 -d"${warm}s" "http://127.0.0.1:$ng_port/small/s00000.mp3" >/dev/null
   read -r ng_rps ng_p99 ng_cpu <<<"$(wrk_rps "http://127.0.0.1:$ng_port/small/s00000.mp3" 8s "$ng_pid" $(pgrep -P "$ng_pid"))"
-  wrk -t2 -c32 -d2s "http://127.0.0.1:$bare_port/file/small/s00000.mp3" >/dev/null
+  wrk -t2 -c32 -d"${warm}s" "http://127.0.0.1:$bare_port/file/small/s00000.mp3" >/dev/null
   read -r bare_rps bare_p99 bare_cpu <<<"$(wrk_rps "http://127.0.0.1:$bare_port/file/small/s00000.mp3" 8s "$bare_pid")"
   echo "callmedia: $redeem_rps redemptions/s, p99 ${redeem_p99} ms, $redeem_cpu CPU s per 1,000; nginx: $ng_rps req/s (p99 $ng_p99, $ng_cpu CPU s per 1,000); bare Kestrel: $bare_rps req/s (p99 $bare_p99, $bare_cpu CPU s per 1,000) $(load)"
   echo "ratio (a): $(ratio "$redeem_rps" "$bare_rps") x bare Kestrel, $(ratio "$redeem_rps" "$ng_rps") x nginx (targets >= 0.7 and >= 0.3; p99 < 10 ms)"

@@ -143,6 +143,32 @@ public sealed class Database : IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="WriteAsync{T}(Func{DbConnection, Task{T}}, CancellationToken)"/> on a connection its caller holds open
+    /// (one opened by <see cref="OpenAsync"/>), behind the same gate: for a writer loop that keeps its connection,
+    /// and with it its compiled statements, between writes.
+    /// </summary>
+    public async Task<T> WriteOnAsync<T>(DbConnection connection, Func<DbConnection, Task<T>> write, CancellationToken ct = default)
+    {
+        var gated = Kind == DbKind.Sqlite;
+        if (gated)
+        {
+            await _writeGate.WaitAsync(ct);
+        }
+
+        try
+        {
+            return await write(connection);
+        }
+        finally
+        {
+            if (gated)
+            {
+                _writeGate.Release();
+            }
+        }
+    }
+
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     public void Dispose()

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 
 namespace CallMedia.Data;
 
@@ -47,11 +48,19 @@ public static class StatementPipeline
 
         if (!connection.CanCreateBatch)
         {
-            for (var i = 0; i < statements.Count; i++)
+            var call = KeepForCall(connection);
+            try
             {
-                await using var command = Command(connection, tx, statements[i]);
-                await using var reader = await command.ExecuteReaderAsync();
-                await read(i, reader);
+                for (var i = 0; i < statements.Count; i++)
+                {
+                    using var command = Command(connection, tx, statements[i]);
+                    await using var reader = await command.Value.ExecuteReaderAsync();
+                    await read(i, reader);
+                }
+            }
+            finally
+            {
+                call?.Invoke();
             }
 
             return;
@@ -73,8 +82,8 @@ public static class StatementPipeline
     /// <summary>One statement on its own: the first column of its first row (a <c>RETURNING</c> id), null when it returned no row.</summary>
     public static async Task<long?> ScalarAsync(DbConnection connection, DbTransaction? tx, Statement statement)
     {
-        await using var command = Command(connection, tx, statement);
-        await using var reader = await command.ExecuteReaderAsync();
+        using var command = Command(connection, tx, statement);
+        await using var reader = await command.Value.ExecuteReaderAsync();
         return await FirstLongAsync(reader);
     }
 
@@ -92,10 +101,18 @@ public static class StatementPipeline
 
         if (!connection.CanCreateBatch)
         {
-            foreach (var statement in statements)
+            var call = KeepForCall(connection);
+            try
             {
-                await using var command = Command(connection, tx, statement);
-                await command.ExecuteNonQueryAsync();
+                foreach (var statement in statements)
+                {
+                    using var command = Command(connection, tx, statement);
+                    await command.Value.ExecuteNonQueryAsync();
+                }
+            }
+            finally
+            {
+                call?.Invoke();
             }
 
             return;
@@ -105,13 +122,94 @@ public static class StatementPipeline
         await batch.ExecuteNonQueryAsync();
     }
 
-    private static DbCommand Command(DbConnection connection, DbTransaction? tx, Statement statement)
+    /// <summary>
+    /// Keeps the commands run on <paramref name="connection"/> through a pipeline, by SQL text, for as long as the
+    /// connection lives: each statement is compiled once, then only bound and stepped (SQLite compiles a statement per
+    /// command, and re-parsing the same few writes was a large share of the group commit's CPU). For a connection
+    /// held open by one owner that runs the same few statements over and over (the group commit's writer loop);
+    /// <see cref="ForgetPrepared"/> before disposing it.
+    /// </summary>
+    public static void KeepPrepared(DbConnection connection) => Prepared.AddOrUpdate(connection, new Dictionary<string, DbCommand>(StringComparer.Ordinal));
+
+    /// <summary>Disposes the commands <see cref="KeepPrepared"/> kept for <paramref name="connection"/>.</summary>
+    public static void ForgetPrepared(DbConnection connection)
     {
-        var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = statement.Sql;
-        AddParameters(statement, command.Parameters, command.CreateParameter);
-        return command;
+        if (Prepared.TryGetValue(connection, out var kept))
+        {
+            Prepared.Remove(connection);
+            foreach (var command in kept.Values)
+            {
+                command.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Statements run one after another on a connection that keeps no commands: kept for this call, so one repeated
+    /// (the chainer's UPDATE per record) is compiled once. Returns what forgets them again, or null.
+    /// </summary>
+    private static Action? KeepForCall(DbConnection connection)
+    {
+        if (Prepared.TryGetValue(connection, out _))
+        {
+            return null;
+        }
+
+        KeepPrepared(connection);
+        return () => ForgetPrepared(connection);
+    }
+
+    /// <summary>Commands kept at most per connection; past that they start again (a miss costs one compile).</summary>
+    private const int MaxPrepared = 64;
+
+    private static readonly ConditionalWeakTable<DbConnection, Dictionary<string, DbCommand>> Prepared = new();
+
+    /// <summary>A command for one run: a kept one (left open for the next run) or a new one (disposed after it).</summary>
+    private readonly struct CommandLease(DbCommand command, bool kept) : IDisposable
+    {
+        public DbCommand Value => command;
+
+        public void Dispose()
+        {
+            if (!kept)
+            {
+                command.Dispose();
+            }
+        }
+    }
+
+    private static CommandLease Command(DbConnection connection, DbTransaction? tx, Statement statement)
+    {
+        if (!Prepared.TryGetValue(connection, out var kept))
+        {
+            var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = statement.Sql;
+            AddParameters(statement, command.Parameters, command.CreateParameter);
+            return new CommandLease(command, kept: false);
+        }
+
+        if (!kept.TryGetValue(statement.Sql, out var reused))
+        {
+            if (kept.Count >= MaxPrepared)
+            {
+                foreach (var old in kept.Values)
+                {
+                    old.Dispose();
+                }
+
+                kept.Clear();
+            }
+
+            reused = connection.CreateCommand();
+            reused.CommandText = statement.Sql;
+            kept[statement.Sql] = reused;
+        }
+
+        reused.Transaction = tx;
+        reused.Parameters.Clear();
+        AddParameters(statement, reused.Parameters, reused.CreateParameter);
+        return new CommandLease(reused, kept: true);
     }
 
     private static DbBatch Batch(DbConnection connection, DbTransaction? tx, IReadOnlyList<Statement> statements)

@@ -89,14 +89,24 @@ public sealed class RedemptionBatcher : IAsyncDisposable
             var ordered = batch.Order(Comparer<Work>.Create(static (a, b) => a.CompareTo(b))).ToList();
             try
             {
-                await _db.WriteAsync(
-                    async connection =>
-                    {
-                        await using var tx = await connection.BeginTransactionAsync();
-                        await RunGroupAsync(connection, tx, ordered);
-                        await tx.CommitAsync();
-                        return 0;
-                    });
+                Func<DbConnection, Task<int>> group = async connection =>
+                {
+                    await using var tx = await connection.BeginTransactionAsync();
+                    await RunGroupAsync(connection, tx, ordered);
+                    await tx.CommitAsync();
+                    return 0;
+                };
+                if (_db.Kind == DbKind.Sqlite)
+                {
+                    // In process, a round trip costs nothing but compiling the statements does: one connection kept
+                    // open, its group statements compiled once (StatementPipeline.KeepPrepared).
+                    await _db.WriteOnAsync(await OwnConnectionAsync(), group);
+                }
+                else
+                {
+                    await _db.WriteAsync(group);
+                }
+
                 foreach (var work in batch)
                 {
                     work.Release();
@@ -104,13 +114,40 @@ public sealed class RedemptionBatcher : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                // Nothing of this transaction committed: every request in it fails as its own would have.
+                // Nothing of this transaction committed: every request in it fails as its own would have. The kept
+                // connection goes too: the next group starts on a fresh one.
+                await DropOwnConnectionAsync();
                 _logger.LogWarning(ex, "A group of {Count} delivery writes failed", batch.Count);
                 foreach (var work in batch)
                 {
                     work.Fail(ex);
                 }
             }
+        }
+
+        await DropOwnConnectionAsync();
+    }
+
+    private DbConnection? _own;
+
+    private async Task<DbConnection> OwnConnectionAsync()
+    {
+        if (_own is null)
+        {
+            _own = await _db.OpenAsync();
+            StatementPipeline.KeepPrepared(_own);
+        }
+
+        return _own;
+    }
+
+    private async Task DropOwnConnectionAsync()
+    {
+        if (_own is { } own)
+        {
+            _own = null;
+            StatementPipeline.ForgetPrepared(own);
+            await own.DisposeAsync();
         }
     }
 

@@ -1,0 +1,90 @@
+using CallMedia.Data;
+using Microsoft.Data.Sqlite;
+
+namespace CallMedia.UnitTests;
+
+/// <summary>
+/// Statements run one after another (SQLite) reuse their compiled commands: on a connection that keeps them
+/// (<see cref="StatementPipeline.KeepPrepared"/>) across calls and transactions, otherwise within one call. A reused
+/// command must bind each run's own values, nulls included, and survive a failed run.
+/// </summary>
+public sealed class StatementPipelineTests : IDisposable
+{
+    private const string Insert = "INSERT INTO t (k, v) VALUES (@k, @v) RETURNING id";
+
+    private readonly SqliteConnection _connection = new("Data Source=:memory:");
+
+    public StatementPipelineTests()
+    {
+        _connection.Open();
+        using var create = _connection.CreateCommand();
+        create.CommandText = "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v TEXT)";
+        create.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        StatementPipeline.ForgetPrepared(_connection);
+        _connection.Dispose();
+    }
+
+    [Fact]
+    public async Task RunAsync_KeptConnection_EachRunBindsItsOwnValuesAcrossTransactions()
+    {
+        StatementPipeline.KeepPrepared(_connection);
+        var ids = new List<long>();
+        foreach (var (k, v) in new[] { ("a", "1"), ("b", null), ("c", "3") })
+        {
+            await using var tx = await _connection.BeginTransactionAsync();
+            await StatementPipeline.RunAsync(
+                _connection,
+                tx,
+                [new Statement(Insert, ("k", k), ("v", v))],
+                async (_, reader) => ids.Add(await StatementPipeline.FirstLongAsync(reader) ?? -1));
+            await tx.CommitAsync();
+        }
+
+        Assert.Equal([1L, 2L, 3L], ids);
+        Assert.Equal(["a=1", "b=", "c=3"], await RowsAsync());
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SameStatementManyTimesInOneCall_EveryRowWritten()
+    {
+        await StatementPipeline.ExecuteAsync(
+            _connection,
+            null,
+            Enumerable.Range(0, 5).Select(i => new Statement("INSERT INTO t (k, v) VALUES (@k, @v)", ("k", $"k{i}"), ("v", i % 2 == 0 ? $"v{i}" : null))).ToList());
+
+        Assert.Equal(["k0=v0", "k1=", "k2=v2", "k3=", "k4=v4"], await RowsAsync());
+    }
+
+    [Fact]
+    public async Task ScalarAsync_KeptCommandFailedOnce_NextRunStillWorks()
+    {
+        StatementPipeline.KeepPrepared(_connection);
+        Assert.Equal(1, await StatementPipeline.ScalarAsync(_connection, null, new Statement(Insert, ("k", "a"), ("v", "1"))));
+
+        await Assert.ThrowsAsync<SqliteException>(() => StatementPipeline.ScalarAsync(_connection, null, new Statement(Insert, ("k", "a"), ("v", "again"))));
+
+        Assert.Equal(2, await StatementPipeline.ScalarAsync(_connection, null, new Statement(Insert, ("k", "b"), ("v", "2"))));
+        Assert.Equal(["a=1", "b=2"], await RowsAsync());
+    }
+
+    private async Task<List<string>> RowsAsync()
+    {
+        var rows = new List<string>();
+        await StatementPipeline.RunAsync(
+            _connection,
+            null,
+            [new Statement("SELECT k, v FROM t ORDER BY id")],
+            async (_, reader) =>
+            {
+                while (await reader.ReadAsync())
+                {
+                    rows.Add($"{reader.GetString(0)}={(reader.IsDBNull(1) ? "" : reader.GetString(1))}");
+                }
+            });
+        return rows;
+    }
+}
