@@ -8,7 +8,9 @@
 #   (d) MB/s of a zip of 1,000 files of 4 MiB vs one file of the same size; CallMedia's RSS before and after
 #   (e) (a) on PostgreSQL, one node, vs (a) on SQLite; PostgreSQL's CPU seconds per 1,000 redemptions
 #   (f) `callmedia import` of 10,000 small files and one 4 GiB file vs `cp -r` of the same files
-# Usage: bash bench/run.sh [work-dir]   BENCH_PARTS="a b c d e f" (default: all) picks parts; (a) needs (b).
+#   (g) (c) behind nginx with Delivery:AccelRedirect (CallMedia redeems and audits, nginx sends the file) vs nginx
+#       serving the same file itself, and vs CallMedia sending it behind the same nginx (proxied)
+# Usage: bash bench/run.sh [work-dir]   BENCH_PARTS="a b c d e f g" (default: all) picks parts; (a) needs (b).
 # BENCH_WARM=seconds (default 8) of warm-up before each measured wrk run, so the runtime has finished compiling the
 # hot path (tiered JIT) and the steady state is what is measured: with 2 s the JIT still took 7 - 14 % of the CPU.
 # Needs ~20 GB free for all parts; installs nginx-light, wrk and curl when missing.
@@ -16,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 work=${1:-$(mktemp -d /tmp/callmedia-bench.XXXXXX)}
-parts=" ${BENCH_PARTS:-a b c d e f} "
+parts=" ${BENCH_PARTS:-a b c d e f g} "
 warm=${BENCH_WARM:-8}
 has() { [[ $parts == *" $1 "* ]]; }
 mkdir -p "$work"
@@ -68,7 +70,7 @@ for i in range(10000 if "f" in parts else 1):
 if "d" in parts:
     for i in range(1000):
         write(f"{src}/zip/z{i:04}.mp3", 4 << 20, i)
-if "c" in parts:
+if "c" in parts or "g" in parts:
     write(f"{src}/one-gib.mp4", 1 << 30, 1)
 if "f" in parts:
     write(f"{src}/four-gib.mp4", 4 << 30, 2)
@@ -128,18 +130,25 @@ serve() { # port, data args...
 cm_port=$(free_port); ng_port=$(free_port); bare_port=$(free_port)
 serve "$cm_port" "$work/data"
 cm_pid=${pids[-1]}
-mkdir -p "$work/nginx"
-cat > "$work/nginx/nginx.conf" <<NGINX
+nginx_conf() { # folder, server block → <folder>/nginx.conf: 2 workers, sendfile, its temp files inside the folder
+  mkdir -p "$1/tmp"
+  # As root, workers would run as nobody, who may not read a private media folder.
+  cat > "$1/nginx.conf" <<NGINX
+$([[ $(id -u) -eq 0 ]] && echo "user root;")
 worker_processes 2;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
+  client_body_temp_path $1/tmp/body; proxy_temp_path $1/tmp/proxy;
+  fastcgi_temp_path $1/tmp/fastcgi; uwsgi_temp_path $1/tmp/uwsgi; scgi_temp_path $1/tmp/scgi;
   sendfile on; tcp_nopush on;
-  server { listen 127.0.0.1:$ng_port; root $work/src; }
+  $2
 }
 NGINX
+}
+nginx_conf "$work/nginx" "server { listen 127.0.0.1:$ng_port; root $work/src; }"
 nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 ng_pid=$!; pids+=($!)
 DOTNET_gcServer=1 "$work/bare/BareKestrel" "$work/src" "http://127.0.0.1:$bare_port" > "$work/bare.log" 2>&1 &
@@ -270,5 +279,42 @@ print(total / hz)" "$@"; }
   echo "PostgreSQL: $redeem_rps redemptions/s, p99 ${redeem_p99} ms, node $redeem_cpu CPU s per 1,000; token issue $issue_rps/s, node $issue_cpu CPU s per 1,000 $(load)"
   echo "PostgreSQL server CPU: $(python3 -c "print(f'{$db_cpu:.2f} s over {$redeem_rps * 8:.0f} redemptions = {$db_cpu * 1000 / ($redeem_rps * 8):.3f} s per 1,000')")"
   [[ -n ${sqlite_redeem:-} ]] && echo "ratio (e): $(ratio "$redeem_rps" "$sqlite_redeem") x SQLite (a) (target >= 0.5); by node CPU per redemption $(ratio "$sqlite_cpu" "$redeem_cpu")"
+fi
+if has g; then
+  echo "== (g) one 1 GiB file behind nginx: X-Accel-Redirect offload vs proxied vs nginx alone, MB/s (best of 3) $(load)"
+  # Offload covers files stored in the media folder (not linked in): a data folder of its own with a stored copy.
+  if [[ ! -f $work/accel-data/callmedia.db ]]; then
+    manifest accel-set "$work/src/one-gib.mp4"
+    "$cm" import "$work/accel-set.csv" --data "$work/accel-data" "--Import:AllowedRoots:0=$work/src" >/dev/null 2>&1
+    echo "bench-password" | "$cm" user add bench --role downloader --data "$work/accel-data" >/dev/null
+  fi
+  nonsparse "$work/src/one-gib.mp4" "$(find "$work/accel-data/media" -name '*.mp4' | head -1)"
+  accel_port=$(free_port); front_port=$(free_port); proxied_port=$(free_port)
+  serve "$accel_port" "$work/accel-data" --Delivery:AccelRedirect=/_callmedia_media/
+  serve "$proxied_port" "$work/accel-data"
+  nginx_conf "$work/front" "server {
+    listen 127.0.0.1:$front_port;
+    location /accel/ { proxy_pass http://127.0.0.1:$accel_port/; proxy_buffering off; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
+    location /proxied/ { proxy_pass http://127.0.0.1:$proxied_port/; proxy_buffering off; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
+    location /_callmedia_media/ { internal; alias $work/accel-data/media/; }
+  }"
+  nginx -c "$work/front/nginx.conf" -g 'daemon off;' &
+  pids+=($!)
+  wait_up "http://127.0.0.1:$front_port/accel/healthz"
+  accel_id=$("$cm" calls list --data "$work/accel-data" --limit 10 | awk -F'\t' '$2 ~ /^accel-set-/ {print $1}' | head -1)
+  via() { # front path → best MB/s of 3 downloads of the 1 GiB file through it, a fresh token each
+    local best=0 sid t s
+    sid=$(login "http://127.0.0.1:$front_port/$1")
+    for _ in 1 2 3; do
+      t=$(curl -s "http://127.0.0.1:$front_port/$1/callrec/downloadtoken;jsessionid=$sid?id_call[]=$accel_id&action=download" | sed -n 's/.*<reply>\(.*\)<\/reply>.*/\1/p')
+      s=$(curl -s -o /dev/null -w '%{speed_download}' "http://127.0.0.1:$front_port/$1/callrec/sendcallfile.mp4;jsessionid=$sid?token=$t")
+      best=$(python3 -c "print(max($best, $s/1e6))")
+    done
+    printf '%.0f' "$best"
+  }
+  accel_g=$(via accel); proxied_g=$(via proxied)
+  ng_g=$(speed "http://127.0.0.1:$ng_port/one-gib.mp4")
+  echo "offloaded: $accel_g MB/s; proxied (CallMedia sends, behind nginx): $proxied_g MB/s; nginx alone: $ng_g MB/s $(load)"
+  echo "ratio (g): offloaded $(ratio "$accel_g" "$ng_g") x nginx (target (c) >= 0.9); proxied $(ratio "$proxied_g" "$ng_g") x nginx"
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -r) $(load)"

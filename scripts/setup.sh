@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages CallMedia needs, only those missing (no network when all are there).
 #   scripts/setup.sh          what the service needs (ffmpeg)
-#   scripts/setup.sh --test   plus what the tests use (curl, unzip, 7z, python3, chromium, postgresql, a Ceph RADOS
+#   scripts/setup.sh --test   plus what the tests use (curl, unzip, 7z, python3, chromium, postgresql, nginx, a Ceph RADOS
 #                             Gateway for the S3 tests (ceph-mon ceph-osd radosgw python3-rados), and Node.js
 #                             with the npm packages pinned in package-lock.json: axe-core for the web app's tests)
 set -euo pipefail
 
 packages=(ffmpeg)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(curl unzip p7zip-full python3 chromium postgresql ceph-mon ceph-osd radosgw python3-rados)
+  packages+=(curl unzip p7zip-full python3 chromium postgresql nginx-light ceph-mon ceph-osd radosgw python3-rados)
   # Node.js may come from elsewhere (its own npm inside); Debian's are installed only when there is no npm at all.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi

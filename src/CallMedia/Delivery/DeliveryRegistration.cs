@@ -9,6 +9,7 @@ public static class DeliveryRegistration
     public static IServiceCollection AddDelivery(this IServiceCollection services)
     {
         services.AddSingleton<DeliveryPlanner>();
+        services.AddSingleton<AccelRedirect>();
         services.AddSingleton<PrepareResponder>();
         services.AddOptions<DeliverySettings>().BindConfiguration(DeliverySettings.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ChannelProbe>();

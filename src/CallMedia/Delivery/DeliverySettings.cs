@@ -20,8 +20,24 @@ public sealed class DeliverySettings : IValidatableObject
     /// </summary>
     public bool CallDataJsonInEveryZip { get; set; } = true;
 
+    /// <summary>
+    /// Behind nginx: the prefix of an <c>internal</c> nginx location that aliases the media folder (e.g.
+    /// <c>/_callmedia_media/</c>). Set, a plain stored file in the media folder is answered with <c>X-Accel-Redirect</c>
+    /// and nginx sends it (<see cref="AccelRedirect"/>); unset (the default), CallMedia sends every byte itself.
+    /// </summary>
+    public string? AccelRedirect { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (!string.IsNullOrEmpty(AccelRedirect)
+            && (!AccelRedirect.StartsWith('/') || !AccelRedirect.EndsWith('/') || AccelRedirect.Contains("..", StringComparison.Ordinal)
+                || AccelRedirect.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '/' or '_' or '-' or '.'))))
+        {
+            yield return new ValidationResult(
+                $"Delivery:AccelRedirect must be the path of an internal nginx location, starting and ending with '/' (such as /_callmedia_media/), of letters, digits, '_', '-', '.'; '{AccelRedirect}' is not",
+                [nameof(AccelRedirect)]);
+        }
+
         if (!string.IsNullOrEmpty(FileNameTemplate))
         {
             string? error = null;

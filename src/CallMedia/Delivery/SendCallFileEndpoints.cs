@@ -21,7 +21,7 @@ public static class SendCallFileEndpoints
     /// prepare answer; 302 without a live session; 400, 403, 404, 405, 409, 503 as framed errors (API.md §3 table).
     /// </summary>
     private static async Task<Results<AuditedTransfer, CallRecXml, CallRecError, SignInRedirect>> SendAsync(
-        HttpContext context, Callers callers, CoupleAccess access, CallStore calls, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, AuditLog log, CallMediaMetrics metrics)
+        HttpContext context, Callers callers, CoupleAccess access, CallStore calls, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, AuditLog log, CallMediaMetrics metrics, AccelRedirect accel)
     {
         var request = context.Request;
         var ct = context.RequestAborted;
@@ -129,6 +129,12 @@ public static class SendCallFileEndpoints
             && await s3.PresignAsync(redirected.Path, redirected.ContentType, Disposition(redirected.Inline ? "inline" : "attachment", redirected.FileName), ct) is { } url)
         {
             return new AuditedTransfer(Results.Redirect(url), (_, _) => Close(null, "302-redirect"));
+        }
+
+        // Delivery:AccelRedirect (behind nginx): nginx sends the stored file; the record says so, without a count.
+        if (delivery is FileDelivery offloaded && accel.InternalUri(offloaded) is { } internalUri)
+        {
+            return new AuditedTransfer(AccelRedirect.Result(internalUri, offloaded, grant.AuditSeq), (_, _) => Close(null, "offloaded"));
         }
 
         // The original product answers a POST like a GET, ranges included, and resuming clients rely on it; the
