@@ -48,6 +48,9 @@ public static class ServerHost
             // Room for 10,000 comma-separated ids in a GET query.
             k.Limits.MaxRequestLineSize = 256 * 1024;
             k.Limits.MaxRequestHeadersTotalSize = 288 * 1024;
+            // Room for two send segments in the response pipe (the default is 64 KiB): the next segment of a large body
+            // is read (and decrypted) while the transport sends the last one, instead of after it.
+            k.Limits.MaxResponseBufferSize = AuditedTransfer.ResponseBuffer;
         });
         builder.Services.Configure<FormOptions>(o =>
         {

@@ -20,6 +20,13 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
     public const int FileSegment = 1024 * 1024;
 
     /// <summary>
+    /// The response pipe's limit (the server's <c>MaxResponseBufferSize</c>): two segments, so a body read in
+    /// <see cref="FileSegment"/> pieces is read (an encrypted one decrypted) while the transport sends the piece
+    /// before, and a slow client holds no more than this much of its response in memory.
+    /// </summary>
+    public const int ResponseBuffer = 2 * FileSegment;
+
+    /// <summary>
     /// Sends <paramref name="count"/> bytes of <paramref name="source"/>, from its current position, as the body of the
     /// response: read straight into the server's output memory in <see cref="FileSegment"/> pieces (no copy buffer in
     /// between), counted and flushed piece by piece like a stored file. Only inside an <see cref="AuditedTransfer"/>.

@@ -123,10 +123,12 @@ public static class EncryptedFormat
 /// <summary>
 /// A read-only, seekable view of the plaintext of an encrypted file. A read after a seek decrypts only the chunks
 /// it touches (the last one is kept for the next read), so a range request or a seek costs one chunk, not the file.
-/// Reading on from where the last read ended (or a first read of a chunk or more from the start) switches to batches: <see cref="BatchBytes"/> of ciphertext in one
-/// system call, authenticated chunk by chunk, and the next batch is read and decrypted ahead on another thread while
-/// the caller takes this one (one batch ahead at most), so decryption overlaps the sending. A chunk that fails
-/// authentication or is missing throws <see cref="MediaTamperedException"/> when the read reaches it.
+/// A read with room for <see cref="InPlaceMinimum"/> from a chunk boundary (a sender reading into the response's own
+/// memory) reads up to <see cref="BatchBytes"/> of ciphertext in one system call and decrypts it straight into the
+/// caller's buffer, on the caller's thread: the overlap with sending comes from the response pipe, which takes the
+/// next segment while the transport sends the last one. Other sequential reads go through batches, the next one read
+/// and decrypted ahead on another thread while the caller copies from this one. A chunk that fails authentication or
+/// is missing throws <see cref="MediaTamperedException"/> when the read reaches it.
 /// </summary>
 public sealed class DecryptingStream : Stream
 {
@@ -136,15 +138,15 @@ public sealed class DecryptingStream : Stream
     /// <summary>A read with at least this much room from a chunk boundary decrypts straight into the caller's buffer.</summary>
     public const int InPlaceMinimum = 256 * 1024;
 
-    /// <summary>Chunks in one in-place read from which it is decrypted by two threads, half each.</summary>
-    private const int SplitChunks = 8;
-
     private readonly FileStream _file;
     private readonly EncryptedFormat.Header _header;
+    private readonly byte[] _dataKey;
     private readonly AesGcm _gcm;
     private readonly string _what;
-    private readonly byte[] _cipher;
-    private readonly byte[] _plain;
+
+    // One chunk, for reads that start inside a chunk or have little room: allocated on the first such read.
+    private byte[]? _cipher;
+    private byte[]? _plain;
     private long _plainChunk = -1;
     private int _plainLength;
     private long _position;
@@ -154,7 +156,7 @@ public sealed class DecryptingStream : Stream
 
     // Batches, allocated on the first sequential read: _front is what reads copy from, _back is being filled by
     // _ahead (the batch starting at plaintext offset _aheadStart) with its own cipher buffer and AES-GCM instance.
-    private readonly AesGcm _batchGcm;
+    private AesGcm? _batchGcm;
     private byte[]? _batchCipher;
     private byte[]? _front;
     private byte[]? _back;
@@ -169,10 +171,8 @@ public sealed class DecryptingStream : Stream
         _file = file;
         _header = header;
         _what = what;
+        _dataKey = dataKey;
         _gcm = new AesGcm(dataKey, EncryptedFormat.TagSize);
-        _batchGcm = new AesGcm(dataKey, EncryptedFormat.TagSize);
-        _cipher = new byte[header.ChunkSize + EncryptedFormat.TagSize];
-        _plain = new byte[header.ChunkSize];
     }
 
     public override bool CanRead => true;
@@ -225,7 +225,7 @@ public sealed class DecryptingStream : Stream
             else
             {
                 var (index, length) = Locate();
-                Fill(index, RandomAccess.Read(_file.SafeFileHandle, _cipher.AsSpan(0, length + EncryptedFormat.TagSize), Offset(index)), length);
+                Fill(index, RandomAccess.Read(_file.SafeFileHandle, ChunkCipher().AsSpan(0, length + EncryptedFormat.TagSize), Offset(index)), length);
             }
         }
 
@@ -249,7 +249,7 @@ public sealed class DecryptingStream : Stream
             {
                 try
                 {
-                    total += await DecryptInPlaceAsync(buffer[total..]);
+                    total += DecryptInPlace(buffer.Span[total..]);
                 }
                 catch (MediaTamperedException) when (total > 0)
                 {
@@ -263,7 +263,7 @@ public sealed class DecryptingStream : Stream
             else
             {
                 var (index, length) = Locate();
-                Fill(index, await RandomAccess.ReadAsync(_file.SafeFileHandle, _cipher.AsMemory(0, length + EncryptedFormat.TagSize), Offset(index), cancellationToken), length);
+                Fill(index, await RandomAccess.ReadAsync(_file.SafeFileHandle, ChunkCipher().AsMemory(0, length + EncryptedFormat.TagSize), Offset(index), cancellationToken), length);
             }
         }
 
@@ -286,66 +286,14 @@ public sealed class DecryptingStream : Stream
     /// </summary>
     private int DecryptInPlace(Span<byte> destination)
     {
-        var (index, plain, _, read) = ReadInPlace(destination.Length);
+        var (index, plain, read) = ReadInPlace(destination.Length);
         var done = OpenChunks(_gcm, index, _batchCipher.AsSpan(0, read), plain, destination);
         _position += done;
         return done;
     }
 
-    /// <summary>
-    /// <see cref="DecryptInPlace"/>, with the second half of a read of <see cref="SplitChunks"/> or more decrypted on
-    /// another thread meanwhile (its own AES-GCM instance; no batch is being read ahead), so a send's decryption uses
-    /// both cores when the other one waits (on a quiet machine, the client waiting for the next segment).
-    /// </summary>
-    private async ValueTask<int> DecryptInPlaceAsync(Memory<byte> destination)
-    {
-        var (index, plain, chunks, read) = ReadInPlace(destination.Length);
-        var cipher = _batchCipher!;
-        if (chunks < SplitChunks || Environment.ProcessorCount < 2)
-        {
-            var whole = OpenChunks(_gcm, index, cipher.AsSpan(0, read), plain, destination.Span);
-            _position += whole;
-            return whole;
-        }
-
-        var firstChunks = chunks / 2;
-        var firstPlain = firstChunks * _header.ChunkSize;
-        var split = firstChunks * (_header.ChunkSize + EncryptedFormat.TagSize);
-        var second = Task.Run(() => OpenChunks(_batchGcm, index + firstChunks, cipher.AsSpan(Math.Min(read, split), Math.Max(0, read - split)), plain - firstPlain, destination.Span[firstPlain..]));
-        int done;
-        try
-        {
-            done = OpenChunks(_gcm, index, cipher.AsSpan(0, Math.Min(read, split)), firstPlain, destination.Span[..firstPlain]);
-        }
-        catch
-        {
-            // The other half still writes into the caller's buffer: it must end first.
-            await ((Task)second).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            throw;
-        }
-
-        if (done < firstPlain)
-        {
-            await ((Task)second).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-        else
-        {
-            try
-            {
-                done += await second;
-            }
-            catch (MediaTamperedException)
-            {
-                // The first half is authentic and goes out; the next read starts at the failing chunk and throws.
-            }
-        }
-
-        _position += done;
-        return done;
-    }
-
     /// <summary>Reads the ciphertext of the whole chunks that fit into <paramref name="room"/> from the position.</summary>
-    private (long Index, int Plain, int Chunks, int Read) ReadInPlace(int room)
+    private (long Index, int Plain, int Read) ReadInPlace(int room)
     {
         var size = _header.ChunkSize;
         var left = Length - _position;
@@ -354,7 +302,7 @@ public sealed class DecryptingStream : Stream
         var chunks = (int)EncryptedFormat.ChunkCount(plain, size);
         var index = _position / size;
         _batchCipher ??= ArrayPool<byte>.Shared.Rent(BatchChunks * (size + EncryptedFormat.TagSize));
-        return (index, plain, chunks, ReadFully(_batchCipher.AsSpan(0, plain + (chunks * EncryptedFormat.TagSize)), Offset(index)));
+        return (index, plain, ReadFully(_batchCipher.AsSpan(0, plain + (chunks * EncryptedFormat.TagSize)), Offset(index)));
     }
 
     /// <summary>Copies from the current batch or the kept chunk when either holds the position.</summary>
@@ -368,7 +316,7 @@ public sealed class DecryptingStream : Stream
 
         if (_plainChunk >= 0 && _position / _header.ChunkSize == _plainChunk)
         {
-            copied = CopyOut(_plain, (int)(_position % _header.ChunkSize), _plainLength, destination);
+            copied = CopyOut(_plain!, (int)(_position % _header.ChunkSize), _plainLength, destination);
             return true;
         }
 
@@ -401,6 +349,7 @@ public sealed class DecryptingStream : Stream
         _front ??= ArrayPool<byte>.Shared.Rent(BatchChunks * _header.ChunkSize);
         _back ??= ArrayPool<byte>.Shared.Rent(BatchChunks * _header.ChunkSize);
         _batchCipher ??= ArrayPool<byte>.Shared.Rent(BatchChunks * (_header.ChunkSize + EncryptedFormat.TagSize));
+        _batchGcm ??= new AesGcm(_dataKey, EncryptedFormat.TagSize);
         var back = _back;
         var index = start / _header.ChunkSize;
         _aheadStart = start;
@@ -430,7 +379,7 @@ public sealed class DecryptingStream : Stream
         var chunks = (int)Math.Min(BatchChunks, EncryptedFormat.ChunkCount(Length, size) - index);
         var plain = (int)Math.Min((long)chunks * size, Length - (index * size));
         var read = ReadFully(_batchCipher.AsSpan(0, plain + (chunks * EncryptedFormat.TagSize)), Offset(index));
-        return OpenChunks(_batchGcm, index, _batchCipher.AsSpan(0, read), plain, destination);
+        return OpenChunks(_batchGcm!, index, _batchCipher.AsSpan(0, read), plain, destination);
     }
 
     /// <summary>Reads until the span is full or the file ends; returns how much was read.</summary>
@@ -488,10 +437,13 @@ public sealed class DecryptingStream : Stream
 
     private long Offset(long index) => EncryptedFormat.HeaderSize + (index * (_header.ChunkSize + EncryptedFormat.TagSize));
 
+    private byte[] ChunkCipher() => _cipher ??= new byte[_header.ChunkSize + EncryptedFormat.TagSize];
+
     private void Fill(long index, int read, int length)
     {
         _plainChunk = -1;
-        Open(_gcm, index, _cipher.AsSpan(0, read), length, _plain.AsSpan(0, length));
+        _plain ??= new byte[_header.ChunkSize];
+        Open(_gcm, index, _cipher!.AsSpan(0, read), length, _plain.AsSpan(0, length));
         _plainChunk = index;
         _plainLength = length;
     }
@@ -565,10 +517,11 @@ public sealed class DecryptingStream : Stream
         }
 
         _gcm.Dispose();
-        _batchGcm.Dispose();
+        _batchGcm?.Dispose();
         _file.Dispose();
+        CryptographicOperations.ZeroMemory(_dataKey);
         CryptographicOperations.ZeroMemory(_plain);
-        foreach (var buffer in (byte[]?[])[_front, _back, _batchCipher])
+        foreach (var buffer in (byte[]?[])[_front, _back])
         {
             if (buffer is not null)
             {
@@ -576,6 +529,12 @@ public sealed class DecryptingStream : Stream
                 CryptographicOperations.ZeroMemory(buffer.AsSpan(0, Math.Min(buffer.Length, BatchChunks * _header.ChunkSize)));
                 ArrayPool<byte>.Shared.Return(buffer);
             }
+        }
+
+        // The cipher buffer only ever holds ciphertext (decryption writes elsewhere): it goes back as it is.
+        if (_batchCipher is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_batchCipher);
         }
 
         _front = _back = _batchCipher = null;
