@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using CallMedia.Data;
 using CallMedia.IntegrationTests.Infrastructure;
 using CallMedia.Storage;
@@ -47,15 +48,28 @@ public sealed class StorageEncryptKillTests
 
             using (var process = Process.Start(start)!)
             {
-                // Killed once a few files are converted and the next one is being written.
+                // Killed once a few files are converted and the next one is being written. The process is frozen
+                // first (SIGSTOP) and killed only if a half-written file is still there then: a file can finish and be
+                // renamed between a look and a kill, and the kill must land in the middle of one.
                 var deadline = Stopwatch.StartNew();
-                while (!(EncryptedCount(plaintexts.Keys.Select(media.Resolve)) >= 3 && PartFiles(media).Any(f => f.Length > 0)) && !process.HasExited && deadline.Elapsed < TimeSpan.FromMinutes(2))
+                while (!process.HasExited && deadline.Elapsed < TimeSpan.FromMinutes(2))
                 {
+                    if (EncryptedCount(plaintexts.Keys.Select(media.Resolve)) >= 3 && PartFiles(media).Any(f => f.Length > 0))
+                    {
+                        await Tool.RequireAsync("kill", "-STOP", process.Id.ToString(CultureInfo.InvariantCulture));
+                        if (PartFiles(media).Any(f => f.Length > 0))
+                        {
+                            break;
+                        }
+
+                        await Tool.RequireAsync("kill", "-CONT", process.Id.ToString(CultureInfo.InvariantCulture));
+                    }
+
                     await Task.Delay(5);
                 }
 
                 Assert.False(process.HasExited, "storage encrypt finished before it could be interrupted");
-                process.Kill(entireProcessTree: true); // SIGKILL: no finally block runs, the temp file stays.
+                process.Kill(entireProcessTree: true); // SIGKILL (frozen or not): no finally block runs, the temp file stays.
                 await process.WaitForExitAsync();
             }
 
