@@ -121,34 +121,25 @@ public sealed class Database : IDisposable
     /// sleeps in milliseconds. Queuing this process's writers on an async gate instead keeps them from colliding at
     /// all (other processes, such as an import, still meet the busy handler). Other engines lock rows and need no gate.
     /// </summary>
-    public async Task<T> WriteAsync<T>(Func<DbConnection, Task<T>> write, CancellationToken ct = default)
-    {
-        var gated = Kind == DbKind.Sqlite;
-        if (gated)
-        {
-            await _writeGate.WaitAsync(ct);
-        }
-
-        try
-        {
-            await using var connection = await OpenAsync(ct);
-            return await write(connection);
-        }
-        finally
-        {
-            if (gated)
+    public Task<T> WriteAsync<T>(Func<DbConnection, Task<T>> write, CancellationToken ct = default) =>
+        GatedAsync(
+            async () =>
             {
-                _writeGate.Release();
-            }
-        }
-    }
+                await using var connection = await OpenAsync(ct);
+                return await write(connection);
+            },
+            ct);
 
     /// <summary>
     /// <see cref="WriteAsync{T}(Func{DbConnection, Task{T}}, CancellationToken)"/> on a connection its caller holds open
     /// (one opened by <see cref="OpenAsync"/>), behind the same gate: for a writer loop that keeps its connection,
     /// and with it its compiled statements, between writes.
     /// </summary>
-    public async Task<T> WriteOnAsync<T>(DbConnection connection, Func<DbConnection, Task<T>> write, CancellationToken ct = default)
+    public Task<T> WriteOnAsync<T>(DbConnection connection, Func<DbConnection, Task<T>> write, CancellationToken ct = default) =>
+        GatedAsync(() => write(connection), ct);
+
+    /// <summary>Runs <paramref name="run"/> behind this process's write gate on SQLite; elsewhere as it is.</summary>
+    private async Task<T> GatedAsync<T>(Func<Task<T>> run, CancellationToken ct)
     {
         var gated = Kind == DbKind.Sqlite;
         if (gated)
@@ -158,7 +149,7 @@ public sealed class Database : IDisposable
 
         try
         {
-            return await write(connection);
+            return await run();
         }
         finally
         {
