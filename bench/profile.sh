@@ -3,6 +3,7 @@
 # and then redeems them with a 40,521-byte file (bench/redeem-minted.lua), folded into stacks (top frames printed,
 # the whole folded file kept for a flame graph: `flamegraph.pl <work>/redeem.folded > redeem.svg`).
 # Usage: bash bench/profile.sh <published callmedia folder> <work-dir> [sqlite|postgres]
+# PROFILE_WARM=<seconds> (3) of each warm-up run, long enough for tiered compilation to finish.
 # Needs perf; managed frames are named through the runtime's perf map (DOTNET_PerfMapEnabled=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,8 +36,8 @@ session=$(curl -s -d 'loginname=bench&password=bench-password' "http://127.0.0.1
 id=$("$cm" calls list "${args[@]}" --limit 10 | awk -F'\t' '$2 ~ /^p-/ {print $1}' | head -1)
 url="http://127.0.0.1:$port"
 rm -f "$work"/tokens.* "$work"/warm.*
-wrk -t2 -c32 -d3s -s bench/issue.lua "$url" -- "$session" "$id" "$work/warm" >/dev/null
-wrk -t2 -c32 -d3s -s bench/redeem-minted.lua "$url" -- "$session" "$id" "$work/warm" 2 40521 >/dev/null
+wrk -t2 -c32 -d"${PROFILE_WARM:-3}s" -s bench/issue.lua "$url" -- "$session" "$id" "$work/warm" >/dev/null
+wrk -t2 -c32 -d"${PROFILE_WARM:-3}s" -s bench/redeem-minted.lua "$url" -- "$session" "$id" "$work/warm" 2 40521 >/dev/null
 . bench/fold.sh
 perf record -F 499 -g -p "$pid" -o "$work/issue.data" -- sleep 8 >/dev/null 2>&1 &
 wrk -t2 -c32 -d8s -s bench/issue.lua "$url" -- "$session" "$id" "$work/tokens" | grep '^issued'

@@ -201,6 +201,89 @@ public sealed class AuditDurabilityTests
         Assert.Equal(now, only.RedeemedAt);
     }
 
+    [Fact]
+    public async Task CouplesWithFilesRead_OneIdAndSeveral_ReadsWhatTheSeparateReadsRead()
+    {
+        // The delivery's couples-and-files read runs in the redeeming transaction's pipeline on both engines, as one
+        // statement text for one id and one for a list (kept compiled on SQLite): both must find what the plain reads find.
+        await using var server = await TestServer.StartAsync();
+        var media = Path.Combine(server.DataDir, "media");
+        var paths = Enumerable.Range(0, 4).Select(i => Path.Combine(media, $"read-{i}.mp3")).ToList();
+        foreach (var path in paths)
+        {
+            await File.WriteAllBytesAsync(path, System.Security.Cryptography.RandomNumberGenerator.GetBytes(100));
+        }
+
+        var ids = await server.SeedAsync(
+        [
+            [TestData.FileOf(MediaType.Audio, paths[0])],
+            [TestData.FileOf(MediaType.Audio, paths[1]), TestData.FileOf(MediaType.Video, paths[2])],
+            [TestData.FileOf(MediaType.Audio, paths[3])],
+        ]);
+        var calls = server.Services.GetRequiredService<CallStore>();
+        var db = server.Services.GetRequiredService<Database>();
+        foreach (var asked in new[] { new[] { ids[1] }, new[] { ids[0], ids[1], ids[2] }, new[] { ids[2], 999_999_999 } })
+        {
+            var read = calls.CouplesWithFilesRead(asked) ?? throw new InvalidOperationException("no pipelined read for a few ids");
+            await using (var connection = await db.OpenAsync())
+            {
+                await StatementPipeline.RunAsync(connection, null, read.Statements, read.ReadAsync);
+            }
+
+            Assert.True(read.Done);
+            var (couples, files) = read.Result;
+            var expectedCouples = await calls.GetCouplesAsync(asked);
+            var expectedFiles = await calls.GetFilesAsync(asked);
+            Assert.Equal(expectedCouples.Keys.Order(), couples.Keys.Order());
+            Assert.Equal(asked.Count(id => id != 999_999_999), couples.Count);
+            Assert.Equal(expectedFiles.SelectMany(g => g).Select(f => f.Path), files.SelectMany(g => g).Select(f => f.Path));
+            Assert.Equal(asked.Contains(ids[1]) ? 2 : 1, files[asked.Contains(ids[1]) ? ids[1] : asked[0]].Count());
+        }
+    }
+
+    [SkippableFact]
+    public async Task GroupCommit_OnSqlite_LeavesCheckpointsToABackgroundLoop()
+    {
+        // The group's connection commits without checkpointing (below 10,000 pages of log); a loop of its own copies
+        // the log into the database file within a fraction of a second. Without that loop the database file would not
+        // change until the log held 10,000 pages.
+        Skip.If(TestDatabase.IsPostgres, "write-ahead log checkpoints are SQLite's");
+        await using var server = await TestServer.StartAsync();
+        var file = Path.Combine(server.DataDir, "media", "checkpoint.mp3");
+        await File.WriteAllBytesAsync(file, System.Security.Cryptography.RandomNumberGenerator.GetBytes(1000));
+        var ids = await server.SeedAsync([[TestData.FileOf(MediaType.Audio, file)]]);
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var tokens = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            tokens.Add(await CallRec.RequireTokenAsync(client, session, $"id_call[]={ids[0]}&action=download"));
+        }
+
+        var database = Path.Combine(server.DataDir, "callmedia.db");
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database}"))
+        {
+            await connection.OpenAsync();
+            await connection.ExecuteAsync("PRAGMA wal_checkpoint(PASSIVE)");
+        }
+
+        var before = await File.ReadAllBytesAsync(database);
+        foreach (var token in tokens)
+        {
+            using var response = await client.SendAsync(CallRec.Send(session, token));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var changed = false;
+        for (var wait = Stopwatch.StartNew(); !changed && wait.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(50))
+        {
+            var now = await File.ReadAllBytesAsync(database);
+            changed = !before.SequenceEqual(now);
+        }
+
+        Assert.True(changed, "the redemptions' writes never reached the database file: no checkpoint ran");
+    }
+
     /// <summary>Reads the token's <c>redeemed_at</c>: set only by the redeeming UPDATE before it.</summary>
     private sealed class RedeemedAtRead(string hash) : PipelinedRead
     {

@@ -100,8 +100,9 @@ public sealed class CallStore(Database db)
     }
 
     /// <summary>
-    /// <see cref="GetCouplesAsync"/> and <see cref="GetFilesAsync"/> together, as a delivery needs them: on PostgreSQL
-    /// one round trip for both (the delivery path's reads are its latency there); elsewhere the two reads.
+    /// <see cref="GetCouplesAsync"/> and <see cref="GetFilesAsync"/> together, as a delivery needs them: one pipeline
+    /// for both (on PostgreSQL one round trip, the delivery path's reads being its latency there); more ids than one
+    /// chunk holds, the two reads.
     /// </summary>
     public async Task<(IReadOnlyDictionary<long, Couple> Couples, ILookup<long, MediaFile> Files)> GetCouplesWithFilesAsync(
         IReadOnlyCollection<long> ids, CancellationToken ct = default)
@@ -118,11 +119,11 @@ public sealed class CallStore(Database db)
 
     /// <summary>
     /// The read of <see cref="GetCouplesWithFilesAsync"/> as statements to send in another pipeline (the redeeming
-    /// transaction's, so a redemption costs no round trip of its own for them); null where a pipeline saves nothing
-    /// (SQLite) or the ids need more than one chunk.
+    /// transaction's: on PostgreSQL a redemption costs no round trip of its own for them, on SQLite they run on the
+    /// group's connection with its statements kept compiled); null when the ids need more than one chunk.
     /// </summary>
     public CouplesWithFiles? CouplesWithFilesRead(IReadOnlyCollection<long> ids) =>
-        db.Kind == DbKind.Postgres && ids.Count <= 500 ? new CouplesWithFiles(db, ids.ToArray()) : null;
+        ids.Count <= 500 ? new CouplesWithFiles(db, ids.ToArray()) : null;
 
     /// <summary>Couples and their media files read in one pipeline (<see cref="CouplesWithFilesRead"/>).</summary>
     public sealed class CouplesWithFiles(Database db, long[] ids) : PipelinedRead
@@ -132,8 +133,8 @@ public sealed class CallStore(Database db)
 
         public override IReadOnlyList<Statement> Statements { get; } =
         [
-            new Statement($"SELECT {CoupleColumns} FROM couples WHERE {db.In("id", "chunk")}", ("chunk", ids)),
-            new Statement($"SELECT {FileColumns} FROM media_files WHERE {db.In("couple_id", "chunk")}", ("chunk", ids)),
+            new Statement($"SELECT {CoupleColumns} FROM couples WHERE {db.InIdList("id", "ids", ids)}", ("ids", db.IdList(ids))),
+            new Statement($"SELECT {FileColumns} FROM media_files WHERE {db.InIdList("couple_id", "ids", ids)}", ("ids", db.IdList(ids))),
         ];
 
         public (IReadOnlyDictionary<long, Couple> Couples, ILookup<long, MediaFile> Files) Result => (_couples, InZipOrder(_files));

@@ -162,6 +162,27 @@ public sealed class Database : IDisposable
 
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
+    /// <summary>
+    /// SQLite: commits on <paramref name="connection"/> checkpoint the write-ahead log (copy it into the database file
+    /// and sync both, while the commit waits) only once it holds <paramref name="pages"/> pages; SQLite's default is
+    /// 1,000. For a writer whose log <see cref="CheckpointAsync"/> keeps short from elsewhere.
+    /// </summary>
+    public Task CheckpointPastAsync(DbConnection connection, int pages) =>
+        Kind == DbKind.Sqlite ? connection.ExecuteAsync($"PRAGMA wal_autocheckpoint={pages}") : Task.CompletedTask;
+
+    /// <summary>
+    /// SQLite: a passive checkpoint on a connection of its own: copies what it can of the write-ahead log into the
+    /// database file without waiting for, or blocking, any reader or writer. Elsewhere nothing.
+    /// </summary>
+    public async Task CheckpointAsync(CancellationToken ct = default)
+    {
+        if (Kind == DbKind.Sqlite)
+        {
+            await using var connection = await OpenAsync(ct);
+            await connection.ExecuteAsync("PRAGMA wal_checkpoint(PASSIVE)");
+        }
+    }
+
     public void Dispose()
     {
         _writeGate.Dispose();
@@ -190,6 +211,21 @@ public sealed class Database : IDisposable
     /// </summary>
     public string In(string column, string parameter) =>
         Kind == DbKind.Sqlite ? $"{column} IN @{parameter}" : $"{column} = ANY(@{parameter})";
+
+    /// <summary>
+    /// <paramref name="column"/> among <paramref name="ids"/>, bound to <paramref name="parameter"/> by
+    /// <see cref="IdList"/>: one SQL text for one id and one for any other number of them, so statements kept compiled
+    /// serve every list (<see cref="In"/> relies on Dapper expanding the list into one parameter per id, a new text per
+    /// length). One id is compared directly; on SQLite a list is a JSON array, which would cost a temporary table.
+    /// </summary>
+    public string InIdList(string column, string parameter, long[] ids) =>
+        ids.Length == 1 ? $"{column} = @{parameter}"
+        : Kind == DbKind.Sqlite ? $"{column} IN (SELECT value FROM json_each(@{parameter}))"
+        : $"{column} = ANY(@{parameter})";
+
+    /// <summary>The value of an <see cref="InIdList"/> parameter: the id itself, an array on PostgreSQL, a JSON array on SQLite.</summary>
+    public object IdList(long[] ids) =>
+        ids.Length == 1 ? ids[0] : Kind == DbKind.Sqlite ? "[" + string.Join(',', ids) + "]" : ids;
 
     /// <summary>
     /// After rows were inserted with explicit ids (imported couple ids), moves PostgreSQL's identity sequence past

@@ -23,11 +23,28 @@ public sealed class RedemptionBatcher : IAsyncDisposable
     private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
 
+    /// <summary>
+    /// SQLite: the group's commits leave checkpoints of the write-ahead log (a copy into the database file and two
+    /// syncs, tens of milliseconds that every request waiting for the group would wait too) to a loop of their own,
+    /// which takes one this often when a group committed since the last; past <see cref="CheckpointBacklogPages"/>
+    /// the group's connection checkpoints itself again, so a stalled loop cannot let the log grow without bound.
+    /// </summary>
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(200);
+
+    private const int CheckpointBacklogPages = 10_000;
+
+    private const int DefaultCheckpointPages = 1_000;
+
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _checkpoints;
+    private int _committedSinceCheckpoint;
+
     public RedemptionBatcher(Database db, ILogger<RedemptionBatcher> logger)
     {
         _db = db;
         _logger = logger;
         _loop = Task.Run(RunAsync);
+        _checkpoints = db.Kind == DbKind.Sqlite ? Task.Run(CheckpointLoopAsync) : Task.CompletedTask;
     }
 
     /// <summary>The row a redemption returns: what the token was issued for.</summary>
@@ -101,6 +118,7 @@ public sealed class RedemptionBatcher : IAsyncDisposable
                     // In process, a round trip costs nothing but compiling the statements does: one connection kept
                     // open, its group statements compiled once (StatementPipeline.KeepPrepared).
                     await _db.WriteOnAsync(await OwnConnectionAsync(), group);
+                    Volatile.Write(ref _committedSinceCheckpoint, 1);
                 }
                 else
                 {
@@ -135,10 +153,39 @@ public sealed class RedemptionBatcher : IAsyncDisposable
         if (_own is null)
         {
             _own = await _db.OpenAsync();
+            await _db.CheckpointPastAsync(_own, CheckpointBacklogPages);
             StatementPipeline.KeepPrepared(_own);
         }
 
         return _own;
+    }
+
+    private async Task CheckpointLoopAsync()
+    {
+        using var timer = new PeriodicTimer(CheckpointInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                if (Interlocked.Exchange(ref _committedSinceCheckpoint, 0) == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await _db.CheckpointAsync(_stopping.Token);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _logger.LogWarning(ex, "A checkpoint of the write-ahead log failed; the next one tries again");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
     }
 
     private async Task DropOwnConnectionAsync()
@@ -147,6 +194,17 @@ public sealed class RedemptionBatcher : IAsyncDisposable
         {
             _own = null;
             StatementPipeline.ForgetPrepared(own);
+            try
+            {
+                // Back to the pool as any other connection: checkpointing in its own commits.
+                await _db.CheckpointPastAsync(own, DefaultCheckpointPages);
+            }
+            catch (DbException)
+            {
+                // A broken connection: whoever gets it next fails on it as on any broken connection, and a larger
+                // threshold changes nothing but when that writer checkpoints.
+            }
+
             await own.DisposeAsync();
         }
     }
@@ -218,6 +276,9 @@ public sealed class RedemptionBatcher : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop;
+        await _stopping.CancelAsync();
+        await _checkpoints;
+        _stopping.Dispose();
     }
 
     private abstract class Work
