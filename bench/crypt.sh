@@ -8,6 +8,9 @@
 # from the machine's other users; `uptime` is printed before and after.
 # Usage: nice -n 10 bash bench/crypt.sh [work-dir]   (needs ~16 GB free; CM=path/to/callmedia skips the publish;
 #        REUSE=1 serves the data folders a previous run left in work-dir as they are; ROUNDS=n, 3 by default)
+# Before the rounds each server sends the 1 GiB file and the zip once, not counted (page cache, tiered JIT); the last
+# line names the CPU, the libcrypto the encrypted server uses and that library's AES-256-GCM speed on 64 KiB chunks,
+# the floor of what decryption costs on this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d /tmp/callmedia-crypt.XXXXXX)}
@@ -76,6 +79,11 @@ zip_gib=$(python3 -c "print(1000 * 4 / 1024)")
 
 # Rounds alternate plain and encrypted, so both see the same load from the machine's other users.
 pg=(); eg=(); pz=(); ez=(); ps=(); es=(); pg_cpu=(); eg_cpu=(); pz_cpu=(); ez_cpu=()
+echo "== warm-up (not counted)"
+for s in "$plain_base $plain_session" "$enc_base $enc_session"; do
+  # shellcheck disable=SC2086
+  speed $s "id_call[]=$gib_id&action=download" mp3 >/dev/null; speed $s "id_call[]=$zip_ids&action=download" zip >/dev/null
+done
 for round in $(seq 1 "${ROUNDS:-3}"); do
   echo "== round $round"
   timed pg "$plain_pid" 1 speed "$plain_base" "$plain_session" "id_call[]=$gib_id&action=download" mp3
@@ -95,4 +103,8 @@ echo "encrypted: 1 GiB $enc_gib MB/s, zip $enc_zip MB/s, seek first byte $enc_se
 echo "server CPU s/GiB (median): plain 1 GiB $(median "${pg_cpu[@]}"), zip $(median "${pz_cpu[@]}"); encrypted 1 GiB $(median "${eg_cpu[@]}"), zip $(median "${ez_cpu[@]}")"
 echo "ratio encrypted/plain: 1 GiB $(ratio "$enc_gib" "$plain_gib"), zip $(ratio "$enc_zip" "$plain_zip"); seek first byte $plain_seek ms -> $enc_seek ms"
 echo "== load after: $(uptime)"
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -r), $(grep -m1 -o -w aes /proc/cpuinfo || echo no) AES-NI"
+libcrypto=$(awk '/libcrypto/ {print $6; exit}' "/proc/$enc_pid/maps")
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem/ {print $2}') GiB," \
+  "$(uname -r), $(grep -m1 -o -w aes /proc/cpuinfo || echo no) AES-NI, $(grep -m1 -o -w vaes /proc/cpuinfo || echo no) VAES"
+echo "libcrypto of the encrypted server: ${libcrypto:-?} ($(openssl version 2>/dev/null || echo 'openssl CLI missing'))"
+echo "AES-256-GCM decrypt, 64 KiB, that library (openssl speed, 3 s): $(openssl speed -seconds 3 -evp aes-256-gcm -bytes 65536 -decrypt 2>/dev/null | awk '/^AES-256-GCM/ {printf "%.2f GB/s", $2 / 1e6}')"
