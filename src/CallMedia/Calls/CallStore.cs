@@ -68,17 +68,40 @@ public sealed class CallStore(Database db)
     public async Task<IReadOnlyDictionary<long, Couple>> GetCouplesAsync(IReadOnlyCollection<long> ids, CancellationToken ct = default)
     {
         var found = new Dictionary<long, Couple>(ids.Count);
-        await using var connection = await db.OpenAsync(ct);
-        foreach (var chunk in ids.Chunk(500))
+        foreach (var c in await ByIdsAsync<Couple>(CoupleColumns, "couples", "id", ids, ct))
         {
-            foreach (var c in await connection.QueryAsync<Couple>($"SELECT {CoupleColumns} FROM couples WHERE {db.In("id", "chunk")}", new { chunk }))
-            {
-                found[c.Id] = c;
-            }
+            found[c.Id] = c;
         }
 
         return found;
     }
+
+    /// <summary>
+    /// Rows of <paramref name="table"/> whose <paramref name="column"/> is among <paramref name="ids"/>, read in chunks
+    /// of 500 on a connection that keeps its compiled statements (<see cref="Database.ReadKeptAsync"/>): these reads
+    /// run for every token issued and every delivery.
+    /// </summary>
+    private Task<List<T>> ByIdsAsync<T>(string columns, string table, string column, IReadOnlyCollection<long> ids, CancellationToken ct) =>
+        db.ReadKeptAsync(
+            async connection =>
+            {
+                var rows = new List<T>(ids.Count);
+                foreach (var chunk in ids.Chunk(500))
+                {
+                    await StatementPipeline.RunAsync(
+                        connection,
+                        null,
+                        [new Statement($"SELECT {columns} FROM {table} WHERE {db.InIdList(column, "ids", chunk)}", ("ids", db.IdList(chunk)))],
+                        (_, reader) =>
+                        {
+                            rows.AddRange(reader.Parse<T>());
+                            return Task.CompletedTask;
+                        });
+                }
+
+                return rows;
+            },
+            ct);
 
     public async Task<long?> FindIdBySidAsync(string sid, CancellationToken ct = default)
     {
@@ -87,17 +110,8 @@ public sealed class CallStore(Database db)
     }
 
     /// <summary>Media files of the given couples, ordered by couple, type, start and id (the order of a zip).</summary>
-    public async Task<ILookup<long, MediaFile>> GetFilesAsync(IReadOnlyCollection<long> coupleIds, CancellationToken ct = default)
-    {
-        var files = new List<MediaFile>();
-        await using var connection = await db.OpenAsync(ct);
-        foreach (var chunk in coupleIds.Chunk(500))
-        {
-            files.AddRange(await connection.QueryAsync<MediaFile>($"SELECT {FileColumns} FROM media_files WHERE {db.In("couple_id", "chunk")}", new { chunk }));
-        }
-
-        return InZipOrder(files);
-    }
+    public async Task<ILookup<long, MediaFile>> GetFilesAsync(IReadOnlyCollection<long> coupleIds, CancellationToken ct = default) =>
+        InZipOrder(await ByIdsAsync<MediaFile>(FileColumns, "media_files", "couple_id", coupleIds, ct));
 
     /// <summary>
     /// <see cref="GetCouplesAsync"/> and <see cref="GetFilesAsync"/> together, as a delivery needs them: one pipeline
@@ -112,9 +126,13 @@ public sealed class CallStore(Database db)
             return (await GetCouplesAsync(ids, ct), await GetFilesAsync(ids, ct));
         }
 
-        await using var connection = await db.OpenAsync(ct);
-        await StatementPipeline.RunAsync(connection, null, read.Statements, read.ReadAsync);
-        return read.Result;
+        return await db.ReadKeptAsync(
+            async connection =>
+            {
+                await StatementPipeline.RunAsync(connection, null, read.Statements, read.ReadAsync);
+                return read.Result;
+            },
+            ct);
     }
 
     /// <summary>

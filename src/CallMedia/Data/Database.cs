@@ -183,8 +183,69 @@ public sealed class Database : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs a read on a connection that keeps its compiled statements between reads
+    /// (<see cref="StatementPipeline.KeepPrepared"/>): on SQLite, which compiles a statement for every new command, up
+    /// to <see cref="MaxKeptReaders"/> open connections are kept for the reads that run per request (couples and files
+    /// by id); elsewhere a pooled connection (Npgsql prepares statements it sees repeated by itself). A read that
+    /// fails closes its connection rather than keeping it.
+    /// </summary>
+    public async Task<T> ReadKeptAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken ct = default)
+    {
+        if (Kind != DbKind.Sqlite)
+        {
+            await using var pooled = await OpenAsync(ct);
+            return await read(pooled);
+        }
+
+        if (!_keptReaders.TryTake(out var connection))
+        {
+            connection = await OpenAsync(ct);
+            StatementPipeline.KeepPrepared(connection);
+        }
+
+        var keep = false;
+        try
+        {
+            var result = await read(connection);
+            keep = true;
+            return result;
+        }
+        finally
+        {
+            if (keep && !_disposed && _keptReaders.Count < MaxKeptReaders)
+            {
+                _keptReaders.Add(connection);
+                if (_disposed && _keptReaders.TryTake(out var late))
+                {
+                    // Disposed meanwhile: nobody will take it again.
+                    StatementPipeline.ForgetPrepared(late);
+                    await late.DisposeAsync();
+                }
+            }
+            else
+            {
+                StatementPipeline.ForgetPrepared(connection);
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Open SQLite connections kept for <see cref="ReadKeptAsync"/> at most; more reads at once open more, closed after use.</summary>
+    public const int MaxKeptReaders = 8;
+
+    private readonly System.Collections.Concurrent.ConcurrentBag<DbConnection> _keptReaders = [];
+    private volatile bool _disposed;
+
     public void Dispose()
     {
+        _disposed = true;
+        while (_keptReaders.TryTake(out var kept))
+        {
+            StatementPipeline.ForgetPrepared(kept);
+            kept.Dispose();
+        }
+
         _writeGate.Dispose();
         _postgres?.Dispose();
     }
