@@ -178,6 +178,8 @@ public sealed class RedemptionBatcher : IAsyncDisposable
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
+                    // Marked again, so the next tick tries again even if no group commits meanwhile.
+                    Volatile.Write(ref _committedSinceCheckpoint, 1);
                     _logger.LogWarning(ex, "A checkpoint of the write-ahead log failed; the next one tries again");
                 }
             }
@@ -188,24 +190,38 @@ public sealed class RedemptionBatcher : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Closes the kept connection. Never throws: it runs in the writer loop's own error handling, and a loop that
+    /// stopped would leave every later request waiting for ever.
+    /// </summary>
     private async Task DropOwnConnectionAsync()
     {
-        if (_own is { } own)
+        if (_own is not { } own)
         {
-            _own = null;
-            StatementPipeline.ForgetPrepared(own);
-            try
-            {
-                // Back to the pool as any other connection: checkpointing in its own commits.
-                await _db.CheckpointPastAsync(own, DefaultCheckpointPages);
-            }
-            catch (DbException)
-            {
-                // A broken connection: whoever gets it next fails on it as on any broken connection, and a larger
-                // threshold changes nothing but when that writer checkpoints.
-            }
+            return;
+        }
 
+        _own = null;
+        StatementPipeline.ForgetPrepared(own);
+        try
+        {
+            // Back to the pool as any other connection: checkpointing in its own commits.
+            await _db.CheckpointPastAsync(own, DefaultCheckpointPages);
+        }
+        catch (Exception ex)
+        {
+            // A broken connection (a failed commit may leave it holding a transaction it cannot roll back): whoever
+            // gets it next fails on it as on any broken connection.
+            _logger.LogWarning(ex, "The group's connection could not be reset before closing");
+        }
+
+        try
+        {
             await own.DisposeAsync();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "The group's connection could not be closed cleanly");
         }
     }
 
@@ -275,10 +291,16 @@ public sealed class RedemptionBatcher : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _loop;
-        await _stopping.CancelAsync();
-        await _checkpoints;
-        _stopping.Dispose();
+        try
+        {
+            await _loop;
+        }
+        finally
+        {
+            await _stopping.CancelAsync();
+            await _checkpoints;
+            _stopping.Dispose();
+        }
     }
 
     private abstract class Work
