@@ -198,7 +198,7 @@ public sealed class Database : IDisposable
             return await read(pooled);
         }
 
-        if (!_keptReaders.TryTake(out var connection))
+        if (TakeKept() is not { } connection)
         {
             connection = await OpenAsync(ct);
             StatementPipeline.KeepPrepared(connection);
@@ -213,10 +213,12 @@ public sealed class Database : IDisposable
         }
         finally
         {
-            if (keep && !_disposed && _keptReaders.Count < MaxKeptReaders)
+            // The count is ours (ConcurrentBag.Count takes every thread's lock); it may pass the limit by a few at once.
+            if (keep && !_disposed && Volatile.Read(ref _keptCount) < MaxKeptReaders)
             {
+                Interlocked.Increment(ref _keptCount);
                 _keptReaders.Add(connection);
-                if (_disposed && _keptReaders.TryTake(out var late))
+                if (_disposed && TakeKept() is { } late)
                 {
                     // Disposed meanwhile: nobody will take it again.
                     StatementPipeline.ForgetPrepared(late);
@@ -235,12 +237,24 @@ public sealed class Database : IDisposable
     public const int MaxKeptReaders = 8;
 
     private readonly System.Collections.Concurrent.ConcurrentBag<DbConnection> _keptReaders = [];
+    private int _keptCount;
     private volatile bool _disposed;
+
+    private DbConnection? TakeKept()
+    {
+        if (!_keptReaders.TryTake(out var connection))
+        {
+            return null;
+        }
+
+        Interlocked.Decrement(ref _keptCount);
+        return connection;
+    }
 
     public void Dispose()
     {
         _disposed = true;
-        while (_keptReaders.TryTake(out var kept))
+        while (TakeKept() is { } kept)
         {
             StatementPipeline.ForgetPrepared(kept);
             kept.Dispose();
@@ -277,7 +291,7 @@ public sealed class Database : IDisposable
     /// <paramref name="column"/> among <paramref name="ids"/>, bound to <paramref name="parameter"/> by
     /// <see cref="IdList"/>: one SQL text for one id and one for any other number of them, so statements kept compiled
     /// serve every list (<see cref="In"/> relies on Dapper expanding the list into one parameter per id, a new text per
-    /// length). One id is compared directly; on SQLite a list is a JSON array, which would cost a temporary table.
+    /// length). On SQLite a list is a JSON array, which costs a temporary table per run: one id is compared directly.
     /// </summary>
     public string InIdList(string column, string parameter, long[] ids) =>
         ids.Length == 1 ? $"{column} = @{parameter}"
