@@ -25,7 +25,7 @@ public sealed class RedemptionBatcher : IAsyncDisposable
 
     /// <summary>
     /// SQLite: the group's commits leave checkpoints of the write-ahead log (a copy into the database file and two
-    /// syncs, tens of milliseconds that every request waiting for the group would wait too) to a loop of their own,
+    /// syncs, which every request waiting for the group would wait for too) to a loop of their own,
     /// which takes one this often when a group committed since the last; past <see cref="CheckpointBacklogPages"/>
     /// the group's connection checkpoints itself again, so a stalled loop cannot let the log grow without bound.
     /// </summary>
