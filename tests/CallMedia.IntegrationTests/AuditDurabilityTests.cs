@@ -174,11 +174,8 @@ public sealed class AuditDurabilityTests
         // On PostgreSQL a delivery's couples and files ride in the redeeming transaction's pipeline. The read must see
         // the redemption's own write (it runs inside that transaction, after the UPDATE) and run only for a winner.
         await using var server = await TestServer.StartAsync();
-        var file = Path.Combine(server.DataDir, "media", "pipelined.mp3");
-        await File.WriteAllBytesAsync(file, System.Security.Cryptography.RandomNumberGenerator.GetBytes(1000));
-        var ids = await server.SeedAsync([[TestData.FileOf(MediaType.Audio, file)]]);
-        using var client = server.CreateClient();
-        var session = await CallRec.LoginAsync(client);
+        var (ids, client, session) = await OneCallSignedInAsync(server, "pipelined.mp3");
+        using var owned = client;
         var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={ids[0]}&action=download");
         var batcher = server.Services.GetRequiredService<CallMedia.Tokens.RedemptionBatcher>();
         var hash = CallMedia.Auth.Secrets.HashToken(token);
@@ -257,11 +254,8 @@ public sealed class AuditDurabilityTests
         // change until the log held 10,000 pages.
         Skip.If(TestDatabase.IsPostgres, "write-ahead log checkpoints are SQLite's");
         await using var server = await TestServer.StartAsync();
-        var file = Path.Combine(server.DataDir, "media", "checkpoint.mp3");
-        await File.WriteAllBytesAsync(file, System.Security.Cryptography.RandomNumberGenerator.GetBytes(1000));
-        var ids = await server.SeedAsync([[TestData.FileOf(MediaType.Audio, file)]]);
-        using var client = server.CreateClient();
-        var session = await CallRec.LoginAsync(client);
+        var (ids, client, session) = await OneCallSignedInAsync(server, "checkpoint.mp3");
+        using var owned = client;
         var tokens = new List<string>();
         for (var i = 0; i < 5; i++)
         {
@@ -290,6 +284,16 @@ public sealed class AuditDurabilityTests
         }
 
         Assert.True(changed, "the redemptions' writes never reached the database file: no checkpoint ran");
+    }
+
+    /// <summary>One seeded call with a 1,000-byte audio file named <paramref name="name"/>, and a signed-in client.</summary>
+    private static async Task<(IReadOnlyList<long> Ids, HttpClient Client, string Session)> OneCallSignedInAsync(TestServer server, string name)
+    {
+        var file = Path.Combine(server.DataDir, "media", name);
+        await File.WriteAllBytesAsync(file, System.Security.Cryptography.RandomNumberGenerator.GetBytes(1000));
+        var ids = await server.SeedAsync([[TestData.FileOf(MediaType.Audio, file)]]);
+        var client = server.CreateClient();
+        return (ids, client, await CallRec.LoginAsync(client));
     }
 
     /// <summary>Reads the token's <c>redeemed_at</c>: set only by the redeeming UPDATE before it.</summary>

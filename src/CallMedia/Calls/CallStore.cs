@@ -91,7 +91,7 @@ public sealed class CallStore(Database db)
                     await StatementPipeline.RunAsync(
                         connection,
                         null,
-                        [new Statement($"SELECT {columns} FROM {table} WHERE {db.InIdList(column, "ids", chunk)}", ("ids", db.IdList(chunk)))],
+                        [db.SelectByIds(columns, table, column, chunk)],
                         (_, reader) =>
                         {
                             rows.AddRange(reader.Parse<T>());
@@ -151,8 +151,8 @@ public sealed class CallStore(Database db)
 
         public override IReadOnlyList<Statement> Statements { get; } =
         [
-            new Statement($"SELECT {CoupleColumns} FROM couples WHERE {db.InIdList("id", "ids", ids)}", ("ids", db.IdList(ids))),
-            new Statement($"SELECT {FileColumns} FROM media_files WHERE {db.InIdList("couple_id", "ids", ids)}", ("ids", db.IdList(ids))),
+            db.SelectByIds(CoupleColumns, "couples", "id", ids),
+            db.SelectByIds(FileColumns, "media_files", "couple_id", ids),
         ];
 
         public (IReadOnlyDictionary<long, Couple> Couples, ILookup<long, MediaFile> Files) Result => (_couples, InZipOrder(_files));

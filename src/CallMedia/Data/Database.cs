@@ -288,19 +288,16 @@ public sealed class Database : IDisposable
         Kind == DbKind.Sqlite ? $"{column} IN @{parameter}" : $"{column} = ANY(@{parameter})";
 
     /// <summary>
-    /// <paramref name="column"/> among <paramref name="ids"/>, bound to <paramref name="parameter"/> by
-    /// <see cref="IdList"/>: one SQL text for one id and one for any other number of them, so statements kept compiled
-    /// serve every list (<see cref="In"/> relies on Dapper expanding the list into one parameter per id, a new text per
-    /// length). On SQLite a list is a JSON array, which costs a temporary table per run: one id is compared directly.
+    /// <c>SELECT <paramref name="columns"/> FROM <paramref name="table"/></c> where <paramref name="column"/> is among
+    /// <paramref name="ids"/>, as one SQL text for one id and one for any other number of them, so statements kept
+    /// compiled serve every list (<see cref="In"/> relies on Dapper expanding the list into one parameter per id, a new
+    /// text per length). On SQLite a list is a JSON array, which costs a temporary table per run: one id is compared
+    /// directly. The names are the caller's constants; the ids are bound.
     /// </summary>
-    public string InIdList(string column, string parameter, long[] ids) =>
-        ids.Length == 1 ? $"{column} = @{parameter}"
-        : Kind == DbKind.Sqlite ? $"{column} IN (SELECT value FROM json_each(@{parameter}))"
-        : $"{column} = ANY(@{parameter})";
-
-    /// <summary>The value of an <see cref="InIdList"/> parameter: the id itself, an array on PostgreSQL, a JSON array on SQLite.</summary>
-    public object IdList(long[] ids) =>
-        ids.Length == 1 ? ids[0] : Kind == DbKind.Sqlite ? "[" + string.Join(',', ids) + "]" : ids;
+    public Statement SelectByIds(string columns, string table, string column, long[] ids) =>
+        ids.Length == 1 ? new Statement($"SELECT {columns} FROM {table} WHERE {column} = @ids", ("ids", ids[0]))
+        : Kind == DbKind.Sqlite ? new Statement($"SELECT {columns} FROM {table} WHERE {column} IN (SELECT value FROM json_each(@ids))", ("ids", "[" + string.Join(',', ids) + "]"))
+        : new Statement($"SELECT {columns} FROM {table} WHERE {column} = ANY(@ids)", ("ids", ids));
 
     /// <summary>
     /// After rows were inserted with explicit ids (imported couple ids), moves PostgreSQL's identity sequence past
