@@ -114,6 +114,49 @@ public sealed partial class MediaTests : IDisposable
     }
 
     [Fact]
+    public async Task LiveTranscodes_ClientResetsMidBody_TransferCutOffAndAuditedWithoutAnErrorEscaping()
+    {
+        await using var server = await TestServer.StartAsync();
+        var wavs = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            wavs.Add(await GenerateAsync($"reset{i}.wav", "-f", "lavfi", "-i", $"sine=f={300 + (50 * i)}:r=8000:d=600", "-c:a", "pcm_s16le"));
+        }
+
+        var ids = await ImportAsync(server, wavs);
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        foreach (var id in ids)
+        {
+            var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}");
+            // A player closed mid-stream: a reset, not a polite close, while the transcode still writes.
+            using var socket = new System.Net.Sockets.TcpClient { LingerState = new System.Net.Sockets.LingerOption(true, 0) };
+            await socket.ConnectAsync("127.0.0.1", server.BaseAddress.Port);
+            var stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET /callrec/sendcallfile.mp3;jsessionid={session}?token={token} HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+            var head = new byte[4096];
+            await stream.ReadExactlyAsync(head);
+            Assert.StartsWith("HTTP/1.1 200", Encoding.ASCII.GetString(head), StringComparison.Ordinal);
+            socket.Close();
+        }
+
+        await using var connection = await server.Services.GetRequiredService<Database>().OpenAsync();
+        var waited = Stopwatch.StartNew();
+        List<string> outcomes;
+        do
+        {
+            await server.FlushAuditAsync();
+            outcomes = (await connection.QueryAsync<string>(
+                "SELECT outcome FROM audit WHERE action = 'redeem' AND couple_ids IN @ids", new { ids = ids.Select(i => i.ToString(CultureInfo.InvariantCulture)) })).ToList();
+        }
+        while (outcomes.Count(o => o != CallMedia.Audit.AuditLog.Started) < ids.Count && waited.Elapsed < TimeSpan.FromSeconds(30));
+
+        Assert.Equal(ids.Count, outcomes.Count);
+        Assert.All(outcomes, o => Assert.Equal("200-incomplete", o));
+        // Disposing the server checks that none of these resets reached it as an unhandled application exception.
+    }
+
+    [Fact]
     public async Task Prepare_MixesCaptureAndAudioInSync_StoresVideoAndKeepsRecd()
     {
         await using var server = await TestServer.StartAsync();

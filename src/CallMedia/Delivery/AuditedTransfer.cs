@@ -80,10 +80,10 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         /// <summary>Whether the transfer was cut off: a write refused, a flush the transport did not take, or bytes left unsent.</summary>
         public bool CutOff => _gone;
 
-        private OperationCanceledException Gone()
+        private ClientGoneException Gone()
         {
             _gone = true;
-            return new OperationCanceledException("the client is gone");
+            return new ClientGoneException();
         }
 
         /// <summary>
@@ -118,10 +118,10 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
             {
                 result = await inner.Writer.FlushAsync(cancellationToken);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException ex) when (ex is not ClientGoneException)
             {
                 _gone = true;
-                throw;
+                throw new ClientGoneException(ex);
             }
 
             if (result.IsCompleted || result.IsCanceled)
@@ -250,3 +250,9 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
+
+/// <summary>
+/// The client stopped taking the response (hung up, reset): the transfer ends here, as a broken one. Thrown as soon as
+/// the transport says so, which can be before the server marks the request aborted.
+/// </summary>
+public sealed class ClientGoneException(Exception? inner = null) : OperationCanceledException("the client is gone", inner);

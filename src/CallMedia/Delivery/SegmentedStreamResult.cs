@@ -37,15 +37,7 @@ public sealed class SegmentedStreamResult(Stream body, string contentType, DateT
 
             var range = response.StatusCode == StatusCodes.Status206PartialContent ? response.GetTypedHeaders().ContentRange : null;
             body.Position = range?.From ?? 0;
-            try
-            {
-                await AuditedTransfer.SendAsync(httpContext, body, response.ContentLength ?? body.Length);
-            }
-            catch (OperationCanceledException)
-            {
-                // The client is gone (as the framework's own stream copy does).
-                httpContext.Abort();
-            }
+            await AuditedTransfer.SendAsync(httpContext, body, response.ContentLength ?? body.Length);
         }
     }
 

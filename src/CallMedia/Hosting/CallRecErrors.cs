@@ -2,7 +2,8 @@ namespace CallMedia.Hosting;
 
 /// <summary>
 /// The last line of defence: an unexpected exception becomes a short error in the CallREC framing, never a stack
-/// trace; one after the response started aborts the connection (the client sees a broken transfer).
+/// trace; one after the response started aborts the connection (the client sees a broken transfer) and is logged
+/// here, never left to the server, which would log every client that hangs up mid-body as an application failure.
 /// </summary>
 public static partial class CallRecErrors
 {
@@ -16,6 +17,22 @@ public static partial class CallRecErrors
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
                 // The client went away; nothing to answer.
+            }
+            catch (Exception ex) when (context.Response.HasStarted)
+            {
+                // Mid-body nothing can be answered any more: cut the connection, so the client sees a broken transfer
+                // and not a short one that looks complete. A client that hung up (the transport can say so before the
+                // request is marked aborted) or a server stopping is no failure of ours; anything else is.
+                context.Abort();
+                var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
+                if (ex is OperationCanceledException && context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested)
+                {
+                    LogCutByShutdown(logger, context.Request.Path);
+                }
+                else if (ex is not Delivery.ClientGoneException)
+                {
+                    LogBrokenTransfer(logger, ex, context.Request.Path);
+                }
             }
             catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
             {
@@ -52,6 +69,12 @@ public static partial class CallRecErrors
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Database unavailable: {Reason}")]
     private static partial void LogDatabaseAway(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Transfer cut off by the server stopping for {Path}")]
+    private static partial void LogCutByShutdown(ILogger logger, PathString path);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Transfer broken off after the response started for {Path}")]
+    private static partial void LogBrokenTransfer(ILogger logger, Exception ex, PathString path);
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Unhandled error for {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception ex, PathString path);

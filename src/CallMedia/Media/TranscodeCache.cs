@@ -154,7 +154,9 @@ public sealed class TranscodeCache(Ffmpeg ffmpeg, MediaRoot media, IMediaStorage
                 LogFailed(logger, ex, key);
             }
 
-            live.Fail(ex is OperationCanceledException ? new OperationCanceledException("transcode cancelled: no listener left") : ex);
+            live.Fail(ex is OperationCanceledException
+                ? new OperationCanceledException(lifetime.ApplicationStopping.IsCancellationRequested ? "transcode cancelled: the server is stopping" : "transcode cancelled: no listener left")
+                : ex);
         }
         finally
         {

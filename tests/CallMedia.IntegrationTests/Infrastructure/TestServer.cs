@@ -23,9 +23,10 @@ public sealed class TestServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private TestServer(WebApplication app, string dataDir, string[] databaseArgs, FakeTimeProvider clock, Uri baseAddress)
+    private TestServer(WebApplication app, LogSink log, string dataDir, string[] databaseArgs, FakeTimeProvider clock, Uri baseAddress)
     {
         _app = app;
+        Log = log;
         DataDir = dataDir;
         DatabaseArgs = databaseArgs;
         Clock = clock;
@@ -38,6 +39,9 @@ public sealed class TestServer : IAsyncDisposable
     public string[] DatabaseArgs { get; }
 
     public FakeTimeProvider Clock { get; }
+
+    /// <summary>What this server alone logged (<see cref="LogSink.Shared"/> holds every server's lines of the run).</summary>
+    public LogSink Log { get; }
 
     public Uri BaseAddress { get; }
 
@@ -53,6 +57,7 @@ public sealed class TestServer : IAsyncDisposable
     public static async Task<TestServer> StartOnAsync(string dataDir, string[] databaseArgs, params string[] config)
     {
         var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        var log = new LogSink();
         var app = ServerHost.Build(
             [
                 .. databaseArgs, "--urls=http://127.0.0.1:0",
@@ -65,11 +70,12 @@ public sealed class TestServer : IAsyncDisposable
             {
                 builder.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock));
                 builder.Logging.AddProvider(LogSink.Shared);
+                builder.Logging.AddProvider(log);
             });
         await ServerHost.PrepareAsync(app, demo: true);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestServer(app, dataDir, databaseArgs, clock, new Uri(address));
+        return new TestServer(app, log, dataDir, databaseArgs, clock, new Uri(address));
     }
 
     /// <summary>A client that keeps no cookies: tests say exactly which session travels, and how.</summary>
@@ -108,6 +114,9 @@ public sealed class TestServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        // Whatever a test did, no exception may have escaped the application to the server: every failure is answered
+        // (or, mid-body, the transfer cut off) by the application's own error handling.
+        var escaped = Log.Lines.FirstOrDefault(l => l.Contains("unhandled exception was thrown by the application", StringComparison.OrdinalIgnoreCase));
         await TestDatabase.DropAsync(DatabaseArgs);
         try
         {
@@ -117,5 +126,7 @@ public sealed class TestServer : IAsyncDisposable
         {
             // A file still held open by a finishing request; the temp folder is cleaned by the OS.
         }
+
+        Assert.True(escaped is null, $"an exception escaped the application: {escaped}");
     }
 }
