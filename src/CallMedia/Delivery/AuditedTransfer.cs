@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using CallMedia.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace CallMedia.Delivery;
@@ -250,9 +251,3 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
-
-/// <summary>
-/// The client stopped taking the response (hung up, reset): the transfer ends here, as a broken one. Thrown as soon as
-/// the transport says so, which can be before the server marks the request aborted.
-/// </summary>
-public sealed class ClientGoneException(Exception? inner = null) : OperationCanceledException("the client is gone", inner);

@@ -29,7 +29,7 @@ public static partial class CallRecErrors
                 {
                     LogCutByShutdown(logger, context.Request.Path);
                 }
-                else if (ex is not Delivery.ClientGoneException)
+                else if (ex is not ClientGoneException)
                 {
                     LogBrokenTransfer(logger, ex, context.Request.Path);
                 }
