@@ -146,8 +146,10 @@ public sealed partial class MediaTests : IDisposable
         do
         {
             await server.FlushAuditAsync();
-            outcomes = (await connection.QueryAsync<string>(
-                "SELECT outcome FROM audit WHERE action = 'redeem' AND couple_ids IN @ids", new { ids = ids.Select(i => i.ToString(CultureInfo.InvariantCulture)) })).ToList();
+            outcomes = (await connection.QueryAsync<(string CoupleIds, string Outcome)>("SELECT couple_ids, outcome FROM audit WHERE action = 'redeem'"))
+                .Where(r => ids.Contains(long.Parse(r.CoupleIds, CultureInfo.InvariantCulture)))
+                .Select(r => r.Outcome)
+                .ToList();
         }
         while (outcomes.Count(o => o != CallMedia.Audit.AuditLog.Started) < ids.Count && waited.Elapsed < TimeSpan.FromSeconds(30));
 
