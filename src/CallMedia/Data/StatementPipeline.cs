@@ -232,7 +232,8 @@ public static class StatementPipeline
         foreach (var (name, value) in statement.Parameters)
         {
             var parameter = create();
-            parameter.ParameterName = name;
+            // Named with its prefix: SQLite looks a bare name up under each of its three prefixes, every execution.
+            parameter.ParameterName = "@" + name;
             parameter.Value = value ?? DBNull.Value;
             parameters.Add(parameter);
         }

@@ -146,15 +146,25 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         /// </summary>
         public async Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default)
         {
-            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var remaining = count ?? RandomAccess.GetLength(file) - offset;
             await SendAsync(
-                async (memory, token) =>
-                {
-                    var read = await RandomAccess.ReadAsync(file, memory, offset, token);
-                    offset += read;
-                    return read;
-                },
-                count ?? RandomAccess.GetLength(file) - offset,
+                remaining <= FileSegment
+                    ? (memory, _) =>
+                    {
+                        // One segment (a call's audio, mostly): read where we are. An asynchronous read is this same
+                        // read handed to another pool thread, a hop that costs more than the read of a cached page.
+                        var read = RandomAccess.Read(file, memory.Span, offset);
+                        offset += read;
+                        return ValueTask.FromResult(read);
+                    }
+                    : async (memory, token) =>
+                    {
+                        var read = await RandomAccess.ReadAsync(file, memory, offset, token);
+                        offset += read;
+                        return read;
+                    },
+                remaining,
                 cancellationToken);
         }
 
