@@ -148,24 +148,24 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         {
             using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             var remaining = count ?? RandomAccess.GetLength(file) - offset;
-            await SendAsync(
-                remaining <= FileSegment
-                    ? (memory, _) =>
-                    {
-                        // One segment (a call's audio, mostly): read where we are. An asynchronous read is this same
-                        // read handed to another pool thread, a hop that costs more than the read of a cached page.
-                        var read = RandomAccess.Read(file, memory.Span, offset);
-                        offset += read;
-                        return ValueTask.FromResult(read);
-                    }
-                    : async (memory, token) =>
-                    {
-                        var read = await RandomAccess.ReadAsync(file, memory, offset, token);
-                        offset += read;
-                        return read;
-                    },
-                remaining,
-                cancellationToken);
+            Func<Memory<byte>, CancellationToken, ValueTask<int>> read = remaining <= FileSegment ? ReadHere : ReadOnPoolAsync;
+            await SendAsync(read, remaining, cancellationToken);
+
+            // One segment (a call's audio, mostly) is read where we are: an asynchronous read is this same read handed
+            // to another pool thread, a hop that costs more than the read of a cached page.
+            ValueTask<int> ReadHere(Memory<byte> memory, CancellationToken token)
+            {
+                var n = RandomAccess.Read(file, memory.Span, offset);
+                offset += n;
+                return ValueTask.FromResult(n);
+            }
+
+            async ValueTask<int> ReadOnPoolAsync(Memory<byte> memory, CancellationToken token)
+            {
+                var n = await RandomAccess.ReadAsync(file, memory, offset, token);
+                offset += n;
+                return n;
+            }
         }
 
         /// <summary>
