@@ -449,6 +449,15 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
         await page.GotoAsync(path);
         await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
         await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
-        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == path);
+        try
+        {
+            await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == path);
+        }
+        catch (TimeoutException ex)
+        {
+            // Say what the page shows: a sign-in error (the server's answer) or a page that never finished loading.
+            var shown = await page.Locator("#sign-in-error").CountAsync() > 0 ? await page.Locator("#sign-in-error").TextContentAsync() : null;
+            throw new TimeoutException($"not back at {path} after signing in: at {page.Url}, sign-in error '{shown}'", ex);
+        }
     }
 }
