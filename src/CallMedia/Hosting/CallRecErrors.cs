@@ -24,14 +24,13 @@ public static partial class CallRecErrors
                 // and not a short one that looks complete. A client that hung up (the transport can say so before the
                 // request is marked aborted) or a server stopping is no failure of ours; anything else is.
                 context.Abort();
-                var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
                 if (ex is OperationCanceledException && context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested)
                 {
-                    LogCutByShutdown(logger, context.Request.Path);
+                    LogCutByShutdown(Logger(context), context.Request.Path);
                 }
                 else if (ex is not ClientGoneException)
                 {
-                    LogBrokenTransfer(logger, ex, context.Request.Path);
+                    LogBrokenTransfer(Logger(context), ex, context.Request.Path);
                 }
             }
             catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
@@ -47,8 +46,7 @@ public static partial class CallRecErrors
             catch (System.Data.Common.DbException ex) when (!context.Response.HasStarted && (ex.IsTransient || ex is Npgsql.NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException }))
             {
                 // The database is away (restarting, failing over, unreachable): say so, and let the client retry.
-                var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
-                LogDatabaseAway(logger, ex.Message);
+                LogDatabaseAway(Logger(context), ex.Message);
                 context.Response.Clear();
                 context.Response.Headers.RetryAfter = "5";
                 context.RequestServices.GetService<CallMediaMetrics>()?.DatabaseError();
@@ -56,12 +54,14 @@ public static partial class CallRecErrors
             }
             catch (Exception ex) when (!context.Response.HasStarted)
             {
-                var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
-                LogUnhandled(logger, ex, context.Request.Path);
+                LogUnhandled(Logger(context), ex, context.Request.Path);
                 context.Response.Clear();
                 await CallRecResults.Error(StatusCodes.Status500InternalServerError, 1, "Internal error.").ExecuteAsync(context);
             }
         });
+
+    private static ILogger Logger(HttpContext context) =>
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
 
     /// <summary>Thrown by the server while it decoded the request body: the client's fault, not ours.</summary>
     private static bool FromServerFraming(IOException ex) =>
