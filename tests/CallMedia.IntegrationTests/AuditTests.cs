@@ -82,6 +82,63 @@ public sealed class AuditTests
     }
 
     [Fact]
+    public async Task Audit_ClientClosesTheMomentItHasEveryByte_IsRecordedComplete()
+    {
+        // curl, wget and players close their connection as soon as they have Content-Length bytes, often before the
+        // server has looked at its last flush; every byte was handed over, so each record must say complete.
+        await using var server = await TestServer.StartAsync();
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        const int Downloads = 60;
+        var sizes = new List<long>();
+        for (var i = 0; i < Downloads; i++)
+        {
+            var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=1003&action=download");
+            // Half close politely (FIN), half reset the connection (RST), both only after the last byte arrived.
+            using var socket = new System.Net.Sockets.TcpClient { LingerState = new System.Net.Sockets.LingerOption(i % 2 == 1, 0) };
+            await socket.ConnectAsync("127.0.0.1", server.BaseAddress.Port);
+            var stream = socket.GetStream();
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET /callrec/sendcallfile.mp3;jsessionid={session}?token={token} HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+            sizes.Add(await ReadOneResponseAsync(stream));
+            socket.Close();
+        }
+
+        Assert.All(sizes, s => Assert.Equal(sizes[0], s));
+        List<AuditChain.AuditRow> records;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            await server.FlushAuditAsync();
+            records = [.. (await RowsAsync(server)).Where(r => r.Action == "redeem" && r.CoupleIds == "1003")];
+        }
+        while (records.Count(r => r.Outcome != AuditLog.Started) < Downloads && waited.Elapsed < TimeSpan.FromSeconds(30));
+
+        Assert.Equal(Downloads, records.Count);
+        Assert.All(records, r => Assert.Equal(("200-complete", sizes[0]), (r.Outcome, r.Bytes!.Value)));
+    }
+
+    /// <summary>Reads one HTTP/1.1 response of known length from <paramref name="stream"/>: its 200 head, then exactly
+    /// Content-Length bytes of body, whose count it returns.</summary>
+    private static async Task<long> ReadOneResponseAsync(Stream stream)
+    {
+        var head = new List<byte>();
+        var one = new byte[1];
+        while (head.Count < 4 || head[^4] != '\r' || head[^3] != '\n' || head[^2] != '\r' || head[^1] != '\n')
+        {
+            await stream.ReadExactlyAsync(one);
+            head.Add(one[0]);
+        }
+
+        var text = System.Text.Encoding.ASCII.GetString([.. head]);
+        Assert.StartsWith("HTTP/1.1 200", text, StringComparison.Ordinal);
+        var length = long.Parse(
+            System.Text.RegularExpressions.Regex.Match(text, @"(?im)^content-length:\s*(\d+)\r$").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+        await stream.ReadExactlyAsync(new byte[length]);
+        return length;
+    }
+
+    [Fact]
     public async Task AuditVerify_FindsTheFirstEditedOrRemovedRecord_AndATruncatedTail()
     {
         await using var server = await TestServer.StartAsync();

@@ -66,6 +66,7 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         private long _bytes;
         private long _unflushed;
         private volatile bool _gone;
+        private bool _cutOff;
         private CountingStream? _stream;
         private PipeWriter? _writer;
 
@@ -79,12 +80,16 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         public bool IsAborted => _gone || context.RequestAborted.IsCancellationRequested;
 
         /// <summary>Whether the transfer was cut off: a write refused, a flush the transport did not take, or bytes left unsent.</summary>
-        public bool CutOff => _gone;
+        public bool CutOff => _cutOff;
 
-        private ClientGoneException Gone()
+        /// <summary>Whether the last byte of a body of known length has been handed over.</summary>
+        private bool AllHandedOver => context.Response.ContentLength == Bytes;
+
+        private ClientGoneException Gone(Exception? cause = null)
         {
             _gone = true;
-            return new ClientGoneException();
+            _cutOff = true;
+            return new ClientGoneException(cause);
         }
 
         /// <summary>
@@ -110,25 +115,56 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
             }
         }
 
-        /// <summary>Sends what waits in the pipe; throws once the transport has stopped taking data.</summary>
+        /// <summary>
+        /// Sends what waits in the pipe; throws once the transport has stopped taking data. A flush that has to wait took
+        /// its bytes into a transport still sending (one that has stopped answers at once), so when the client leaves
+        /// during the wait after the last byte of the body was handed over, as clients do the moment they have it, the
+        /// body went out whole: the transfer ends there, not cut off.
+        /// </summary>
         public async ValueTask FlushPipeAsync(CancellationToken cancellationToken)
         {
+            var pending = _unflushed;
             _unflushed = 0;
+            if (_gone)
+            {
+                // Nothing more reaches the client: only a body already wholly handed over is left as it is.
+                if (pending > 0 || !AllHandedOver)
+                {
+                    throw Gone();
+                }
+
+                return;
+            }
+
+            var flush = inner.Writer.FlushAsync(cancellationToken);
+            var taken = !flush.IsCompleted;
             FlushResult result;
             try
             {
-                result = await inner.Writer.FlushAsync(cancellationToken);
+                result = await flush;
             }
             catch (OperationCanceledException ex) when (ex is not ClientGoneException)
             {
-                _gone = true;
-                throw new ClientGoneException(ex);
+                Left(taken, ex);
+                return;
             }
 
             if (result.IsCompleted || result.IsCanceled)
             {
-                throw Gone();
+                Left(taken, null);
             }
+        }
+
+        /// <summary>The client left during a flush: the end of a body the transport had taken, or a cut-off.</summary>
+        private void Left(bool taken, Exception? cause)
+        {
+            if (taken && AllHandedOver)
+            {
+                _gone = true;
+                return;
+            }
+
+            throw Gone(cause);
         }
 
         public Stream Stream => _stream ??= new CountingStream(this);
@@ -214,8 +250,12 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
             if (_unflushed > 0)
             {
                 // Counted but never sent: the client left first.
-                _gone |= IsAborted;
-                if (!_gone)
+                if (IsAborted)
+                {
+                    _gone = true;
+                    _cutOff = true;
+                }
+                else
                 {
                     await FlushPipeAsync(CancellationToken.None);
                 }
