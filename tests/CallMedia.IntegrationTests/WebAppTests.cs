@@ -187,6 +187,30 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
     }
 
     [Fact]
+    public async Task SignIn_TypingWhileThePageStillChecksForASession_KeepsFocusAndWhatWasTyped()
+    {
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+
+        // The page asks whether the browser is signed in already; on a busy server the answer comes while the person
+        // is typing. It must not take the cursor away: keys pressed after it would land in the wrong field.
+        await page.RouteAsync(url => new Uri(url).AbsolutePath == "/api/v1/me", async route =>
+        {
+            await Task.Delay(800);
+            await route.ContinueAsync();
+        });
+        await page.GotoAsync("/sign-in");
+        await page.GetByLabel("Name").PressSequentiallyAsync("demo", new() { Delay = 120 });
+        await page.GetByLabel("Password").PressSequentiallyAsync(TestServer.DemoPassword, new() { Delay = 120 });
+        Assert.Equal("demo", await page.GetByLabel("Name").InputValueAsync());
+        Assert.Equal(TestServer.DemoPassword, await page.GetByLabel("Password").InputValueAsync());
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task SignIn_WrongPasswordThrottledAndForeignReturn_ClearMessagesAndNoOpenRedirect()
     {
         var problems = new List<string>();
@@ -446,6 +470,14 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
     /// <summary>Opens <paramref name="path"/> without a session: the app sends to sign-in, and back there once signed in as demo.</summary>
     private static async Task OpenSignedInAsync(IPage page, string path)
     {
+        var visited = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        page.FrameNavigated += (_, frame) =>
+        {
+            if (frame == page.MainFrame)
+            {
+                visited.Enqueue(new Uri(frame.Url).PathAndQuery);
+            }
+        };
         await page.GotoAsync(path);
         await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
         await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
@@ -457,7 +489,7 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
         {
             // Say what the page shows: a sign-in error (the server's answer) or a page that never finished loading.
             var shown = await page.Locator("#sign-in-error").CountAsync() > 0 ? await page.Locator("#sign-in-error").TextContentAsync() : null;
-            throw new TimeoutException($"not back at {path} after signing in: at {page.Url}, sign-in error '{shown}'", ex);
+            throw new TimeoutException($"not back at {path} after signing in: at {page.Url}, sign-in error '{shown}', pages loaded: {string.Join(" → ", visited)}", ex);
         }
     }
 }

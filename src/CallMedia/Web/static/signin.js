@@ -15,6 +15,9 @@ export async function showSignIn(main) {
     message,
     submit);
   main.replaceChildren(el('div', { class: 'center' }, form));
+  // The cursor goes to the name at once, not when the check below answers: by then the person may be typing, and
+  // moving the cursor would send the rest of what they type into the wrong field.
+  name.focus();
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -50,6 +53,6 @@ export async function showSignIn(main) {
     await api('/api/v1/me', { signInOn401: false });
     location.replace(back);
   } catch {
-    name.focus();
+    // Not signed in: the form is already there and in use.
   }
 }
