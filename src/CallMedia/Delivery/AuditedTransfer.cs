@@ -136,11 +136,12 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
                 return;
             }
 
-            var flush = inner.Writer.FlushAsync(cancellationToken);
-            var taken = !flush.IsCompleted;
+            var taken = false;
             FlushResult result;
             try
             {
+                var flush = inner.Writer.FlushAsync(cancellationToken);
+                taken = !flush.IsCompleted;
                 result = await flush;
             }
             catch (OperationCanceledException ex) when (ex is not ClientGoneException)
