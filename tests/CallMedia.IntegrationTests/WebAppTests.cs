@@ -187,6 +187,28 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
     }
 
     [Fact]
+    public async Task Auditor_SeesWhoAccessedACall_AndIsNotOfferedTheAdministratorsAuditLog()
+    {
+        await Server.AddUserAsync("web-auditor", "Auditor-Pass-1", ["auditor"]);
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        await page.GotoAsync("/sign-in");
+        await WebBrowser.SignInAsync(page, "web-auditor", "Auditor-Pass-1");
+        await page.Locator(".results .status").GetByText("shown").WaitForAsync();
+        // The whole log (logins, administration, every call) is the administrators'; no link leads to a page that fails.
+        Assert.Equal(0, await page.Locator("#nav-audit:visible").CountAsync());
+
+        await page.GotoAsync("/calls/1003");
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Who listened or downloaded" }).WaitForAsync();
+
+        await page.GotoAsync("/audit");
+        await page.GetByText("The audit log is for administrators").WaitForAsync();
+        Assert.Equal(0, await page.Locator("#audit-csv").CountAsync());
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task SignIn_TypingWhileThePageStillChecksForASession_KeepsFocusAndWhatWasTyped()
     {
         var problems = new List<string>();

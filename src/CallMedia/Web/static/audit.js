@@ -1,11 +1,14 @@
-// The audit page (admins and auditors): who did what to which call, filtered; the hash chain's status; CSV export.
+// The audit page (administrators): who did what to which call, filtered; the hash chain's status; CSV export.
 import { api, el, query, formatDateTime, formatBytes } from './api.js';
 
 export function showAudit(main, me) {
   document.title = 'Audit · CallMedia';
   const rights = me.rights || [];
-  if (!(rights.includes('admin') || rights.includes('audit'))) {
-    main.replaceChildren(el('h1', { text: 'Audit' }), el('p', { class: 'error', text: 'The audit log is for administrators and auditors.' }));
+  if (!rights.includes('admin')) {
+    const note = rights.includes('audit')
+      ? 'The audit log is for administrators. Who listened to or downloaded a call is shown on the call\'s own page.'
+      : 'The audit log is for administrators.';
+    main.replaceChildren(el('h1', { text: 'Audit' }), el('p', { class: 'error', text: note }));
     return;
   }
   const input = (id, label, attrs = {}) => el('div', { class: 'field' }, el('label', { for: id, text: label }), el('input', { id, name: id, ...attrs }));
