@@ -187,6 +187,31 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     }
 
     [Fact]
+    public async Task TimeOptions_OnlyIso8601InOrder_ElseAUsageErrorAndNothingChanged()
+    {
+        // 03/12/2026 is 3 December to some and 12 March to others: refused, never guessed (a hold on the wrong
+        // months would keep the wrong calls).
+        foreach (var args in (string[][])[
+            ["calls", "list", "--to", "03/12/2026"],
+            ["audit", "export", "--from", "3 Dec"],
+            ["retention", "hold", "add", "--reason", "court order", "--from", "11/01/2026"],
+            ["calls", "list", "--from", "2026-11-25", "--to", "2026-11-20"],
+            ["retention", "hold", "add", "--reason", "court order", "--from", "2026-11-25", "--to", "2026-11-20"]])
+        {
+            var (exit, output, error) = await Server.CliAsync("", args);
+            Assert.True(exit == 2, $"{string.Join(' ', args)}: exit {exit}, {output}{error}");
+            Assert.Matches("must be a time such as 2026-11-16|--from is after --to", error);
+        }
+
+        var (listed, holds, _) = await Server.CliAsync("", "retention", "hold", "list");
+        Assert.Equal(0, listed);
+        Assert.DoesNotContain("court order", holds, StringComparison.Ordinal);
+        var (ok, calls, okError) = await Server.CliAsync("", "calls", "list", "--from", "2026-01-01 00:00", "--to", "2100-01-01T00:00:00+01:00");
+        Assert.True(ok == 0, okError);
+        Assert.Contains("1028", calls, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RoleCommands_CustomRoleGrantsExactlyItsRights_BuiltinsAreFixed()
     {
         Assert.Equal(0, (await Server.CliAsync("", "role", "add", "reviewer", "audio.stream")).Exit);

@@ -47,6 +47,34 @@ public sealed class CraftedMediaTests : IDisposable
     }
 
     [Fact]
+    public async Task Import_EmptyFileOrTextUnderAMediaName_IsRefusedWithLineNumber()
+    {
+        await using var server = await TestServer.StartAsync();
+        var good = await GenerateAsync("good2.wav", "-f", "lavfi", "-i", "sine=f=300:r=8000:d=2", "-c:a", "pcm_s16le");
+        var empty = Path.Combine(_work, "empty.wav");
+        await File.WriteAllBytesAsync(empty, []);
+        var page = Path.Combine(_work, "page.wav");
+        await File.WriteAllTextAsync(page, "<html><body>Error 404: recording not found</body></html>\n");
+        var note = Path.Combine(_work, "note.mp3");
+        await File.WriteAllTextAsync(note, "not audio\n");
+        var sid = "textual-" + Guid.NewGuid().ToString("N")[..8];
+        var manifest = Manifest(
+            (sid + "-ok", "audio", good), // line 2
+            (sid + "-empty", "audio", empty), // line 3
+            (sid + "-page", "audio", page), // line 4
+            (sid + "-note", "audio", note)); // line 5
+
+        var (exit, _, error) = await server.CliAsync("", "import", manifest);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"line 3: {empty} is not a wav file (ffprobe found an empty file)", error, StringComparison.Ordinal);
+        Assert.Contains($"line 4: {page} is not a wav file (ffprobe found no media format)", error, StringComparison.Ordinal);
+        Assert.Contains($"line 5: {note} is not a mp3 file (ffprobe found no readable mp3)", error, StringComparison.Ordinal);
+        await using var connection = await server.Services.GetRequiredService<Database>().OpenAsync();
+        Assert.Equal([sid + "-ok"], await connection.QueryAsync<string>("SELECT sid FROM couples WHERE sid LIKE @p ORDER BY sid", new { p = sid + "%" }));
+    }
+
+    [Fact]
     public async Task Stream_StoredWavIsAPlaylistOfAnotherCall_FailsWithXmlError_NeverTheOtherCallsAudio()
     {
         await using var server = await TestServer.StartAsync();

@@ -425,7 +425,9 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
         // Random bytes stand for a recording: they start with their format's signature, so the import's format check
         // never takes a file for text (which 64 random bytes are, about once in 1,700 files) nor for another format
         // (random bytes after an ID3 tag in a .wav are sometimes MP3 frames to ffprobe).
-        var signature = name.EndsWith(".wav", StringComparison.Ordinal) ? "RIFF\0\0\0\0WAVE"u8 : "ID3"u8;
+        var signature = name.EndsWith(".wav", StringComparison.Ordinal) ? "RIFF\0\0\0\0WAVE"u8
+            : name.EndsWith(".mkv", StringComparison.Ordinal) || name.EndsWith(".recd", StringComparison.Ordinal) ? [0x1A, 0x45, 0xDF, 0xA3]
+            : "ID3"u8;
         signature.CopyTo(bytes);
         File.WriteAllBytes(path, bytes);
         return path;

@@ -1,6 +1,7 @@
 using CallMedia.App;
 using CallMedia.Audit;
 using CallMedia.Auth;
+using CallMedia.Calls;
 using CallMedia.Delivery;
 using CallMedia.Hosting;
 
@@ -8,6 +9,28 @@ namespace CallMedia.UnitTests;
 
 public sealed class SmallPiecesTests
 {
+    [Theory]
+    [InlineData("2026-12-03", "2026-12-03T00:00:00.0000000+00:00")]
+    [InlineData("2026-12-03T08:15", "2026-12-03T08:15:00.0000000+00:00")]
+    [InlineData("2026-12-03 08:15:30", "2026-12-03T08:15:30.0000000+00:00")]
+    [InlineData("2026-12-03T08:15:30.25Z", "2026-12-03T08:15:30.2500000+00:00")]
+    [InlineData("2026-12-03T09:15:30+01:00", "2026-12-03T08:15:30.0000000+00:00")]
+    [InlineData("03/12/2026", null)]
+    [InlineData("12/03/2026", null)]
+    [InlineData("3 Dec", null)]
+    [InlineData("2026-13-01", null)]
+    [InlineData("2026-12-03T08:15:30 garbage", null)]
+    [InlineData("", null)]
+    public void IsoTime_TakesIso8601OnlyUtcUnlessAnOffsetIsGiven(string text, string? expected)
+    {
+        var ok = IsoTime.TryParse(text, out var value);
+        Assert.Equal(expected is not null, ok);
+        if (expected is not null)
+        {
+            Assert.Equal(expected, value.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
     [Theory]
     [InlineData(1001, "20261116.080000.1001@pbx", "mp3", 0, 1, "1001_20261116.080000.1001@pbx.mp3")]
     [InlineData(7, "a/b\\c:d*e?f\"g<h>i|j", "wav", 0, 1, "7_a_b_c_d_e_f_g_h_i_j.wav")]

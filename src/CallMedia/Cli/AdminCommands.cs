@@ -86,8 +86,8 @@ public static class AdminCommands
         var export = CliContext.Verb("export", "the audit log as CSV on standard output", from, to);
         cli.WithServices(export, async (p, services, ct) =>
         {
-            await services.GetRequiredService<AuditChain>().ExportCsvAsync(
-                cli.Console.Out, CallsCommands.Time(p.GetValue(from), "--from"), CallsCommands.Time(p.GetValue(to), "--to"), ct);
+            var (start, end) = CallsCommands.Span(p, from, to);
+            await services.GetRequiredService<AuditChain>().ExportCsvAsync(cli.Console.Out, start, end, ct);
             return 0;
         });
         audit.Subcommands.Add(export);

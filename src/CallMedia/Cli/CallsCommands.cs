@@ -22,7 +22,8 @@ public static class CallsCommands
             var max = p.GetValue(limit) is { } l
                 ? int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException("--limit must be a positive number")
                 : 1000;
-            var filter = new CoupleFilter(Time(p.GetValue(from), "--from"), Time(p.GetValue(to), "--to"), p.GetValue(number), p.GetValue(sid), max);
+            var (start, end) = Span(p, from, to);
+            var filter = new CoupleFilter(start, end, p.GetValue(number), p.GetValue(sid), max);
             var couples = await services.GetRequiredService<CallStore>().ListAsync(filter, ct);
             await CliApp.WriteListAsync(
                 p.GetValue(json),
@@ -46,19 +47,26 @@ public static class CallsCommands
         return CliContext.Verb("calls", "look at the stored calls", list);
     }
 
-    public static Option<string> From() => CliContext.Value("--from", "time", "from this time on, e.g. 2026-11-16 or 2026-11-16T08:00:00Z");
+    public static Option<string> From() => CliContext.Value("--from", "time", "from this time on, e.g. 2026-11-16 or 2026-11-16T08:00:00Z (UTC unless an offset is given)");
 
     public static Option<string> To() => CliContext.Value("--to", "time", "up to this time");
 
-    public static DateTimeOffset? Time(string? value, string option)
+    /// <summary>The <c>--from</c> and <c>--to</c> of a command, each ISO 8601 (<see cref="IsoTime"/>), in order.</summary>
+    public static (DateTimeOffset? From, DateTimeOffset? To) Span(ParseResult p, Option<string> from, Option<string> to)
+    {
+        var (start, end) = (Time(p.GetValue(from), "--from"), Time(p.GetValue(to), "--to"));
+        return start > end ? throw new UsageException("--from is after --to") : (start, end);
+    }
+
+    private static DateTimeOffset? Time(string? value, string option)
     {
         if (value is null)
         {
             return null;
         }
 
-        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
+        return IsoTime.TryParse(value, out var t)
             ? t
-            : throw new UsageException($"{option} must be a time such as 2026-11-16 or 2026-11-16T08:00:00Z");
+            : throw new UsageException($"{option} must be a time such as {IsoTime.Example}; '{value}' is not one");
     }
 }

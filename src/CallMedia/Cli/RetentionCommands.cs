@@ -100,8 +100,9 @@ public static class RetentionCommands
             long? id = p.GetValue(call) is { } text
                 ? long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException("--call must be a couple id")
                 : null;
+            var (start, end) = CallsCommands.Span(p, from, to);
             var hold = await Input(() => Store(services).PlaceHoldAsync(
-                new NewHold(id, p.GetValue(sid), p.GetValue(number), CallsCommands.Time(p.GetValue(from), "--from"), CallsCommands.Time(p.GetValue(to), "--to"), p.GetValue(reason)!),
+                new NewHold(id, p.GetValue(sid), p.GetValue(number), start, end, p.GetValue(reason)!),
                 Audit(services),
                 ct));
             await services.GetRequiredService<AuditLog>().FlushAsync(ct);

@@ -204,9 +204,7 @@ public static class ManifestReader
         return length > max ? $"is longer than {max} characters ({length})" : null;
     }
 
-    public static bool TryTime(string text, out DateTimeOffset value) =>
-        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value)
-        && text.Length >= 10 && char.IsAsciiDigit(text[0]);
+    public static bool TryTime(string text, out DateTimeOffset value) => IsoTime.TryParse(text, out value);
 
     /// <summary>Logical records with their first line number; a quoted field may span lines. Null text: not UTF-8.</summary>
     private static IEnumerable<(int Line, string? Text)> Records(byte[] bytes)

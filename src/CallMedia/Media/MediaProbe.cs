@@ -17,8 +17,10 @@ public sealed partial class MediaProbe(Ffmpeg ffmpeg)
     private const string SafeDemuxers = "mp3,wav,flac,aac,mov,ogg,matroska";
 
     /// <summary>
-    /// Matches when ffprobe detects the declared format, or detects no format at all (data ffmpeg cannot take for
-    /// anything else; reading it as the declared format simply fails later).
+    /// Matches when the file starts with the declared container's signature, when it is binary data with no known
+    /// signature (data ffmpeg cannot take for anything else; reading it as the declared format fails later if it is
+    /// not), or when ffprobe detects the declared format. An empty file, or text (an error page saved under a media
+    /// name, a playlist) in which ffprobe finds no media, does not match.
     /// </summary>
     public async Task<FormatCheck> ProbeFormatAsync(string path, string declaredFormat, CancellationToken ct)
     {
@@ -37,6 +39,11 @@ public sealed partial class MediaProbe(Ffmpeg ffmpeg)
             length = await file.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, ct);
         }
 
+        if (length == 0)
+        {
+            return new FormatCheck(false, "an empty file");
+        }
+
         var signature = Signature(header.AsSpan(0, length));
         if (signature == declared || (signature is null && IsBinary(header.AsSpan(0, length))))
         {
@@ -47,10 +54,15 @@ public sealed partial class MediaProbe(Ffmpeg ffmpeg)
             ["-v", "debug", "-protocol_whitelist", "file", "-format_whitelist", SafeDemuxers, "-probesize", "65536",
              "-show_entries", "format=format_name", "-of", "default=noprint_wrappers=1:nokey=1", "file:" + path],
             ct);
-        var found = exit == 0 && output.Trim() is { Length: > 0 } name
-            ? name
-            : errors.Select(l => Detected().Match(l)).FirstOrDefault(m => m.Success)?.Groups["name"].Value;
-        return new FormatCheck(found is null || MediaFormats.Matches(found, declaredFormat), found);
+        if (exit == 0 && output.Trim() is { Length: > 0 } name)
+        {
+            return new FormatCheck(MediaFormats.Matches(name, declaredFormat), name);
+        }
+
+        // Not opened: a container not read here (named, e.g. hls), a guess ffprobe could not read past (text taken
+        // for MP3 with the lowest score), or nothing at all.
+        var detected = errors.Select(l => Detected().Match(l)).FirstOrDefault(m => m.Success)?.Groups["name"].Value;
+        return new FormatCheck(false, detected is null ? "no media format" : MediaFormats.Matches(detected, declaredFormat) ? $"no readable {declaredFormat}" : detected);
     }
 
     /// <summary>The demuxer whose signature starts the header, when it is one of the containers read here.</summary>
