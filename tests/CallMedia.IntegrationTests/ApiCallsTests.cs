@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using CallMedia.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CallMedia.IntegrationTests;
 
@@ -100,6 +101,9 @@ public sealed class ApiCallsTests(ServerFixture fixture) : IClassFixture<ServerF
     [InlineData("tz=Mars/Olympus_Mons", "tz")]
     [InlineData("has=everything", "has")]
     [InlineData("minDuration=-3", "minDuration")]
+    [InlineData("minDuration=NaN", "minDuration")]
+    [InlineData("maxDuration=-NaN", "maxDuration")]
+    [InlineData("maxDuration=Infinity", "maxDuration")]
     [InlineData("cursor=AAAA", "cursor")]
     public async Task Calls_BadParameter_Answers400NamingIt(string query, string parameter)
     {
@@ -279,6 +283,12 @@ public sealed class ApiCallsTests(ServerFixture fixture) : IClassFixture<ServerF
         var again = await api.PostAsync($"/api/v1/calls/{id}/prepare", null);
         Assert.Equal(HttpStatusCode.OK, again.Status);
         Assert.Equal("done", again.Json.GetProperty("state").GetString());
+
+        // Audited as every prepare is (API.md §7): who asked, for which call, and what came of it.
+        await using var connection = await Server.Services.GetRequiredService<CallMedia.Data.Database>().OpenAsync();
+        var records = await Dapper.SqlMapper.QueryAsync<(string User, string Outcome)>(
+            connection, "SELECT user_name, outcome FROM audit WHERE action = 'prepare' AND couple_ids = @ids ORDER BY seq", new { ids = id.ToString(CultureInfo.InvariantCulture) });
+        Assert.Equal([("demo", "requested"), ("demo", "ready")], records);
     }
 
     [Fact]

@@ -260,6 +260,33 @@ public sealed class HardeningTests
         Assert.DoesNotContain(server.Log.Lines, l => l.Contains("   at ", StringComparison.Ordinal) && l.Contains("CallMedia.", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("/api/v1/session")]
+    [InlineData("/api/v1/tokens")]
+    public async Task JsonApi_BodyTooLargeOrBadlyChunked_AnsweredAsProblemsNotInternalErrors(string path)
+    {
+        await using var server = await TestServer.StartAsync();
+        using var api = await ApiClient.CreateAsync(server);
+        await api.SignInAsync();
+        var tooLarge = await api.SendAsync(HttpMethod.Post, path, customize: r => r.Content = new StringContent(
+            "{\"ids\":[" + string.Join(',', Enumerable.Repeat("1001", 500_000)) + "]}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.Status);
+
+        foreach (var size in (string[])["FFFFFFFFFFFFFFFFFFFF", "qq"])
+        {
+            using var socket = new TcpClient();
+            await socket.ConnectAsync("127.0.0.1", server.BaseAddress.Port);
+            var stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST {path} HTTP/1.1\r\nHost: localhost\r\nCookie: JSESSIONID={api.Session}\r\nContent-Type: application/json\r\n"
+                + $"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{size}\r\n{{}}\r\n0\r\n\r\n"));
+            using var reader = new StreamReader(stream, Encoding.ASCII);
+            var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain(server.Log.Lines, l => l.Contains("Unhandled error", StringComparison.Ordinal));
+    }
+
     /// <summary>Every request shape that carries a secret: query and path sessions, tokens, passwords in a query, a 302, a sign-in failure.</summary>
     private static async Task ExerciseAsync(HttpClient client, string name, string password)
     {

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text;
+using CallMedia.Auth;
 using CallMedia.Calls;
 using CallMedia.Data;
 using CallMedia.IntegrationTests.Infrastructure;
@@ -26,6 +28,40 @@ public sealed class SecurityTests
         }
 
         return client.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task DemoPassword_OnlyForALoopbackClientNamingALoopbackHost()
+    {
+        // Bound to loopback, behind a proxy on loopback: the internet's clients arrive forwarded, and a page of another
+        // site can reach 127.0.0.1 under its own name (DNS rebinding). Neither signs in with the well-known password.
+        await using var server = await TestServer.StartAsync("Hosting:KnownProxies:0=127.0.0.1");
+        using var client = server.CreateClient();
+        Assert.False(await SignInAsync(client, DemoAccount.User, DemoAccount.LoopbackPassword, "203.0.113.5"));
+        using (var rebound = new HttpRequestMessage(HttpMethod.Get, $"/callrec/loginservlet?loginname=demo&password={DemoAccount.LoopbackPassword}"))
+        {
+            rebound.Headers.Host = $"rebind.attacker.test:{server.BaseAddress.Port}";
+            using var answer = await client.SendAsync(rebound);
+            Assert.DoesNotContain("Access is authorized.", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var api = new HttpRequestMessage(HttpMethod.Post, "/api/v1/session"))
+        {
+            api.Headers.Host = $"rebind.attacker.test:{server.BaseAddress.Port}";
+            api.Headers.Add("Origin", $"http://rebind.attacker.test:{server.BaseAddress.Port}");
+            api.Content = new StringContent($"{{\"loginName\":\"demo\",\"password\":\"{DemoAccount.LoopbackPassword}\"}}", Encoding.UTF8, "application/json");
+            using var answer = await client.SendAsync(api);
+            Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode);
+        }
+
+        // From this machine, to a loopback name: as documented.
+        Assert.True(await SignInAsync(client, DemoAccount.User, DemoAccount.LoopbackPassword));
+        using (var local = new HttpRequestMessage(HttpMethod.Get, $"/callrec/loginservlet?loginname=demo&password={DemoAccount.LoopbackPassword}"))
+        {
+            local.Headers.Host = $"localhost:{server.BaseAddress.Port}";
+            using var answer = await client.SendAsync(local);
+            Assert.Contains("Access is authorized.", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

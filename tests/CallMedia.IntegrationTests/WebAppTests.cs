@@ -209,6 +209,41 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
     }
 
     [Fact]
+    public async Task SignIn_ReturnWithDotSegmentsThatFoldToAnotherSite_StaysOnThisSite()
+    {
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        var away = new List<string>();
+        await page.RouteAsync(url => new Uri(url).Host == "evil.example", async route =>
+        {
+            away.Add(route.Request.Url);
+            await route.AbortAsync();
+        });
+
+        // '/.//host' and '/%2e%2e//host' are paths until the browser folds their dot segments: then '//host', another site.
+        await page.GotoAsync("/sign-in?return=" + Uri.EscapeDataString("/.//evil.example/steal"));
+        await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+        await page.Locator(".results .status").GetByText("shown").WaitForAsync();
+        Assert.Equal((Server.BaseAddress.Authority, "/"), (new Uri(page.Url).Authority, new Uri(page.Url).AbsolutePath));
+
+        // Signed in already, the sign-in page goes on at once: the same check.
+        foreach (var back in (string[])["/..//evil.example/auto", "/%2e%2e//evil.example/auto", "/%2E//evil.example/auto"])
+        {
+            await page.GotoAsync("/sign-in?return=" + Uri.EscapeDataString(back));
+            await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+            Assert.Equal(Server.BaseAddress.Authority, new Uri(page.Url).Authority);
+        }
+
+        // Through the server's own sign-in redirect too.
+        using var client = Server.CreateClient();
+        using var answer = await client.GetAsync("/callrec/?return=" + Uri.EscapeDataString("/.//evil.example/x"));
+        Assert.Equal("/sign-in", answer.Headers.Location?.OriginalString);
+        Assert.Empty(away);
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task SignIn_TypingWhileThePageStillChecksForASession_KeepsFocusAndWhatWasTyped()
     {
         var problems = new List<string>();

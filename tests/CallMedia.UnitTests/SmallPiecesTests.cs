@@ -9,6 +9,20 @@ namespace CallMedia.UnitTests;
 
 public sealed class SmallPiecesTests
 {
+    [Fact]
+    public void ChainHash_TextMovedAcrossTheFieldSeparator_ChangesTheHash()
+    {
+        // A reason "court order 12<US>more" split into outcome "ok<US>court order 12" and reason "more" joins to the same
+        // text; escaped, the two records hash differently, and a record without the separator hashes as it always did.
+        var written = AuditLog.ChainHash(AuditLog.Genesis, 1, "demo", "127.0.0.1", "retention.hold", "1002", null, "ok", "court order 12\u001fmore");
+        var moved = AuditLog.ChainHash(AuditLog.Genesis, 1, "demo", "127.0.0.1", "retention.hold", "1002", null, "ok\u001fcourt order 12", "more");
+        Assert.NotEqual(written, moved);
+        Assert.Equal(
+            Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+                string.Join('\u001f', AuditLog.Genesis, "1", "demo", "127.0.0.1", "login", "", "", "ok")))),
+            AuditLog.ChainHash(AuditLog.Genesis, 1, "demo", "127.0.0.1", "login", null, null, "ok"));
+    }
+
     [Theory]
     [InlineData("2026-12-03", "2026-12-03T00:00:00.0000000+00:00")]
     [InlineData("2026-12-03T08:15", "2026-12-03T08:15:00.0000000+00:00")]

@@ -17,6 +17,13 @@ public sealed class WebTests
     [InlineData("javascript:alert(1)", false)]
     [InlineData("calls/1003", false)]
     [InlineData("/\t/evil.example", false)]
+    [InlineData("/.//evil.example/x", false)]
+    [InlineData("/..//evil.example/x", false)]
+    [InlineData("/%2e//evil.example/x", false)]
+    [InlineData("/%2E%2e//evil.example/x", false)]
+    [InlineData("/calls/../audit", false)]
+    [InlineData("/calls/1003?q=../x", true)]
+    [InlineData("/file.mp3", true)]
     [InlineData("", false)]
     [InlineData(null, false)]
     public void IsLocalPath_OnlyPathsOnThisSite(string? path, bool expected) =>

@@ -19,6 +19,17 @@ public static partial class ApiGuards
         {
             return ApiProblems.BadRequest(ex.Message, ex.Field);
         }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            // The server refused the body while it was read: too large (413), or broken framing (400).
+            return ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? ApiProblems.Problem(ex.StatusCode, "Payload too large", "The request body is too large.")
+                : ApiProblems.Problem(ex.StatusCode, "Bad request", "The request is malformed.");
+        }
+        catch (IOException ex) when (!context.Response.HasStarted && Hosting.CallRecErrors.FromServerFraming(ex))
+        {
+            return ApiProblems.Problem(StatusCodes.Status400BadRequest, "Bad request", "The request is malformed.");
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             throw;

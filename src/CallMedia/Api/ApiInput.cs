@@ -119,7 +119,8 @@ public static partial class ApiInput
             return null;
         }
 
-        if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) || seconds > 10_000_000)
+        // "NaN" and "Infinity" parse whatever the number style: only a finite count of seconds is one.
+        if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds) || seconds is < 0 or > 10_000_000)
         {
             throw new ApiInputException($"{name} must be a number of seconds, 0 or more.", name);
         }

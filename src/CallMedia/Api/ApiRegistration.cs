@@ -64,6 +64,7 @@ public static class ApiRegistration
             .AddEndpointFilter(ApiGuards.ProblemsAsync)
             .AddEndpointFilter(ApiGuards.JsonBodyAsync)
             .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status500InternalServerError)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);

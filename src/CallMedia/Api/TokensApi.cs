@@ -1,4 +1,5 @@
 using System.Globalization;
+using CallMedia.Audit;
 using CallMedia.Auth;
 using CallMedia.Calls;
 using CallMedia.Delivery;
@@ -148,7 +149,8 @@ public static class TokensApi
         };
     }
 
-    public static async Task<Results<Ok<Job>, Accepted<Job>, ProblemHttpResult>> PrepareAsync(string id, HttpContext context, CallStore calls, PrepareJobs jobs)
+    /// <summary>Every prepare asked for is audited (API.md §7), as through <c>/callrec</c>: who, which call, and what came of it.</summary>
+    public static async Task<Results<Ok<Job>, Accepted<Job>, ProblemHttpResult>> PrepareAsync(string id, HttpContext context, CallStore calls, PrepareJobs jobs, RequestAudit audit)
     {
         var user = ApiCaller.Of(context).User;
         if (await CallsApi.VisibleAsync(context, id) is not { } couple)
@@ -156,8 +158,10 @@ public static class TokensApi
             return ApiProblems.NotFound("No such call.");
         }
 
+        var coupleId = couple.Id.ToString(CultureInfo.InvariantCulture);
         if (!user.Has(Rights.VideoPrepare))
         {
+            await audit.WriteAsync(context, user.Name, "prepare", "forbidden", coupleId);
             return ApiProblems.Forbidden("Preparing a video needs the right video.prepare.");
         }
 
@@ -165,6 +169,7 @@ public static class TokensApi
         var files = (await calls.GetFilesAsync([couple.Id], ct))[couple.Id].ToList();
         if (files.Any(f => f.Type == MediaType.Video))
         {
+            await audit.WriteAsync(context, user.Name, "prepare", "ready", coupleId);
             return TypedResults.Ok(new Job { Id = 0, CoupleId = couple.Id, State = "done", Progress = 100 });
         }
 
@@ -173,6 +178,7 @@ public static class TokensApi
             return ApiProblems.Conflict("This call has no screen capture to prepare.");
         }
 
+        await audit.WriteAsync(context, user.Name, "prepare", "requested", coupleId);
         var jobId = await jobs.EnqueueAsync(couple.Id, ct);
         var job = await jobs.GetAsync(jobId, ct);
         var answer = job is null ? new Job { Id = jobId, CoupleId = couple.Id, State = "queued", Progress = 0 } : CallsApi.ToJob(job);

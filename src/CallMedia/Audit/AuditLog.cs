@@ -128,19 +128,27 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
             '\u001f',
             prev,
             at.ToString(CultureInfo.InvariantCulture),
-            user ?? "",
-            client ?? "",
-            action,
-            coupleIds ?? "",
+            Field(user ?? ""),
+            Field(client ?? ""),
+            Field(action),
+            Field(coupleIds ?? ""),
             bytes?.ToString(CultureInfo.InvariantCulture) ?? "",
-            outcome);
+            Field(outcome));
         if (reason is not null)
         {
-            canonical += "\u001f" + reason;
+            canonical += "\u001f" + Field(reason);
         }
 
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
+
+    /// <summary>
+    /// A field as it goes into the hash: the separator (U+001F) and the escape (U+001E) inside a field are escaped, so
+    /// text cannot be moved from one field into the next (a reason's end into the outcome) under the same hash.
+    /// Fields without either character, which is every field ever written by CallMedia's own inputs, hash as before.
+    /// </summary>
+    private static string Field(string value) =>
+        value.AsSpan().IndexOfAny('\u001e', '\u001f') < 0 ? value : value.Replace("\u001e", "\u001e\u001e", StringComparison.Ordinal).Replace("\u001f", "\u001e\u001f", StringComparison.Ordinal);
 
     /// <summary>Chains every record that is ready now (tests, the CLI); returns how many were chained.</summary>
     public Task<int> FlushAsync(CancellationToken ct = default) => ChainAsync(ct);

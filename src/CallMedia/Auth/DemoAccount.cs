@@ -21,9 +21,26 @@ public sealed class DemoAccount(UserStore users, IServer server) : IHostedLifecy
     /// <summary>The demo sign-in to print when this start replaced the well-known password.</summary>
     public string? ReplacedSignIn { get; private set; }
 
-    /// <summary>True for the well-known demo sign-in while the server is not known to be reachable from loopback only.</summary>
-    public bool Refuses(string? name, string? password) =>
-        !_loopbackConfirmed && string.Equals(name, User, StringComparison.Ordinal) && string.Equals(password, LoopbackPassword, StringComparison.Ordinal);
+    /// <summary>
+    /// True for the well-known demo sign-in unless the server is known to be reachable from loopback only and this
+    /// request is a loopback one: its client is loopback (a proxy on loopback that forwards the internet's clients, named
+    /// in <c>Hosting:KnownProxies</c>, makes the client the forwarded address) and it names a loopback host (a page of
+    /// another site whose name was made to resolve to 127.0.0.1, DNS rebinding, names its own).
+    /// </summary>
+    public bool Refuses(HttpContext context, string? name, string? password) =>
+        string.Equals(name, User, StringComparison.Ordinal) && string.Equals(password, LoopbackPassword, StringComparison.Ordinal)
+        && !(_loopbackConfirmed && IsLoopbackRequest(context));
+
+    private static bool IsLoopbackRequest(HttpContext context)
+    {
+        if (context.Connection.RemoteIpAddress is not { } client || !IPAddress.IsLoopback(client))
+        {
+            return false;
+        }
+
+        var host = context.Request.Host.Host.Trim('[', ']');
+        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+    }
 
     public async Task StartedAsync(CancellationToken cancellationToken)
     {

@@ -40,7 +40,7 @@ public sealed class SignIn(UserStore users, LoginThrottle throttle, SessionServi
 
         // Always verify a hash, even for an unknown name, so timing tells nothing about which part was wrong.
         var passwordOk = PasswordHashing.Verify(user?.PasswordHash ?? PasswordHashing.DummyHash, password ?? "");
-        if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password) || demo.Refuses(name, password))
+        if (user is null || !passwordOk || user.Value.Disabled || string.IsNullOrEmpty(password) || demo.Refuses(context, name, password))
         {
             // The attempt was counted as a failure when it was admitted.
             await audit.WriteAsync(context, name, "login", "denied");

@@ -64,7 +64,7 @@ public static partial class CallRecErrors
         context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
 
     /// <summary>Thrown by the server while it decoded the request body: the client's fault, not ours.</summary>
-    private static bool FromServerFraming(IOException ex) =>
+    public static bool FromServerFraming(IOException ex) =>
         ex.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.AspNetCore.Server.Kestrel.", StringComparison.Ordinal) == true;
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Database unavailable: {Reason}")]

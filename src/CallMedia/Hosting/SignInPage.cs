@@ -16,10 +16,12 @@ public static class SignInPage
 
     /// <summary>
     /// A path on this site: starts with one <c>/</c> and not <c>//host</c> or <c>/\host</c> (which browsers read as
-    /// another site), with no backslash or control character anywhere (browsers fold or drop those).
+    /// another site), with no backslash or control character anywhere (browsers fold or drop those), and no dot
+    /// segment (<c>.</c>, <c>..</c>, also as <c>%2e</c>), which browsers fold away: <c>/.//host</c> is <c>//host</c>.
     /// </summary>
     public static bool IsLocalPath(string? path) =>
         !string.IsNullOrEmpty(path) && path.Length <= 2048 && path[0] == '/'
         && (path.Length == 1 || path[1] != '/')
-        && !path.Contains('\\', StringComparison.Ordinal) && !path.Any(char.IsControl);
+        && !path.Contains('\\', StringComparison.Ordinal) && !path.Any(char.IsControl)
+        && !path.Split('?', '#')[0].Replace("%2e", ".", StringComparison.OrdinalIgnoreCase).Split('/').Any(s => s is "." or "..");
 }

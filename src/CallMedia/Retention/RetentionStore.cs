@@ -134,9 +134,9 @@ public sealed class RetentionStore(Database db, TimeProvider clock)
         }
 
         var reason = hold.Reason.Trim();
-        if (reason.Length is 0 or > 1000)
+        if (reason.Length is 0 or > 1000 || reason.Any(char.IsControl))
         {
-            throw new RetentionInputException("a hold needs a reason (1 to 1000 characters).", "reason");
+            throw new RetentionInputException("a hold needs a reason (1 to 1000 characters, without control characters).", "reason");
         }
 
         return await db.WriteAsync(
@@ -177,9 +177,9 @@ public sealed class RetentionStore(Database db, TimeProvider clock)
     public Task<(LegalHold Hold, bool Released)?> ReleaseHoldAsync(long id, string? reason, AuditEntry audit, CancellationToken ct = default)
     {
         reason = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
-        if (reason is { Length: > 1000 })
+        if (reason is { Length: > 1000 } || (reason is not null && reason.Any(char.IsControl)))
         {
-            throw new RetentionInputException("the reason may be at most 1000 characters.", "reason");
+            throw new RetentionInputException("the reason may be at most 1000 characters, without control characters.", "reason");
         }
 
         return db.WriteAsync<(LegalHold, bool)?>(

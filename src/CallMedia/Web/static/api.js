@@ -69,7 +69,9 @@ export function safeReturn(value) {
   if (/[\u0000-\u001f\u007f]/.test(value)) return '/';
   try {
     const url = new URL(value, location.origin);
-    return url.origin === location.origin ? url.pathname + url.search + url.hash : '/';
+    // Dot segments fold away in parsing ('/.//host' is '//host'): the folded path must still be a path on this site.
+    const path = url.pathname + url.search + url.hash;
+    return url.origin === location.origin && !path.startsWith('//') && !path.startsWith('/\\') ? path : '/';
   } catch {
     return '/';
   }
