@@ -127,6 +127,8 @@ public sealed class ApiAuditTests
         Assert.Equal(HttpStatusCode.BadRequest, (await api.GetAsync("/api/v1/audit?cursor=bogus")).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await api.GetAsync("/api/v1/audit?call=x")).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await api.GetAsync("/api/v1/audit?from=tomorrow")).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.GetAsync("/api/v1/audit?from=2026-11-25&to=2026-11-20")).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.GetAsync("/api/v1/audit.csv?from=2026-11-25&to=2026-11-20")).Status);
 
         var csv = await api.GetAsync("/api/v1/audit.csv?action=token.stream");
         Assert.Equal(HttpStatusCode.OK, csv.Status);

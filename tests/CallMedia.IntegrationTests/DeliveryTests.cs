@@ -104,6 +104,21 @@ public sealed class DeliveryTests(ServerFixture fixture) : IClassFixture<ServerF
     }
 
     [Fact]
+    public async Task RangeInAnUnknownUnit_IsIgnored_WholeEntity()
+    {
+        using var client = Server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=1009");
+        using var request = CallRec.Send(session, token);
+        request.Headers.TryAddWithoutValidation("Range", "items=0-1");
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        Assert.True(body.Length > 2);
+        Assert.Equal(response.Content.Headers.ContentLength, body.Length);
+    }
+
+    [Fact]
     public async Task CurlResume_ContinuesToIdenticalFile()
     {
         using var client = Server.CreateClient();

@@ -315,12 +315,15 @@ public sealed class RetentionTests
         [
             new { reason = "nothing named" }, new { callId = 1001, number = "3001", reason = "two" }, new { callId = 1001, reason = "  " },
             new { callId = 999_999_999, reason = "no such call" }, new { from = "yesterday", reason = "r" }, new { from = "2026-02-01", to = "2026-01-01", reason = "r" },
+            new { callId = 1001, reason = "court order 12\u001fmore" },
         ];
         foreach (var bad in badHolds)
         {
             Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsync("/api/v1/retention/holds", bad)).Status);
         }
 
+        // A purge is never what an empty body means.
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsync("/api/v1/retention/run", new { })).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.SendAsync(HttpMethod.Delete, "/api/v1/retention/policies/999999")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsync("/api/v1/retention/holds/999999/release", new { })).Status);
         await server.FlushAuditAsync();

@@ -86,12 +86,13 @@ public static class AuditApi
             couple = ApiInput.Id(call) ?? throw new ApiInputException("call must be a call id (a positive integer).", "call");
         }
 
-        return new AuditFilter(
-            string.IsNullOrEmpty(user) ? null : user,
-            couple,
-            string.IsNullOrEmpty(action) ? null : action,
-            ApiInput.Time(from, "from", null),
-            ApiInput.Time(to, "to", null));
+        var (start, end) = (ApiInput.Time(from, "from", null), ApiInput.Time(to, "to", null));
+        if (start > end)
+        {
+            throw new ApiInputException("from is after to.", "from");
+        }
+
+        return new AuditFilter(string.IsNullOrEmpty(user) ? null : user, couple, string.IsNullOrEmpty(action) ? null : action, start, end);
     }
 
     private static AuditRecord ToRecord(AuditChain.AuditRow r) => new()

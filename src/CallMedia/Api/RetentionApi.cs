@@ -294,9 +294,10 @@ public sealed record HoldList
     public required IReadOnlyList<HoldView> Items { get; init; }
 }
 
+/// <summary>A purge deletes recordings for good: the request says which it is, never a default of "purge".</summary>
 public sealed record RunRequest
 {
-    public bool DryRun { get; init; }
+    public required bool DryRun { get; init; }
 }
 
 public sealed record PurgedCallView

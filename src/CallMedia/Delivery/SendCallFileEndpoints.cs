@@ -53,6 +53,12 @@ public static class SendCallFileEndpoints
             return CallRecResults.SignInRedirect(context);
         }
 
+        // A range in a unit other than bytes is ignored, as HTTP says (RFC 9110 §14.2): the whole body, a plain GET.
+        if (request.Headers.Range.Count > 0 && !request.Headers.Range.All(r => r is not null && r.TrimStart().StartsWith("bytes=", StringComparison.OrdinalIgnoreCase)))
+        {
+            request.Headers.Remove(Microsoft.Net.Http.Headers.HeaderNames.Range);
+        }
+
         var hasRange = request.Headers.Range.Count > 0;
         AuditEntry Record(string action, string? coupleList, long? bytes, string outcome) =>
             audit.Entry(context, caller.Name, action, outcome, coupleList, bytes);
