@@ -244,6 +244,38 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
     }
 
     [Fact]
+    public async Task Calls_FiltersThatCannotMatch_SaySoAndLeaveNoRowsOfTheLastSearch()
+    {
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        await OpenSignedInAsync(page, "/");
+        await page.Locator(".results .status").GetByText("shown").WaitForAsync();
+        Assert.True(await page.Locator("tbody tr").CountAsync() > 0);
+
+        await page.GetByLabel("From").FillAsync("2026-11-25");
+        await page.GetByLabel("To", new() { Exact = true }).FillAsync("2026-11-20");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        await page.Locator("#filter-error").GetByText("The From date is after the To date.").WaitForAsync();
+        Assert.Equal(0, await page.Locator("tbody tr").CountAsync());
+
+        await page.GetByLabel("From").FillAsync("");
+        await page.GetByLabel("To", new() { Exact = true }).FillAsync("");
+        await page.GetByLabel("Min. duration (s)").FillAsync("30");
+        await page.GetByLabel("Max. duration (s)").FillAsync("10");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        await page.Locator("#filter-error").GetByText("The minimum duration is longer than the maximum duration.").WaitForAsync();
+        Assert.Equal(0, await page.Locator("tbody tr").CountAsync());
+
+        await page.GetByLabel("Min. duration (s)").FillAsync("");
+        await page.GetByLabel("Max. duration (s)").FillAsync("");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        await page.Locator(".results .status").GetByText("shown").WaitForAsync();
+        Assert.Equal("", await page.Locator("#filter-error").TextContentAsync());
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task SignIn_TypingWhileThePageStillChecksForASession_KeepsFocusAndWhatWasTyped()
     {
         var problems = new List<string>();

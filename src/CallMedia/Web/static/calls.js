@@ -33,6 +33,7 @@ export function showCalls(main, me) {
     el('div', { class: 'field check' }, el('input', { id: 'video', name: 'video', type: 'checkbox' }), el('label', { for: 'video', text: 'Has video' })),
     el('div', { class: 'field submit' }, el('button', { type: 'submit', class: 'primary', text: 'Search' })));
 
+  const filterError = el('p', { class: 'error', role: 'alert', id: 'filter-error' });
   const status = el('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
   const body = el('tbody');
   const table = el('table', { class: 'calls' },
@@ -53,7 +54,7 @@ export function showCalls(main, me) {
   const bulk = el('div', { class: 'bulk', hidden: true, role: 'region', 'aria-label': 'Selected calls' }, bulkText, zipButton, clear, bulkError);
   const panel = el('section', { class: 'player-panel', id: 'player', 'aria-label': 'Call', hidden: true });
   const list = el('section', { class: 'results', 'aria-label': 'Calls' }, bulk, el('div', { class: 'table-wrap' }, table), more, status);
-  main.replaceChildren(el('h1', { class: 'visually-hidden', text: 'Calls' }), form, el('div', { class: 'workspace' }, list, panel));
+  main.replaceChildren(el('h1', { class: 'visually-hidden', text: 'Calls' }), form, filterError, el('div', { class: 'workspace' }, list, panel));
 
   // Filters <-> URL
   const fields = ['from', 'to', 'number', 'name', 'min', 'max'];
@@ -102,8 +103,31 @@ export function showCalls(main, me) {
     form.requestSubmit();
   });
 
+  // Filters that cannot match anything are said at once, in the form's words; no search runs, and no rows of the
+  // previous search stay on screen as if they matched.
+  function filterProblem() {
+    const f = form.elements;
+    if (f.from.value && f.to.value && f.from.value > f.to.value) return 'The From date is after the To date.';
+    if (f.min.value !== '' && f.max.value !== '' && Number(f.min.value) > Number(f.max.value)) {
+      return 'The minimum duration is longer than the maximum duration.';
+    }
+    return '';
+  }
+  function clearResults(message) {
+    body.replaceChildren();
+    next = null;
+    more.hidden = true;
+    status.textContent = message;
+  }
+
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    filterError.textContent = filterProblem();
+    if (filterError.textContent) {
+      loading = null; // a search still on its way must not fill the table afterwards
+      clearResults('No search: correct the filters above.');
+      return;
+    }
     history.pushState(null, '', location.pathname + filterQuery());
     search();
   });
@@ -156,7 +180,10 @@ export function showCalls(main, me) {
       status.textContent = shown === 0 ? 'No calls match.' : `${shown} call${shown === 1 ? '' : 's'} shown${next ? '' : ', all loaded'}.`;
       markOpen();
     } catch (e) {
-      if (loading === mine) status.textContent = e.message;
+      if (loading === mine) {
+        if (reset) clearResults('');
+        status.textContent = e.message;
+      }
     } finally {
       if (loading === mine) {
         more.disabled = false;
