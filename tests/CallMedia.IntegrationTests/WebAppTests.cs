@@ -276,6 +276,20 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
     }
 
     [Fact]
+    public async Task Call_WithNoRecordingLeft_SaysSoRatherThanBlamingRights()
+    {
+        // What a call looks like once retention has deleted its recordings: the call row stays, no file.
+        var id = (await Server.SeedAsync([[]]))[0];
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        await OpenSignedInAsync(page, $"/calls/{id}");
+        await page.GetByText("No recording of this call is stored any more").WaitForAsync();
+        Assert.Equal(0, await page.GetByText("Your rights do not allow").CountAsync());
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task SignIn_TypingWhileThePageStillChecksForASession_KeepsFocusAndWhatWasTyped()
     {
         var problems = new List<string>();
@@ -425,7 +439,7 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
             await AssertAccessibleAsync(page, axe, "sign-in " + width);
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, $"sign-in-{width}.png") });
             await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
-            await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+            await SignedInAtAsync(page, "/");
 
             await page.GotoAsync($"/calls/{CallMedia.Import.DemoData.TwoDirectionId}");
             await page.Locator(".wave.two-lanes").WaitForAsync();
@@ -570,6 +584,12 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
         await page.GotoAsync(path);
         await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/sign-in");
         await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
+        await SignedInAtAsync(page, path, () => $"pages loaded: {string.Join(" → ", visited)}");
+    }
+
+    /// <summary>Waits for the page to be at <paramref name="path"/> after a sign-in; if it is not, says what the page shows instead.</summary>
+    private static async Task SignedInAtAsync(IPage page, string path, Func<string>? more = null)
+    {
         try
         {
             await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == path);
@@ -578,7 +598,7 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
         {
             // Say what the page shows: a sign-in error (the server's answer) or a page that never finished loading.
             var shown = await page.Locator("#sign-in-error").CountAsync() > 0 ? await page.Locator("#sign-in-error").TextContentAsync() : null;
-            throw new TimeoutException($"not back at {path} after signing in: at {page.Url}, sign-in error '{shown}', pages loaded: {string.Join(" → ", visited)}", ex);
+            throw new TimeoutException($"not at {path} after signing in: at {page.Url}, sign-in error '{shown}' {more?.Invoke()}", ex);
         }
     }
 }

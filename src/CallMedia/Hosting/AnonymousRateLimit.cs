@@ -47,8 +47,16 @@ public static class AnonymousRateLimit
     /// <summary>After <c>UseSessionIdPathParameter</c>, which finds the session a request carries.</summary>
     public static IApplicationBuilder UseAnonymousRateLimit(this IApplicationBuilder app) => app.UseRateLimiter();
 
+    private static bool IsStaticAsset(HttpRequest request) =>
+        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) && request.Path.StartsWithSegments("/assets", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Requests without a session, and every sign-in. The web app's static assets (<c>GET /assets/...</c>, bytes held
+    /// in memory, nothing written) do not count: an office behind one address loading the sign-in page would
+    /// otherwise use up the allowance its sign-ins need.
+    /// </summary>
     private static bool IsAnonymous(HttpContext context) =>
-        context.SessionCandidates().Count == 0
+        (context.SessionCandidates().Count == 0 && !IsStaticAsset(context.Request))
         || context.Request.Path.StartsWithSegments("/callrec/loginservlet", StringComparison.OrdinalIgnoreCase)
         || (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.StartsWithSegments("/api/v1/session", StringComparison.Ordinal));
 }

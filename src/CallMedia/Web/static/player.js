@@ -241,7 +241,11 @@ export function showPlayer(panel, me, id, onClose) {
       b.addEventListener('click', () => { b.disabled = true; prepare(); });
       actions.prepend(b);
     }
-    if (!canPlay && !a.download) setMessage('Your rights do not allow listening to or downloading this call.');
+    if (!(detail.files || []).length) {
+      setMessage('No recording of this call is stored any more (recordings past their retention are deleted).');
+    } else if (!canPlay && !a.download) {
+      setMessage('Your rights do not allow listening to or downloading this call.');
+    }
     showTime();
   }
 
