@@ -67,15 +67,23 @@ public static class BrowserGuards
         HttpMethods.IsPost(request.Method) || HttpMethods.IsDelete(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method)
         || StateChangingPaths.Any(p => request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// An origin named in <c>Hosting:AllowedOrigins</c> is welcome (its browser marks it cross-site, rightly); otherwise
+    /// either sign of another site refuses: <c>Sec-Fetch-Site: cross-site</c>, or an <c>Origin</c> not this server's.
+    /// </summary>
     private static bool IsCrossSite(HttpRequest request, HashSet<string> allowed)
     {
         var origin = request.Headers.Origin.ToString();
-        if (origin.Length > 0)
+        if (origin.Length > 0 && allowed.Contains(origin))
         {
-            var own = $"{request.Scheme}://{request.Host}";
-            return !string.Equals(origin, own, StringComparison.OrdinalIgnoreCase) && !allowed.Contains(origin);
+            return false;
         }
 
-        return string.Equals(request.Headers["Sec-Fetch-Site"].ToString(), "cross-site", StringComparison.OrdinalIgnoreCase);
+        if (string.Equals(request.Headers["Sec-Fetch-Site"].ToString(), "cross-site", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return origin.Length > 0 && !string.Equals(origin, $"{request.Scheme}://{request.Host}", StringComparison.OrdinalIgnoreCase);
     }
 }
