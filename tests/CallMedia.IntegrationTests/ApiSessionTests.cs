@@ -128,6 +128,43 @@ public sealed class ApiSessionTests(ServerFixture fixture) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task Send_TwoLiveSessionCookies_RedeemsWithTheSessionTheTokenIsBoundTo()
+    {
+        // A browser signed in through /callrec (cookie path /callrec) and through the web app (path /) sends both
+        // cookies to /callrec, the /callrec one first; the web app's player asks for tokens with the other.
+        using var api = await ApiClient.CreateAsync(Server);
+        await api.SignInAsync();
+        var web = api.Session!;
+        using var client = Server.CreateClient();
+        var callrec = await CallRec.LoginAsync(client);
+        foreach (var (bound, cookie) in new[] { (web, $"JSESSIONID={callrec}; JSESSIONID={web}"), (callrec, $"JSESSIONID={web}; JSESSIONID={callrec}") })
+        {
+            string url;
+            if (bound == web)
+            {
+                var issued = await api.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(1003), type = 1, action = "stream" });
+                Assert.Equal(HttpStatusCode.Created, issued.Status);
+                url = issued.Json.GetProperty("url").GetString()!;
+            }
+            else
+            {
+                url = $"/callrec/sendcallfile.mp3?token={await CallRec.RequireTokenAsync(client, callrec, "id_call[]=1003")}";
+            }
+
+            using var send = new HttpRequestMessage(HttpMethod.Get, url);
+            send.Headers.Add("Cookie", cookie);
+            using var answer = await client.SendAsync(send);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            Assert.True((await answer.Content.ReadAsByteArrayAsync()).Length > 1000);
+        }
+
+        // A token neither session holds is still refused, and recorded once.
+        using var bad = new HttpRequestMessage(HttpMethod.Get, "/callrec/sendcallfile.mp3?token=AbCdEfGhIjKlMnOpQrSt");
+        bad.Headers.Add("Cookie", $"JSESSIONID={callrec}; JSESSIONID={web}");
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.SendAsync(bad)).StatusCode);
+    }
+
+    [Fact]
     public async Task Post_CrossSiteOrNotJson_IsRefusedAndChangesNothing()
     {
         using var api = await ApiClient.CreateAsync(Server);

@@ -21,38 +21,58 @@ public sealed class Callers(SessionService sessions, UserStore users, AuthCache 
 {
     public async Task<Caller?> ResolveAsync(HttpContext context)
     {
-        var ct = context.RequestAborted;
+        await foreach (var caller in LiveAsync(context))
+        {
+            return caller;
+        }
 
-        // One short query says whether what this node holds in memory (AuthCache) is still exact.
+        return null;
+    }
+
+    /// <summary>
+    /// Every live caller the request carries, in the order <see cref="ResolveAsync"/> tries them: a browser signed in
+    /// both through <c>/callrec</c> and the web app sends two session cookies, and a token is bound to one of them.
+    /// </summary>
+    public async Task<IReadOnlyList<Caller>> ResolveEachAsync(HttpContext context)
+    {
+        var callers = new List<Caller>();
+        await foreach (var caller in LiveAsync(context))
+        {
+            callers.Add(caller);
+        }
+
+        return callers;
+    }
+
+    /// <summary>The path parameter, else each JSESSIONID cookie, as far as it names a live session of an enabled user.</summary>
+    private async IAsyncEnumerable<Caller> LiveAsync(HttpContext context)
+    {
+        var ct = context.RequestAborted;
         var candidates = context.SessionCandidates();
         if (candidates.Count == 0)
         {
-            return null;
+            yield break;
         }
 
+        // One short query says whether what this node holds in memory (AuthCache) is still exact.
         var version = await cache.ReadVersionAsync(ct);
-
-        // The path parameter, else each JSESSIONID cookie (a browser may hold one for /callrec and one for /).
-        SessionInfo? session = null;
         foreach (var candidate in candidates)
         {
-            if ((session = await sessions.ResolveAsync(candidate, version, ct)) is not null)
+            if (await sessions.ResolveAsync(candidate, version, ct) is not { } session)
             {
-                break;
+                continue;
+            }
+
+            var user = cache.User(session.UserId, version);
+            if (user is null && (user = await users.LoadAccessAsync(session.UserId, ct)) is not null)
+            {
+                cache.Keep(version, user);
+            }
+
+            if (user is { Disabled: false })
+            {
+                yield return new Caller(session, user);
             }
         }
-
-        if (session is null)
-        {
-            return null;
-        }
-
-        var user = cache.User(session.UserId, version);
-        if (user is null && (user = await users.LoadAccessAsync(session.UserId, ct)) is not null)
-        {
-            cache.Keep(version, user);
-        }
-
-        return user is null || user.Disabled ? null : new Caller(session, user);
     }
 }

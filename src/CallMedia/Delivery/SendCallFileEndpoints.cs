@@ -66,7 +66,7 @@ public static class SendCallFileEndpoints
         // A redemption's record is written in the redeeming transaction, open until the transfer ends; on PostgreSQL
         // the couples and their files are read in that transaction's pipeline too (no round trip of their own).
         CallStore.CouplesWithFiles? read = null;
-        var grant = await tokens.AdmitAsync(
+        Task<TokenGrant?> AdmitAsync() => tokens.AdmitAsync(
             token,
             caller.Session,
             isHead,
@@ -74,6 +74,32 @@ public static class SendCallFileEndpoints
             g => Record("redeem", string.Join(',', g.CoupleIds), null, AuditLog.Started),
             g => read = calls.CouplesWithFilesRead(g.CoupleIds),
             ct);
+        var grant = await AdmitAsync();
+        if (grant is null && context.SessionCandidates().Count > 1)
+        {
+            // A browser signed in both through /callrec and the web app sends both session cookies, the /callrec one
+            // first; the token is bound to one of them.
+            var first = caller;
+            foreach (var other in await callers.ResolveEachAsync(context))
+            {
+                if (other.Session == first.Session)
+                {
+                    continue;
+                }
+
+                caller = other;
+                if ((grant = await AdmitAsync()) is not null)
+                {
+                    break;
+                }
+            }
+
+            if (grant is null)
+            {
+                caller = first;
+            }
+        }
+
         if (grant is null)
         {
             await audit.WriteAsync(Record("send", null, null, "bad-token"));
