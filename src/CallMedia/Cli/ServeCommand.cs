@@ -27,6 +27,7 @@ public static class ServeCommand
         foreach (var url in app.Urls)
         {
             await console.Out.WriteLineAsync($"CallMedia: listening on {url}/callrec/");
+            await console.Out.WriteLineAsync($"CallMedia: web app at {url}/");
         }
 
         // The bound addresses decide whether the demo password may stay the well-known one.
