@@ -51,6 +51,8 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
             Assert.Contains("line 8: " + outside + " is outside the manifest's folder and Import:AllowedRoots", error, StringComparison.Ordinal);
             Assert.Contains("line 9: not valid UTF-8", error, StringComparison.Ordinal);
             Assert.Contains("import: added 1 couples", output, StringComparison.Ordinal);
+            // missing, badtime, badtype, dup, outside: the couple of line 9 has no readable sid.
+            Assert.Contains("; 5 rejected; ", output, StringComparison.Ordinal);
             Assert.Equal([sid + "-ok"], await SidsLikeAsync(sid));
         }
         finally

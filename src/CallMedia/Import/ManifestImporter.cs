@@ -159,6 +159,9 @@ public sealed class ManifestImporter(Database db, MediaRoot media, IMediaStorage
             planned.Add(new PlannedCouple(group.Key, first, files));
         }
 
+        // A couple all of whose rows failed to read has no group above; it is rejected all the same.
+        summary.CouplesRejected += badSids.Except(rows.Select(r => r.Sid), StringComparer.Ordinal).Count();
+
         return planned;
     }
 
