@@ -139,6 +139,33 @@ public sealed partial class CliParserTests
     }
 
     [Fact]
+    public async Task Serve_AddressItCannotBind_SaysSoInOneLineWithoutAStackTrace()
+    {
+        var data = Directory.CreateTempSubdirectory("callmedia-badurl-").FullName;
+        try
+        {
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in (string[])[typeof(CliApp).Assembly.Location, "serve", "--data", data, "--no-demo", "--urls", "127.0.0.1:0"])
+            {
+                start.ArgumentList.Add(a);
+            }
+
+            using var process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            var output = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            var all = output + await error;
+            Assert.Equal(1, process.ExitCode);
+            Assert.Contains("callmedia: failed: FormatException: Invalid url: '127.0.0.1:0'", all, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", all, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task CallsList_DataFolderFromEnvironmentWithoutData_Refuses()
     {
         var empty = Directory.CreateTempSubdirectory("callmedia-nodata-").FullName;
