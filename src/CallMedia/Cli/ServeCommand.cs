@@ -23,7 +23,7 @@ public static class ServeCommand
         app.Services.GetRequiredService<Storage.MediaRoot>().RemoveLeftovers();
         await console.Out.WriteLineAsync($"CallMedia: data in {CallMediaServices.DataFolder(app.Configuration)}");
         var signIn = await ServerHost.PrepareAsync(app, demo, ct);
-        await app.StartAsync(ct);
+        await StartAsync(app, ct);
         foreach (var url in app.Urls)
         {
             await console.Out.WriteLineAsync($"CallMedia: listening on {url}/callrec/");
@@ -39,5 +39,34 @@ public static class ServeCommand
 
         await app.WaitForShutdownAsync(ct);
         return 0;
+    }
+
+    /// <summary>
+    /// Starts the host; when that fails (an address it cannot bind), stops the background services that had started
+    /// before the host is disposed, so none of them is left working on a database already closed.
+    /// </summary>
+    private static async Task StartAsync(WebApplication app, CancellationToken ct)
+    {
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch
+        {
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            foreach (var service in app.Services.GetServices<IHostedService>().OfType<BackgroundService>().Reverse())
+            {
+                try
+                {
+                    await service.StopAsync(bounded.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The start's own failure is the one to report.
+                }
+            }
+
+            throw;
+        }
     }
 }
