@@ -78,6 +78,36 @@ public sealed class AuditDurabilityTests
     }
 
     [Fact]
+    public async Task Redemption_ClosingWriteHeldUp_TheConnectionsNextRequestIsAnsweredAndTheRecordClosesLater()
+    {
+        // The record is in the database, open, before the first byte; its closing write (bytes, outcome) goes to the
+        // next group commit without the request waiting, so a keep-alive client's next request is not held behind it.
+        await using var setup = await ServerWithBigFile.StartAsync();
+        var (server, id, session, token) = (setup.Server, setup.Id, setup.Session, setup.Token);
+        using var oneConnection = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1, UseCookies = false }) { BaseAddress = server.BaseAddress };
+        await using var blocker = await server.Services.GetRequiredService<Database>().OpenAsync();
+        using (var response = await oneConnection.SendAsync(CallRec.Send(session, token), HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            // The body cannot have been handed over yet (it is far larger than the socket buffers): no closing write has
+            // run. Hold every write to the audit table until the next request has its answer.
+            await blocker.ExecuteAsync(TestDatabase.IsPostgres ? "BEGIN; LOCK TABLE audit IN EXCLUSIVE MODE" : "BEGIN IMMEDIATE");
+            Assert.Equal(BigSize, (await response.Content.ReadAsByteArrayAsync()).Length);
+        }
+
+        using (var next = await oneConnection.GetAsync("/").WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        }
+
+        Assert.Equal(AuditLog.Started, Assert.Single(await RowsAsync(server.Services.GetRequiredService<Database>(), "redeem", id)).Outcome);
+        await blocker.ExecuteAsync("ROLLBACK");
+        await server.FlushAuditAsync();
+        var record = Assert.Single(await RowsAsync(server.Services.GetRequiredService<Database>(), "redeem", id));
+        Assert.Equal(("200-complete", (long?)BigSize), (record.Outcome, record.Bytes));
+    }
+
+    [Fact]
     public async Task RangeRead_ClientsAbortUnderLoad_NoneIsRecordedComplete()
     {
         await using var setup = await ServerWithBigFile.StartAsync();

@@ -10,7 +10,8 @@ namespace CallMedia.Delivery;
 /// went out and whether the transfer completed, for the audit record. Once the client is gone
 /// (<see cref="HttpContext.RequestAborted"/>, read afresh before every write) nothing more is written or counted: the server would silently discard
 /// it. Stored files are sent in segments through the same counted writes, so an aborted file transfer is recorded
-/// with what was handed over before the abort, not with nothing or with the whole file.
+/// with what was handed over before the abort, not with nothing or with the whole file. The report (the record's
+/// closing write) is not waited for: <see cref="TransferRecords"/>.
 /// </summary>
 public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record) : IResult
 {
@@ -40,12 +41,15 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var original = httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        var meter = new CountingBodyFeature(original, httpContext);
+        var records = httpContext.RequestServices.GetRequiredService<TransferRecords>();
+        var pending = records.Start(bodyless: HttpMethods.IsHead(httpContext.Request.Method));
+        var meter = new CountingBodyFeature(original, httpContext, pending);
         httpContext.Features.Set<IHttpResponseBodyFeature>(meter);
         var finished = false;
         try
         {
             await inner.ExecuteAsync(httpContext);
+            pending.Settleable = true;
             await meter.FlushAsync();
             finished = true;
         }
@@ -57,11 +61,12 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
             // left unsent, even if the client closed its connection the moment it had read the last one (before this
             // line runs); one of unknown length only if the client is still there, the one sign of its end.
             var complete = finished && !meter.CutOff && (expected is null ? !meter.IsAborted : expected == meter.Bytes);
-            await record(meter.Bytes, complete);
+            var bytes = meter.Bytes;
+            records.Close(pending, () => record(bytes, complete));
         }
     }
 
-    private sealed class CountingBodyFeature(IHttpResponseBodyFeature inner, HttpContext context) : IHttpResponseBodyFeature
+    private sealed class CountingBodyFeature(IHttpResponseBodyFeature inner, HttpContext context, TransferRecords.Pending pending) : IHttpResponseBodyFeature
     {
         private long _bytes;
         private long _unflushed;
@@ -174,7 +179,16 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
 
         public void DisableBuffering() => inner.DisableBuffering();
 
-        public Task StartAsync(CancellationToken cancellationToken = default) => inner.StartAsync(cancellationToken);
+        public Task StartAsync(CancellationToken cancellationToken = default)
+        {
+            // An empty body is whole once the headers leave.
+            if (AllHandedOver)
+            {
+                pending.Settleable = true;
+            }
+
+            return inner.StartAsync(cancellationToken);
+        }
 
         /// <summary>
         /// A stored file, read in <see cref="FileSegment"/> pieces straight into the server's output pipe (no copy in
@@ -263,7 +277,15 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
             }
         }
 
-        public void Add(long n) => Interlocked.Add(ref _bytes, n);
+        /// <summary>Counts bytes handed to the server; the last of a body of known length makes the transfer settleable.</summary>
+        public void Add(long n)
+        {
+            Interlocked.Add(ref _bytes, n);
+            if (AllHandedOver)
+            {
+                pending.Settleable = true;
+            }
+        }
     }
 
     private sealed class CountingStream(CountingBodyFeature meter) : Stream

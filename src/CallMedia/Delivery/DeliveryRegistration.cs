@@ -10,6 +10,7 @@ public static class DeliveryRegistration
     {
         services.AddSingleton<DeliveryPlanner>();
         services.AddSingleton<AccelRedirect>();
+        services.AddSingleton<TransferRecords>();
         services.AddSingleton<PrepareResponder>();
         services.AddOptions<DeliverySettings>().BindConfiguration(DeliverySettings.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ChannelProbe>();

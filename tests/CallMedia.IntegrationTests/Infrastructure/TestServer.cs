@@ -108,7 +108,12 @@ public sealed class TestServer : IAsyncDisposable
         await Services.GetRequiredService<UserStore>().AddAsync(name, password, roles, scope);
     }
 
-    public Task FlushAuditAsync() => Services.GetRequiredService<AuditLog>().FlushAsync();
+    /// <summary>Closes the records of the transfers whose responses have been sent, then chains every closed record.</summary>
+    public async Task FlushAuditAsync()
+    {
+        await Services.GetRequiredService<CallMedia.Delivery.TransferRecords>().SettledAsync();
+        await Services.GetRequiredService<AuditLog>().FlushAsync();
+    }
 
     public async ValueTask DisposeAsync()
     {
