@@ -43,6 +43,30 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     }
 
     [Fact]
+    public async Task UserRevoke_ARoleNotHeld_SaysSoAndLeavesTheOthersAsTheyWere()
+    {
+        await Server.CliAsync("pw-una-12\n", "user", "add", "una", "--role", "listener");
+        var (exit, output, error) = await Server.CliAsync("", "user", "revoke", "una", "supervisor");
+        Assert.True(exit == 0, error);
+        Assert.Equal("user una: did not have supervisor; nothing changed", output.Trim());
+
+        var (both, bothOutput, bothError) = await Server.CliAsync("", "user", "revoke", "una", "supervisor", "listener");
+        Assert.True(both == 0, bothError);
+        Assert.Equal(["user una: did not have supervisor", "user una: revoke done"], bothOutput.Trim().Split('\n'));
+        var (_, json, _) = await Server.CliAsync("", "user", "list", "--json");
+        var una = JsonDocument.Parse(json).RootElement.EnumerateArray().Single(u => u.GetProperty("name").GetString() == "una");
+        Assert.Empty(una.GetProperty("roles").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task StorageKeys_NoKeyConfigured_SaysSo()
+    {
+        var (exit, output, error) = await Server.CliAsync("", "storage", "keys");
+        Assert.True(exit == 0, error);
+        Assert.StartsWith("storage keys: no master key configured", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UserDisable_EndsSessionsWithinThePollInterval()
     {
         await Server.CliAsync("pw-carol-1\n", "user", "add", "carol", "--role", "supervisor");
@@ -109,6 +133,17 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     }
 
     [Theory]
+    [InlineData("prepare 99999", 1, "callmedia: no couple 99999")]
+    [InlineData("storage migrate --to s4", 2, "callmedia: --to must be s3, not 's4'")]
+    public async Task Commands_ExitOneWhenTheyFail_TwoWhenTheCommandLineIsWrong(string command, int code, string expected)
+    {
+        var (exit, output, error) = await Server.CliAsync("", command.Split(' '));
+        Assert.Equal(code, exit);
+        Assert.Equal("", output);
+        Assert.Equal(expected, error.Trim());
+    }
+
+    [Theory]
     [InlineData("12x")]
     [InlineData("abc def,,;")]
     [InlineData("2001,,2002")]
@@ -144,6 +179,8 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         var (exit, _, error) = await Server.CliAsync("", "user", "scope", "frank", " +15550100, 2001 ");
         Assert.True(exit == 0, error);
         Assert.Equal(["+15550100", "2001"], await ScopeOfAsync("frank"));
+        // Written for people and scripts, not a web page: the plus is not escaped as \u002B.
+        Assert.Contains("\"+15550100\"", (await Server.CliAsync("", "user", "list", "--json")).Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -270,6 +270,20 @@ public sealed class ImportTests(ServerFixture fixture) : IClassFixture<ServerFix
     }
 
     [Fact]
+    public async Task Import_ManifestWithABadHeader_FailsWithExitOneAndAddsNothing()
+    {
+        // The file is wrong, not the command line: exit 1, not the usage error's 2.
+        var path = Path.Combine(_work, $"m-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(path, "sid,start\nx,2026-11-16T08:00:00Z\n");
+        var before = await SidsLikeAsync("x");
+        var (exit, output, error) = await Server.CliAsync("", "import", path);
+        Assert.Equal(1, exit);
+        Assert.Equal("", output);
+        Assert.StartsWith("callmedia: manifest header lacks", error, StringComparison.Ordinal);
+        Assert.Equal(before, await SidsLikeAsync("x"));
+    }
+
+    [Fact]
     public async Task Import_LinkWithASymlinkLeavingAllowedRoots_IsRefused()
     {
         var elsewhere = Directory.CreateTempSubdirectory("callmedia-elsewhere-").FullName;

@@ -122,15 +122,18 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
         cache.Changed();
     }
 
-    public async Task RevokeAsync(string name, IReadOnlyCollection<string> roles, CancellationToken ct = default)
+    /// <summary>Takes <paramref name="roles"/> from a user; returns those of them the user did not have (nothing to take).</summary>
+    public async Task<IReadOnlyList<string>> RevokeAsync(string name, IReadOnlyCollection<string> roles, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         var id = await RequireUserAsync(connection, tx, name);
         await EnsureRolesExistAsync(connection, tx, roles);
+        var held = (await connection.QueryAsync<string>("SELECT role FROM user_roles WHERE user_id = @id", new { id }, tx)).ToHashSet(StringComparer.Ordinal);
         await connection.ExecuteAsync($"DELETE FROM user_roles WHERE user_id = @id AND {db.In("role", "roles")}", new { id, roles = roles.ToArray() }, tx);
         await tx.CommitAsync(ct);
         cache.Changed();
+        return roles.Distinct(StringComparer.Ordinal).Where(r => !held.Contains(r)).ToList();
     }
 
     /// <summary>Sets the call scope: null means <c>all</c>.</summary>

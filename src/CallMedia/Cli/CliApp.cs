@@ -141,7 +141,12 @@ public static class CliApp
         return await command(host.Services);
     }
 
-    public static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web) { WriteIndented = true };
+    /// <summary>For a terminal or a script, not a web page: numbers keep their <c>+</c> and names their letters unescaped.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>A listing: a JSON array with <c>--json</c> (of <paramref name="jsonShape"/> where given), otherwise one tab-separated line per item.</summary>
     public static async Task WriteListAsync<T>(bool json, CliConsole console, IReadOnlyList<T> items, Func<T, string> line, Func<T, object>? jsonShape = null)

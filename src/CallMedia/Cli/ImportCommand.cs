@@ -33,8 +33,13 @@ public static class ImportCommand
         {
             summary = await services.GetRequiredService<ManifestImporter>().ImportAsync(manifest, link, dryRun, new Reporter(progress), ct);
         }
+        catch (BadManifestException ex)
+        {
+            throw new CliFailureException(ex.Message);
+        }
         catch (InvalidDataException ex)
         {
+            // An option that this configuration does not allow (--link).
             throw new UsageException(ex.Message);
         }
         finally

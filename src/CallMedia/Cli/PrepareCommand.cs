@@ -40,7 +40,7 @@ public static class PrepareCommand
         var missing = ids.FirstOrDefault(id => !known.ContainsKey(id));
         if (missing != 0)
         {
-            throw new UsageException($"no couple {missing}");
+            throw new CliFailureException($"no couple {missing}");
         }
 
         var jobIds = new List<long>();

@@ -176,6 +176,12 @@ public static class StorageCommand
     private static async Task<int> KeysAsync(IServiceProvider services, CliConsole console)
     {
         var storage = services.GetRequiredService<LocalMediaStorage>();
+        if (storage.Keys.All.Count == 0)
+        {
+            await console.Out.WriteLineAsync($"storage keys: no master key configured (name a key file in Storage:KeyFile or set {StorageOptions.KeyVariable})");
+            return 0;
+        }
+
         var inUse = LocalMediaStorage.KeysInUse(services.GetRequiredService<MediaRoot>());
         foreach (var key in storage.Keys.All)
         {

@@ -40,7 +40,7 @@ public static class StorageMigrateCommand
     {
         if (!string.Equals(to, "s3", StringComparison.OrdinalIgnoreCase))
         {
-            throw new CliFailureException($"--to must be s3, not '{to}'");
+            throw new UsageException($"--to must be s3, not '{to}'");
         }
 
         var options = services.GetRequiredService<IOptions<StorageOptions>>().Value;

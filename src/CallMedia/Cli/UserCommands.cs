@@ -33,11 +33,26 @@ public static class UserCommands
             var command = CliContext.Verb(verb, grant ? "give a user roles" : "take roles from a user", who, which);
             cli.WithServices(command, async (p, services, ct) =>
             {
-                var task = grant
-                    ? Users(services).GrantAsync(p.GetValue(who)!, p.GetValue(which)!, ct)
-                    : Users(services).RevokeAsync(p.GetValue(who)!, p.GetValue(which)!, ct);
-                await task;
-                return await DoneAsync(cli, services, verb, p.GetValue(who)!);
+                var (name, roles) = (p.GetValue(who)!, p.GetValue(which)!);
+                if (grant)
+                {
+                    await Users(services).GrantAsync(name, roles, ct);
+                    return await DoneAsync(cli, services, verb, name);
+                }
+
+                var notHeld = await Users(services).RevokeAsync(name, roles, ct);
+                if (notHeld.Count == roles.Distinct(StringComparer.Ordinal).Count())
+                {
+                    await cli.Console.Out.WriteLineAsync($"user {name}: did not have {string.Join(", ", notHeld)}; nothing changed");
+                    return 0;
+                }
+
+                if (notHeld.Count > 0)
+                {
+                    await cli.Console.Out.WriteLineAsync($"user {name}: did not have {string.Join(", ", notHeld)}");
+                }
+
+                return await DoneAsync(cli, services, verb, name);
             });
             user.Subcommands.Add(command);
         }

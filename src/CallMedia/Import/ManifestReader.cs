@@ -81,13 +81,13 @@ public static class ManifestReader
                 var missing = Required.Where(r => !columns.ContainsKey(r)).ToList();
                 if (missing.Count > 0)
                 {
-                    throw new InvalidDataException($"manifest header lacks {string.Join(", ", missing)} (needs {string.Join(",", Required)})");
+                    throw new BadManifestException($"manifest header lacks {string.Join(", ", missing)} (needs {string.Join(",", Required)})");
                 }
 
                 var unknown = columns.Keys.Where(c => !Required.Contains(c) && !Optional.Contains(c)).ToList();
                 if (unknown.Count > 0)
                 {
-                    throw new InvalidDataException($"manifest header has unknown column {unknown[0]}");
+                    throw new BadManifestException($"manifest header has unknown column {unknown[0]}");
                 }
 
                 continue;
@@ -106,7 +106,7 @@ public static class ManifestReader
 
         if (columns is null)
         {
-            throw new InvalidDataException("the manifest is empty");
+            throw new BadManifestException("the manifest is empty");
         }
 
         return (rows, errors);
