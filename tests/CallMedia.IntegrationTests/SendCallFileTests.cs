@@ -114,6 +114,21 @@ public sealed class SendCallFileTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.Contains("GET", response.Content.Headers.Allow);
     }
 
+    [Theory]
+    [InlineData("PUT", "/callrec/downloadtoken?id_call[]=1001")]
+    [InlineData("DELETE", "/callrec/loginservlet")]
+    [InlineData("GET", "/callrec/logout")]
+    public async Task OtherServices_AMethodTheyDoNotTake_Is405InTheErrorFraming(string method, string path)
+    {
+        using var client = Server.CreateClient();
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal("text/xml", response.Content.Headers.ContentType?.MediaType);
+        var error = System.Xml.Linq.XDocument.Parse(await response.Content.ReadAsStringAsync()).Root!;
+        Assert.Equal(("error", "7"), (error.Name.LocalName, error.Attribute("number")?.Value));
+        Assert.StartsWith("Use ", error.Value, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AudioStream_Mp3_SentInlineAsStored()
     {

@@ -102,6 +102,7 @@ public static class ServerHost
         app.UseCallRecErrors();
         app.UseMediaStoreErrors();
         app.UseRouting();
+        app.UseCallRecStatusPages();
         var callrec = app.MapGroup("/callrec");
         callrec.MapLoginEndpoints();
         callrec.MapTokenEndpoints();

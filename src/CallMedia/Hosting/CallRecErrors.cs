@@ -60,6 +60,24 @@ public static partial class CallRecErrors
             }
         });
 
+    /// <summary>
+    /// Routing's own answer under <c>/callrec</c> to a method no endpoint there takes (405, with its <c>Allow</c>
+    /// header) gets the error framing of every other CallRec error (API.md), not an empty body.
+    /// </summary>
+    public static IApplicationBuilder UseCallRecStatusPages(this IApplicationBuilder app) =>
+        app.UseWhen(
+            c => c.Request.Path.StartsWithSegments("/callrec", StringComparison.OrdinalIgnoreCase),
+            branch => branch.UseStatusCodePages(async pages =>
+            {
+                var context = pages.HttpContext;
+                if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed)
+                {
+                    var allow = context.Response.Headers.Allow.ToString();
+                    var message = allow.Length > 0 ? $"Use {allow}." : "This method is not allowed here.";
+                    await CallRecResults.Error(StatusCodes.Status405MethodNotAllowed, ErrorNumbers.MethodNotAllowed, message).ExecuteAsync(context);
+                }
+            }));
+
     private static ILogger Logger(HttpContext context) =>
         context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Errors");
 
