@@ -221,6 +221,14 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         var mixed = couples.Single(c => c.GetProperty("id").GetInt64() == 1028);
         Assert.Equal(["audio", "video", "recd"], mixed.GetProperty("types").EnumerateArray().Select(t => t.GetString()));
         Assert.EndsWith("Z", mixed.GetProperty("start").GetString(), StringComparison.Ordinal);
+
+        // Newest first, and --limit keeps the newest.
+        var starts = couples.Select(c => DateTimeOffset.Parse(c.GetProperty("start").GetString()!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(starts.OrderDescending(), starts);
+        var (_, limited, _) = await Server.CliAsync("", "calls", "list", "--json", "--limit", "2");
+        Assert.Equal(
+            couples.Take(2).Select(c => c.GetProperty("id").GetInt64()),
+            JsonDocument.Parse(limited).RootElement.EnumerateArray().Select(c => c.GetProperty("id").GetInt64()));
     }
 
     [Fact]

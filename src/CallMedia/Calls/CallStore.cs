@@ -208,7 +208,7 @@ public sealed class CallStore(Database db)
             args.Add("sid", sid);
         }
 
-        sql.Append(" ORDER BY start_at, id LIMIT @limit");
+        sql.Append(" ORDER BY start_at DESC, id DESC LIMIT @limit");
         args.Add("limit", filter.Limit);
         await using var connection = await db.OpenAsync(ct);
         return (await connection.QueryAsync<Couple>(sql.ToString(), args)).ToList();

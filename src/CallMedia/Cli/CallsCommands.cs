@@ -15,8 +15,8 @@ public static class CallsCommands
         var to = To();
         var number = CliContext.Value("--number", "n", "only calls from or to this number");
         var sid = CliContext.Value("--sid", "sid", "only the call with this recorder id");
-        var limit = CliContext.Value("--limit", "n", "at most this many calls (default 1000)");
-        var list = CliContext.Verb("list", "list the stored calls (couples)", json, from, to, number, sid, limit);
+        var limit = CliContext.Value("--limit", "n", "at most this many calls, the newest (default 1000)");
+        var list = CliContext.Verb("list", "list the stored calls (couples), newest first", json, from, to, number, sid, limit);
         cli.WithServices(list, async (p, services, ct) =>
         {
             var max = p.GetValue(limit) is { } l
