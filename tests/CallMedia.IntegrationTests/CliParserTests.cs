@@ -171,24 +171,45 @@ public sealed partial class CliParserTests
         var empty = Directory.CreateTempSubdirectory("callmedia-nodata-").FullName;
         try
         {
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(typeof(CliApp).Assembly.Location);
-            start.ArgumentList.Add("calls");
-            start.ArgumentList.Add("list");
-            start.Environment["CALLMEDIA_DATA"] = empty;
-            using var process = Process.Start(start)!;
-            var error = process.StandardError.ReadToEndAsync();
-            var output = await process.StandardOutput.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            Assert.Equal(1, process.ExitCode);
+            var (exit, output, error) = await CallsListWithDataVariableAsync(empty);
+            Assert.Equal(1, exit);
             Assert.Equal("", output);
-            Assert.Contains($"no CallMedia data in {empty}; pass --data DIR or set CALLMEDIA_DATA", await error, StringComparison.Ordinal);
+            Assert.Contains($"no CallMedia data in {empty}; pass --data DIR or set CALLMEDIA_DATA", error, StringComparison.Ordinal);
             Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
         }
         finally
         {
             Directory.Delete(empty, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task DataFolder_GivenEmpty_IsRefusedInOneLine()
+    {
+        var (exit, output, error) = await CallsListWithDataVariableAsync("");
+        Assert.Equal(1, exit);
+        Assert.Equal("", output);
+        Assert.Equal("callmedia: the data folder is empty: pass --data DIR or set CALLMEDIA_DATA to a folder", error.Trim());
+
+        var (optionExit, optionOutput, optionError) = await RunAsync(["calls", "list", "--data", ""]);
+        Assert.Equal(2, optionExit);
+        Assert.Equal("", optionOutput);
+        Assert.Equal("callmedia: --data needs a folder", optionError.Trim());
+    }
+
+    /// <summary><c>calls list</c> in a process of its own, with <c>CALLMEDIA_DATA</c> set to <paramref name="folder"/>.</summary>
+    private static async Task<(int Exit, string Out, string Error)> CallsListWithDataVariableAsync(string folder)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(typeof(CliApp).Assembly.Location);
+        start.ArgumentList.Add("calls");
+        start.ArgumentList.Add("list");
+        start.Environment["CALLMEDIA_DATA"] = folder;
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, output, await error);
     }
 
     [Fact]

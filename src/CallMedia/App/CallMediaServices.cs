@@ -20,8 +20,13 @@ public static class CallMediaServices
     /// <summary>Configuration key of the data folder (<c>--data</c>, env <c>CALLMEDIA_DATA</c>).</summary>
     public const string DataKey = "CallMedia:Data";
 
-    public static string DataFolder(IConfiguration configuration) =>
-        Path.GetFullPath(configuration[DataKey] ?? Environment.GetEnvironmentVariable("CALLMEDIA_DATA") ?? "data");
+    public static string DataFolder(IConfiguration configuration)
+    {
+        var folder = configuration[DataKey] ?? Environment.GetEnvironmentVariable("CALLMEDIA_DATA") ?? "data";
+        return string.IsNullOrWhiteSpace(folder)
+            ? throw new InvalidOperationException("the data folder is empty: pass --data DIR or set CALLMEDIA_DATA to a folder")
+            : Path.GetFullPath(folder);
+    }
 
     public static IServiceCollection AddCallMedia(this IServiceCollection services, IConfiguration configuration)
     {

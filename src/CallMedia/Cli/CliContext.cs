@@ -21,8 +21,12 @@ public sealed class CliContext(CliConsole console, IReadOnlyList<string> configA
     };
 
     /// <summary>Configuration arguments for the host: the --Section:Key overrides, then the data folder.</summary>
-    public string[] ConfigArgs(ParseResult parsed) =>
-        parsed.GetValue(Data) is { } data ? [.. configArgs, $"--{CallMediaServices.DataKey}={data}"] : [.. configArgs];
+    public string[] ConfigArgs(ParseResult parsed) => parsed.GetValue(Data) switch
+    {
+        null => [.. configArgs],
+        var data when string.IsNullOrWhiteSpace(data) => throw new UsageException("--data needs a folder"),
+        var data => [.. configArgs, $"--{CallMediaServices.DataKey}={data}"],
+    };
 
     /// <summary>
     /// Runs <paramref name="body"/> against the services and database the server uses. Only commands that may
