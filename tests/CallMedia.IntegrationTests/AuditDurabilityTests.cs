@@ -366,6 +366,67 @@ public sealed class AuditDurabilityTests
         Assert.Contains("chain intact, 0 pending", afterOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GroupCommit_TokenIssuesAndClosedTransfers_JoinTheChainInTheirOwnWrites()
+    {
+        // The chainer runs once at start, then not for an hour: only the group commit can chain what follows.
+        await using var server = await TestServer.StartAsync("Audit:ChainInterval=01:00:00");
+        const long id = 1003;
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        for (var i = 0; i < 3; i++)
+        {
+            var token = await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download");
+            using var response = await client.SendAsync(CallRec.Send(session, token));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await response.Content.ReadAsByteArrayAsync();
+        }
+
+        await server.Services.GetRequiredService<CallMedia.Delivery.TransferRecords>().SettledAsync();
+        var db = server.Services.GetRequiredService<Database>();
+        var redeemed = await RowsAsync(db, "redeem", id);
+        Assert.Equal(3, redeemed.Count);
+        Assert.All(redeemed, r => Assert.Equal(("200-complete", false), (r.Outcome, r.ChainSeq is null)));
+        await using (var connection = await db.OpenAsync())
+        {
+            Assert.Equal(3, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit WHERE action = 'token.download' AND chain_seq IS NOT NULL"));
+            // The sign-in's record is written outside the group: it waits for the chainer, which is not running.
+            Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit WHERE action = 'login' AND chain_seq IS NULL"));
+        }
+
+        var (exit, output, error) = await server.CliAsync("", "audit", "verify");
+        Assert.True(exit == 0, error);
+        Assert.Contains("chain intact", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GroupCommit_RecordChainedMeanwhileByANodeWhoseClockIsAhead_TheGroupRunsAgainAndTheChainHolds()
+    {
+        // The group chains a closing record only if it is young enough that no chainer can have chained it as it stood
+        // (Audit:ChainOpenAfter); a node whose clock is hours ahead can. Its closing write must then still land.
+        await using var setup = await ServerWithBigFile.StartAsync();
+        var (server, id, session, token) = (setup.Server, setup.Id, setup.Session, setup.Token);
+        var db = server.Services.GetRequiredService<Database>();
+        using (var response = await setup.Client.SendAsync(CallRec.Send(session, token), HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var ahead = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(server.Clock.GetUtcNow() + TimeSpan.FromHours(7));
+            var otherNode = new AuditLog(db, ahead, Microsoft.Extensions.Options.Options.Create(new AuditOptions()), Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditLog>.Instance);
+            await otherNode.FlushAsync();
+            Assert.NotNull(Assert.Single(await RowsAsync(db, "redeem", id)).ChainSeq);
+            Assert.Equal(BigSize, (await response.Content.ReadAsByteArrayAsync()).Length);
+        }
+
+        await server.FlushAuditAsync();
+        var rows = await RowsAsync(db, "redeem", id);
+        Assert.Equal([(AuditLog.Started, (long?)null), ("200-complete", BigSize)], rows.Select(r => (r.Outcome, r.Bytes)));
+        Assert.All(rows, r => Assert.NotNull(r.ChainSeq));
+        Assert.Contains(server.Log.Lines, l => l.Contains("took the audit chain failed and runs again without it", StringComparison.Ordinal));
+        var (exit, output, error) = await server.CliAsync("", "audit", "verify");
+        Assert.True(exit == 0, error);
+        Assert.Contains("chain intact, 0 pending", output, StringComparison.Ordinal);
+    }
+
     private static async Task<AuditChain.AuditRow> ClosedAsync(TestServer server, string action, long id)
     {
         var db = server.Services.GetRequiredService<Database>();

@@ -22,7 +22,8 @@ public sealed record AuditEntry(
 /// <summary>
 /// Append-only, hash-chained audit log. Every record is written durably, by a plain INSERT, before the request it
 /// records goes on (a redemption's record in the redeeming transaction itself, see <see cref="InsertAsync"/>), so a
-/// crash loses none. Records are inserted unchained; this service, on every node, then gives closed records their
+/// crash loses none. Records are inserted unchained (except those a writer holding the chain writes chained,
+/// <see cref="InlineChain"/>); this service, on every node, then gives closed records their
 /// place in the chain (<c>chain_seq</c>, <c>prev_hash</c>, <c>hash</c>) under the chain lock, each hash covering
 /// the previous one, so an edited or deleted row breaks the chain. A transfer's record is inserted open (outcome
 /// <see cref="Started"/>) and closed by <see cref="CompleteAsync"/> with the bytes sent and the outcome; one left open
@@ -71,8 +72,11 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     public static async Task<long> InsertAsync(DbConnection connection, DbTransaction? tx, AuditEntry e, bool open) =>
         await StatementPipeline.ScalarAsync(connection, tx, InsertStatement(e, open)) ?? throw new InvalidOperationException("the audit INSERT returned no seq");
 
-    /// <summary>The INSERT of <see cref="InsertAsync"/> as a statement of a pipeline; it returns the record's seq.</summary>
-    public static Statement InsertStatement(AuditEntry e, bool open) =>
+    /// <summary>
+    /// The INSERT of <see cref="InsertAsync"/> as a statement of a pipeline; it returns the record's seq.
+    /// <paramref name="link"/>: the record's place in the chain, for a writer holding it (<see cref="InlineChain"/>).
+    /// </summary>
+    public static Statement InsertStatement(AuditEntry e, bool open, (long ChainSeq, string Prev, string Hash)? link = null) =>
         new(
             InsertSql,
             ("at", e.At.ToUnixTimeMilliseconds()),
@@ -83,12 +87,15 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
             ("Bytes", e.Bytes),
             ("Outcome", e.Outcome),
             ("Reason", e.Reason),
-            ("inProgress", open ? 1L : 0L));
+            ("inProgress", open ? 1L : 0L),
+            ("prev", link?.Prev ?? ""),
+            ("hash", link?.Hash ?? ""),
+            ("chainSeq", link?.ChainSeq));
 
     private const string InsertSql =
         """
-        INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, reason, prev_hash, hash, in_progress)
-        VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, @Reason, '', '', @inProgress)
+        INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, reason, prev_hash, hash, in_progress, chain_seq)
+        VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, @Reason, @prev, @hash, @inProgress, @chainSeq)
         RETURNING seq
         """;
 

@@ -272,9 +272,19 @@ public sealed class Database : IDisposable
     {
         if (Kind == DbKind.Postgres)
         {
-            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(7731)", transaction: tx);
+            await connection.ExecuteAsync($"SELECT pg_advisory_xact_lock({AuditChainLock})", transaction: tx);
         }
     }
+
+    /// <summary>
+    /// <see cref="LockAuditChainAsync"/> without waiting, as a statement of a pipeline: one row, true when this
+    /// transaction holds the chain now. Null on SQLite, whose write transaction holds it already.
+    /// </summary>
+    public Statement? TryLockAuditChainStatement() =>
+        Kind == DbKind.Postgres ? new Statement($"SELECT pg_try_advisory_xact_lock({AuditChainLock})") : null;
+
+    /// <summary>The advisory lock of <see cref="LockAuditChainAsync"/>: one number for every node.</summary>
+    private const long AuditChainLock = 7731;
 
     private static readonly object Marker = new();
 

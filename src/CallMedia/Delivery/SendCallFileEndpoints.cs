@@ -112,7 +112,7 @@ public static class SendCallFileEndpoints
 
         // Closes the redemption's open record, or writes the record of a request that redeemed nothing.
         Task Close(long? bytes, string outcome) => grant.AuditSeq is { } seq
-            ? tokens.CompleteAsync(seq, Record(action, coupleList, bytes, outcome))
+            ? tokens.CompleteAsync(seq, grant.OpenRecord, Record(action, coupleList, bytes, outcome))
             : audit.WriteAsync(Record(action, coupleList, bytes, outcome));
 
         var (verdict, couples, files) = await access.CheckWithFilesAsync(caller.User, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, read, ct);
@@ -153,7 +153,8 @@ public static class SendCallFileEndpoints
         // database before the first byte (open), and closed when the transfer ends.
         if (grant.AuditSeq is null)
         {
-            grant = grant with { AuditSeq = await log.BeginAsync(Record(action, coupleList, null, AuditLog.Started)) };
+            var opened = Record(action, coupleList, null, AuditLog.Started);
+            grant = grant with { AuditSeq = await log.BeginAsync(opened), OpenRecord = opened };
         }
 
         // Storage:S3:RedirectDownloads (a trusted network): the store sends the bytes; the record says so, without a count.

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Threading.Channels;
 using CallMedia.Audit;
 using CallMedia.Data;
+using Microsoft.Extensions.Options;
 
 namespace CallMedia.Tokens;
 
@@ -12,13 +13,17 @@ namespace CallMedia.Tokens;
 /// closed in the next one. Each request is released only when the transaction holding its write has committed. A
 /// request that arrives while a transaction runs waits for the next one, which takes everything queued by then (up
 /// to <see cref="MaxBatch"/>): under load one commit serves many requests; with no load it is one per request.
+/// The records a group writes closed (token issues, transfers' closings) join the audit chain in the same statements
+/// (<see cref="InlineChain"/>) when the group can take the chain.
 /// </summary>
-public sealed class RedemptionBatcher : IAsyncDisposable
+public sealed partial class RedemptionBatcher : IAsyncDisposable
 {
     /// <summary>Writes per transaction at most, so one transaction never holds the write lock for long.</summary>
     public const int MaxBatch = 64;
 
     private readonly Database _db;
+    private readonly TimeProvider _clock;
+    private readonly IOptions<AuditOptions> _audit;
     private readonly ILogger<RedemptionBatcher> _logger;
     private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
@@ -39,9 +44,11 @@ public sealed class RedemptionBatcher : IAsyncDisposable
     private readonly Task _checkpoints;
     private int _committedSinceCheckpoint;
 
-    public RedemptionBatcher(Database db, ILogger<RedemptionBatcher> logger)
+    public RedemptionBatcher(Database db, TimeProvider clock, IOptions<AuditOptions> audit, ILogger<RedemptionBatcher> logger)
     {
         _db = db;
+        _clock = clock;
+        _audit = audit;
         _logger = logger;
         _loop = Task.Run(RunAsync);
         _checkpoints = db.Kind == DbKind.Sqlite ? Task.Run(CheckpointLoopAsync) : Task.CompletedTask;
@@ -65,24 +72,31 @@ public sealed class RedemptionBatcher : IAsyncDisposable
     /// Redeems one token (hash, session, at <paramref name="now"/>) in the next group transaction; when it wins,
     /// <paramref name="record"/> turns its row into the audit record inserted in the same transaction, and
     /// <paramref name="alsoRead"/> (optional) names reads that travel in the same pipeline as that record (on
-    /// PostgreSQL: what the request reads next, without a round trip of its own). Completes after the commit: the row
-    /// and the record's seq, or null when the token was not redeemable.
+    /// PostgreSQL: what the request reads next, without a round trip of its own). Completes after the commit: the row,
+    /// the record's seq and the record as written (for <see cref="CompleteAsync"/>), or null when the token was not
+    /// redeemable.
     /// </summary>
-    public Task<(GrantRow Row, long? AuditSeq)?> RedeemAsync(
+    public Task<(GrantRow Row, long? AuditSeq, AuditEntry? Record)?> RedeemAsync(
         string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record, Func<GrantRow, PipelinedRead?>? alsoRead = null) =>
         Enqueue(new Redemption(hash, session, now, leaseUntil, record, alsoRead));
 
-    /// <summary>Closes a transfer's open audit record (<see cref="AuditLog.CompleteAsync(long, AuditEntry, CancellationToken)"/>) in the next group transaction.</summary>
-    public Task CompleteAsync(long seq, AuditEntry final) => Enqueue(new Completion(seq, final));
+    /// <summary>
+    /// Closes a transfer's open audit record (<see cref="AuditLog.CompleteAsync(long, AuditEntry, CancellationToken)"/>)
+    /// in the next group transaction. <paramref name="opened"/>, the record as it was written open, lets the group
+    /// chain it in the closing UPDATE; without it the chainer does, later.
+    /// </summary>
+    public Task CompleteAsync(long seq, AuditEntry? opened, AuditEntry final) => Enqueue(new Completion(seq, opened, final));
 
     /// <summary>
     /// Issues a token in the next group transaction: <paramref name="count"/> (a statement that returns a row when the
-    /// session's window has room) decides, then <paramref name="rows"/> of that decision are written. Issues run in
+    /// session's window has room) decides, then <paramref name="rows"/> of that decision are written, with the
+    /// decision's audit record (closed, chained with the group's when it can). Issues run in
     /// <paramref name="lockKey"/> order (the session's hash, whose row the count locks), after the redemptions, so
     /// groups on different nodes take row locks in one order and never deadlock. Completes after the commit: whether
     /// the window had room.
     /// </summary>
-    public Task<bool> IssueAsync(string lockKey, Statement count, Func<bool, IReadOnlyList<Statement>> rows) => Enqueue(new Issue(lockKey, count, rows));
+    public Task<bool> IssueAsync(string lockKey, Statement count, Func<bool, (IReadOnlyList<Statement> Rows, AuditEntry Record)> rows) =>
+        Enqueue(new Issue(lockKey, count, rows));
 
     private Task<T> Enqueue<T>(Work<T> work)
     {
@@ -106,23 +120,18 @@ public sealed class RedemptionBatcher : IAsyncDisposable
             var ordered = batch.Order(Comparer<Work>.Create(static (a, b) => a.CompareTo(b))).ToList();
             try
             {
-                Func<DbConnection, Task<int>> group = async connection =>
+                try
                 {
-                    await using var tx = await connection.BeginTransactionAsync();
-                    await RunGroupAsync(connection, tx, ordered);
-                    await tx.CommitAsync();
-                    return 0;
-                };
-                if (_db.Kind == DbKind.Sqlite)
-                {
-                    // In process, a round trip costs nothing but compiling the statements does: one connection kept
-                    // open, its group statements compiled once (StatementPipeline.KeepPrepared).
-                    await _db.WriteOnAsync(await OwnConnectionAsync(), group);
-                    Volatile.Write(ref _committedSinceCheckpoint, 1);
+                    await CommitAsync(ordered, chain: true);
                 }
-                else
+                catch (Exception ex) when (_chainTaken)
                 {
-                    await _db.WriteAsync(group);
+                    // Nothing committed. Whatever went wrong with the chain taken (a record meant to be closed and chained
+                    // was chained already, by a chainer whose clock is ahead), the same group once more without it; a
+                    // failure that is not the chain's fails that run as well.
+                    await DropOwnConnectionAsync();
+                    LogChainedGroupFailed(_logger, ex.GetBaseException().Message);
+                    await CommitAsync(ordered, chain: false);
                 }
 
                 foreach (var work in batch)
@@ -146,7 +155,33 @@ public sealed class RedemptionBatcher : IAsyncDisposable
         await DropOwnConnectionAsync();
     }
 
+    /// <summary>One run of a group in a transaction of its own, committed; <paramref name="chain"/>: taking the audit chain.</summary>
+    private async Task CommitAsync(List<Work> ordered, bool chain)
+    {
+        Func<DbConnection, Task<int>> group = async connection =>
+        {
+            await using var tx = await connection.BeginTransactionAsync();
+            await RunGroupAsync(connection, tx, ordered, chain);
+            await tx.CommitAsync();
+            return 0;
+        };
+        if (_db.Kind == DbKind.Sqlite)
+        {
+            // In process, a round trip costs nothing but compiling the statements does: one connection kept
+            // open, its group statements compiled once (StatementPipeline.KeepPrepared).
+            await _db.WriteOnAsync(await OwnConnectionAsync(), group);
+            Volatile.Write(ref _committedSinceCheckpoint, 1);
+        }
+        else
+        {
+            await _db.WriteAsync(group);
+        }
+    }
+
     private DbConnection? _own;
+
+    /// <summary>Whether the group's current run has taken the audit chain (written by the writer loop only).</summary>
+    private bool _chainTaken;
 
     private async Task<DbConnection> OwnConnectionAsync()
     {
@@ -227,11 +262,18 @@ public sealed class RedemptionBatcher : IAsyncDisposable
 
     /// <summary>
     /// One group's writes, in lock order, each kind as one pipeline (one round trip on PostgreSQL): the redemptions'
-    /// UPDATEs, the winners' audit INSERTs, the token issues' window counts, the issued tokens' rows, the transfers'
-    /// closings. A group costs a handful of round trips however many requests it serves.
+    /// UPDATEs, the winners' audit INSERTs, the token issues' window counts, then (<paramref name="chain"/>) the
+    /// audit chain taken, the issued tokens' rows with their records, the transfers' closings. A group costs a
+    /// handful of round trips however many requests it serves.
     /// </summary>
-    private static async Task RunGroupAsync(DbConnection connection, DbTransaction tx, List<Work> ordered)
+    private async Task RunGroupAsync(DbConnection connection, DbTransaction tx, List<Work> ordered, bool chain)
     {
+        _chainTaken = false;
+        foreach (var work in ordered)
+        {
+            work.Reset();
+        }
+
         var redemptions = ordered.OfType<Redemption>().ToList();
         await StatementPipeline.RunAsync(
             connection,
@@ -260,18 +302,29 @@ public sealed class RedemptionBatcher : IAsyncDisposable
             tx,
             issues.ConvertAll(i => i.Count),
             async (i, reader) => issues[i].Counted(await reader.ReadAsync()));
-        await StatementPipeline.ExecuteAsync(connection, tx, issues.SelectMany(i => i.Rows).ToList());
-
         var completions = ordered.OfType<Completion>().ToList();
+
+        // The chain, when the group writes records it can chain now: closed ones (a token issue's), and transfers'
+        // records closing soon enough after they were opened that no chainer can have chained them as they stood.
+        var youngSince = _clock.GetUtcNow() - (_audit.Value.ChainOpenAfter / 2);
+        var links = chain && (issues.Count > 0 || completions.Any(c => c.Chainable(youngSince)))
+            ? await InlineChain.TakeAsync(_db, connection, tx)
+            : null;
+        _chainTaken = links is not null;
+        await StatementPipeline.ExecuteAsync(
+            connection,
+            tx,
+            issues.SelectMany(i => i.Rows.Append(links?.Insert(i.Record) ?? AuditLog.InsertStatement(i.Record, open: false))).ToList());
+
         await StatementPipeline.RunAsync(
             connection,
             tx,
-            completions.ConvertAll(c => c.Statement),
+            completions.ConvertAll(c => c.Statement(links, youngSince)),
             async (i, reader) => completions[i].Closed(await StatementPipeline.FirstLongAsync(reader)));
         foreach (var completion in completions)
         {
             // A record chained as it stood while its transfer ran gets a closing record of its own.
-            await completion.FinishAsync(connection, tx);
+            await completion.FinishAsync(connection, tx, links);
         }
     }
 
@@ -310,6 +363,9 @@ public sealed class RedemptionBatcher : IAsyncDisposable
 
         public virtual string LockKey => "";
 
+        /// <summary>Forgets what a run of the group that did not commit decided, before the group runs again.</summary>
+        public abstract void Reset();
+
         public abstract void Release();
 
         public abstract void Fail(Exception ex);
@@ -321,13 +377,15 @@ public sealed class RedemptionBatcher : IAsyncDisposable
 
         protected T Result { get; set; } = default!;
 
+        public override void Reset() => Result = default!;
+
         public override void Release() => Done.TrySetResult(Result);
 
         public override void Fail(Exception ex) => Done.TrySetException(ex);
     }
 
     private sealed class Redemption(string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record, Func<GrantRow, PipelinedRead?>? alsoRead)
-        : Work<(GrantRow Row, long? AuditSeq)?>
+        : Work<(GrantRow Row, long? AuditSeq, AuditEntry? Record)?>
     {
         public override int CompareTo(Work other) =>
             other is Redemption r ? string.CompareOrdinal(hash, r.Hash) : -1;
@@ -352,21 +410,28 @@ public sealed class RedemptionBatcher : IAsyncDisposable
         /// <summary>The reads to run in the audit INSERTs' pipeline, for a won redemption that asked for them.</summary>
         public PipelinedRead? Read { get; private set; }
 
+        public override void Reset()
+        {
+            base.Reset();
+            Read = null;
+        }
+
         public void Won(GrantRow? row)
         {
+            Entry = null;
             if (row is not null)
             {
-                Result = (row, null);
+                Result = (row, null, null);
                 Entry = record(row);
                 Read = alsoRead?.Invoke(row);
             }
         }
 
-        public void Recorded(long seq) => Result = (Result!.Value.Row, seq);
+        public void Recorded(long seq) => Result = (Result!.Value.Row, seq, Entry);
 
     }
 
-    private sealed class Issue(string lockKey, Statement count, Func<bool, IReadOnlyList<Statement>> rows) : Work<bool>
+    private sealed class Issue(string lockKey, Statement count, Func<bool, (IReadOnlyList<Statement> Rows, AuditEntry Record)> rows) : Work<bool>
     {
         public override int CompareTo(Work other) => other switch
         {
@@ -382,37 +447,60 @@ public sealed class RedemptionBatcher : IAsyncDisposable
         /// <summary>The rows to write once <see cref="Counted"/> has decided.</summary>
         public IReadOnlyList<Statement> Rows { get; private set; } = [];
 
+        /// <summary>The audit record of that decision.</summary>
+        public AuditEntry Record { get; private set; } = null!;
+
         public void Counted(bool counted)
         {
             Result = counted;
-            Rows = rows(counted);
+            (Rows, Record) = rows(counted);
         }
     }
 
-    private sealed class Completion(long seq, AuditEntry final) : Work<long>
+    private sealed class Completion(long seq, AuditEntry? opened, AuditEntry final) : Work<long>
     {
         private bool _closed;
+        private bool _chained;
 
         public override int CompareTo(Work other) =>
             other is Completion c ? seq.CompareTo(c.Seq) : 1;
 
         private long Seq => seq;
 
-        public Statement Statement => AuditLog.CloseStatement(seq, final);
+        /// <summary>Whether the closing UPDATE may chain the record: it was opened after <paramref name="youngSince"/>.</summary>
+        public bool Chainable(DateTimeOffset youngSince) => opened is not null && opened.At > youngSince;
+
+        /// <summary>The closing UPDATE, chaining the record when <paramref name="links"/> is taken and it is <see cref="Chainable"/>.</summary>
+        public Statement Statement(InlineChain? links, DateTimeOffset youngSince)
+        {
+            _chained = links is not null && Chainable(youngSince);
+            return _chained ? links!.Close(seq, opened!, final) : AuditLog.CloseStatement(seq, final);
+        }
 
         public void Closed(long? closed)
         {
             _closed = closed is not null;
+            if (!_closed && _chained)
+            {
+                // Its place in the chain is taken by the statements after it: this transaction must not commit.
+                throw new InvalidOperationException($"audit record {seq} was chained while its transfer ran");
+            }
+
             Result = seq;
         }
 
         /// <summary>After the pipeline: a record that was chained already gets a closing record inserted.</summary>
-        public async Task FinishAsync(DbConnection connection, DbTransaction tx)
+        public async Task FinishAsync(DbConnection connection, DbTransaction tx, InlineChain? links)
         {
             if (!_closed)
             {
-                Result = await AuditLog.InsertAsync(connection, tx, final, open: false);
+                Result = links is null
+                    ? await AuditLog.InsertAsync(connection, tx, final, open: false)
+                    : await StatementPipeline.ScalarAsync(connection, tx, links.Insert(final)) ?? throw new InvalidOperationException("the audit INSERT returned no seq");
             }
         }
     }
+
+    [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "A group of delivery writes that took the audit chain failed and runs again without it: {Reason}")]
+    private static partial void LogChainedGroupFailed(ILogger logger, string reason);
 }

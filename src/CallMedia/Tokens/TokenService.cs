@@ -10,10 +10,11 @@ namespace CallMedia.Tokens;
 
 /// <summary>
 /// A token that admitted a request, with what it was issued for; <paramref name="AuditSeq"/> is the open audit record of a
-/// redemption; <paramref name="Options"/> the delivery options it was issued with (<c>tokens.options</c>, JSON, opaque
-/// here; null for the tokens old clients ask for), read with the token's row.
+/// redemption, written as <paramref name="OpenRecord"/>; <paramref name="Options"/> the delivery options it was issued
+/// with (<c>tokens.options</c>, JSON, opaque here; null for the tokens old clients ask for), read with the token's row.
 /// </summary>
-public sealed record TokenGrant(long UserId, IReadOnlyList<long> CoupleIds, int Type, TokenAction Action, bool FirstUse, long? AuditSeq = null, string? Options = null);
+public sealed record TokenGrant(
+    long UserId, IReadOnlyList<long> CoupleIds, int Type, TokenAction Action, bool FirstUse, long? AuditSeq = null, string? Options = null, AuditEntry? OpenRecord = null);
 
 /// <summary>
 /// Download tokens: issued to a session for fixed criteria, redeemed exactly once by one conditional UPDATE (so
@@ -37,8 +38,8 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
             session.IdHash,
             sessions.CountTokenStatement(session, options.Value.MaxPerSessionPerMinute),
             counted => counted
-                ? [InsertStatement(token, session, coupleIds, type, action, deliveryOptions), AuditLog.InsertStatement(record("issued"), open: false)]
-                : [AuditLog.InsertStatement(record("rate-limited"), open: false)]);
+                ? ([InsertStatement(token, session, coupleIds, type, action, deliveryOptions)], record("issued"))
+                : ([], record("rate-limited")));
         return issued ? token : null;
     }
 
@@ -121,7 +122,7 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
                 alsoRead is null ? null : row => alsoRead(Grant(row, firstUse: true)));
             if (redeemed is { } won)
             {
-                return Grant(won.Row, firstUse: true) with { AuditSeq = won.AuditSeq };
+                return Grant(won.Row, firstUse: true) with { AuditSeq = won.AuditSeq, OpenRecord = won.Record };
             }
         }
 
@@ -140,8 +141,11 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
         return usable ? Grant(row, firstUse: false) : null;
     }
 
-    /// <summary>Closes a transfer's open audit record (the redemption's, or a range request's) in the next group commit.</summary>
-    public Task CompleteAsync(long auditSeq, AuditEntry final) => batcher.CompleteAsync(auditSeq, final);
+    /// <summary>
+    /// Closes a transfer's open audit record (the redemption's, or a range request's), written as <paramref name="opened"/>,
+    /// in the next group commit.
+    /// </summary>
+    public Task CompleteAsync(long auditSeq, AuditEntry? opened, AuditEntry final) => batcher.CompleteAsync(auditSeq, opened, final);
 
     private static bool FixedTimeEquals(string a, string b) =>
         System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
