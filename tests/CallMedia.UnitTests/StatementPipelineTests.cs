@@ -71,6 +71,21 @@ public sealed class StatementPipelineTests : IDisposable
         Assert.Equal(["a=1", "b=2"], await RowsAsync());
     }
 
+    [Fact]
+    public async Task RunAsync_KeptCommandGivenTheSameSqlWithItsParametersInAnotherOrder_BindsEachByName()
+    {
+        // A kept command's parameters are given new values in place only while the statement names them in the same
+        // order; the same SQL built with another order (or another count) gets its parameters anew.
+        StatementPipeline.KeepPrepared(_connection);
+        Assert.Equal(1, await StatementPipeline.ScalarAsync(_connection, null, new Statement(Insert, ("k", "a"), ("v", "1"))));
+        Assert.Equal(2, await StatementPipeline.ScalarAsync(_connection, null, new Statement(Insert, ("v", "2"), ("k", "b"))));
+        Assert.Equal(3, await StatementPipeline.ScalarAsync(_connection, null, new Statement(Insert, ("k", "c"), ("v", "3"))));
+        await Assert.ThrowsAnyAsync<Exception>(() => StatementPipeline.ScalarAsync(_connection, null, new Statement(Insert, ("k", "d"))));
+        Assert.Equal(4, await StatementPipeline.ScalarAsync(_connection, null, new Statement(Insert, ("k", "e"), ("v", null))));
+
+        Assert.Equal(["a=1", "b=2", "c=3", "e="], await RowsAsync());
+    }
+
     private async Task<List<string>> RowsAsync()
     {
         var rows = new List<string>();

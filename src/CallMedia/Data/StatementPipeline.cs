@@ -207,9 +207,42 @@ public static class StatementPipeline
         }
 
         reused.Transaction = tx;
-        reused.Parameters.Clear();
-        AddParameters(statement, reused.Parameters, reused.CreateParameter);
+        if (!SetValues(statement, reused.Parameters))
+        {
+            reused.Parameters.Clear();
+            AddParameters(statement, reused.Parameters, reused.CreateParameter);
+        }
+
         return new CommandLease(reused, kept: true);
+    }
+
+    /// <summary>
+    /// A kept command's parameters given this run's values, when they are the statement's names in its order (the
+    /// same SQL is built by one method, so they are): no new parameter objects per run. False when they differ.
+    /// </summary>
+    private static bool SetValues(Statement statement, DbParameterCollection parameters)
+    {
+        var named = statement.Parameters;
+        if (parameters.Count != named.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < named.Length; i++)
+        {
+            var kept = parameters[i].ParameterName;
+            if (kept.Length != named[i].Name.Length + 1 || !kept.AsSpan(1).SequenceEqual(named[i].Name))
+            {
+                return false;
+            }
+        }
+
+        for (var i = 0; i < named.Length; i++)
+        {
+            parameters[i].Value = named[i].Value ?? DBNull.Value;
+        }
+
+        return true;
     }
 
     private static DbBatch Batch(DbConnection connection, DbTransaction? tx, IReadOnlyList<Statement> statements)
