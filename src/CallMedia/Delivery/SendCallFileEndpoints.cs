@@ -21,7 +21,7 @@ public static class SendCallFileEndpoints
     /// prepare answer; 302 without a live session; 400, 403, 404, 405, 409, 503 as framed errors (API.md §3 table).
     /// </summary>
     private static async Task<Results<AuditedTransfer, CallRecXml, CallRecError, SignInRedirect>> SendAsync(
-        HttpContext context, Callers callers, CoupleAccess access, CallStore calls, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, AuditLog log, CallMediaMetrics metrics, AccelRedirect accel)
+        HttpContext context, Callers callers, CoupleAccess access, CallStore calls, TokenService tokens, DeliveryPlanner planner, PrepareResponder prepare, RequestAudit audit, CallMediaMetrics metrics, AccelRedirect accel)
     {
         var request = context.Request;
         var ct = context.RequestAborted;
@@ -154,7 +154,7 @@ public static class SendCallFileEndpoints
         if (grant.AuditSeq is null)
         {
             var opened = Record(action, coupleList, null, AuditLog.Started);
-            grant = grant with { AuditSeq = await log.BeginAsync(opened), OpenRecord = opened };
+            grant = grant with { AuditSeq = await tokens.OpenRecordAsync(opened), OpenRecord = opened };
         }
 
         // Storage:S3:RedirectDownloads (a trusted network): the store sends the bytes; the record says so, without a count.

@@ -81,6 +81,12 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         Enqueue(new Redemption(hash, session, now, leaseUntil, record, alsoRead));
 
     /// <summary>
+    /// Writes the open audit record of a transfer about to start that redeems nothing (a range or HEAD request within
+    /// its token's lease) in the next group transaction. Completes after the commit, with the record's seq.
+    /// </summary>
+    public Task<long> OpenAsync(AuditEntry opened) => Enqueue(new Opening(opened));
+
+    /// <summary>
     /// Closes a transfer's open audit record (<see cref="AuditLog.CompleteAsync(long, AuditEntry, CancellationToken)"/>)
     /// in the next group transaction. <paramref name="opened"/>, the record as it was written open, lets the group
     /// chain it in the closing UPDATE; without it the chainer does, later.
@@ -295,6 +301,11 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
             }
         }
 
+        foreach (var opening in ordered.OfType<Opening>())
+        {
+            steps.Add((AuditLog.InsertStatement(opening.Record, open: true), async reader => opening.Recorded(await StatementPipeline.FirstLongAsync(reader))));
+        }
+
         await StatementPipeline.RunAsync(connection, tx, steps.ConvertAll(s => s.Statement), (i, reader) => steps[i].Read(reader));
         var issues = ordered.OfType<Issue>().ToList();
         await StatementPipeline.RunAsync(
@@ -358,10 +369,17 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
     private abstract class Work
     {
-        /// <summary>Redemptions first, by token hash; then other writes, by lock key; then completions, by audit seq.</summary>
-        public abstract int CompareTo(Work other);
+        /// <summary>
+        /// Redemptions first, by token hash; then the records of transfers that redeem nothing (new rows: no order
+        /// needed), token issues by lock key, and completions, by audit seq.
+        /// </summary>
+        public int CompareTo(Work other) => Rank != other.Rank ? Rank.CompareTo(other.Rank) : CompareWithin(other);
 
-        public virtual string LockKey => "";
+        /// <summary>Where this kind of write comes in a group.</summary>
+        protected abstract int Rank { get; }
+
+        /// <summary>The order among writes of the same kind.</summary>
+        protected abstract int CompareWithin(Work other);
 
         /// <summary>Forgets what a run of the group that did not commit decided, before the group runs again.</summary>
         public abstract void Reset();
@@ -387,8 +405,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     private sealed class Redemption(string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record, Func<GrantRow, PipelinedRead?>? alsoRead)
         : Work<(GrantRow Row, long? AuditSeq, AuditEntry? Record)?>
     {
-        public override int CompareTo(Work other) =>
-            other is Redemption r ? string.CompareOrdinal(hash, r.Hash) : -1;
+        protected override int Rank => 0;
+
+        protected override int CompareWithin(Work other) => string.CompareOrdinal(hash, ((Redemption)other).Hash);
 
         private string Hash => hash;
 
@@ -433,14 +452,11 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
     private sealed class Issue(string lockKey, Statement count, Func<bool, (IReadOnlyList<Statement> Rows, AuditEntry Record)> rows) : Work<bool>
     {
-        public override int CompareTo(Work other) => other switch
-        {
-            Redemption => 1,
-            Completion => -1,
-            _ => string.CompareOrdinal(lockKey, other.LockKey),
-        };
+        protected override int Rank => 2;
 
-        public override string LockKey => lockKey;
+        protected override int CompareWithin(Work other) => string.CompareOrdinal(lockKey, ((Issue)other).LockKey);
+
+        private string LockKey => lockKey;
 
         public Statement Count => count;
 
@@ -457,13 +473,25 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         }
     }
 
+    private sealed class Opening(AuditEntry opened) : Work<long>
+    {
+        protected override int Rank => 1;
+
+        public AuditEntry Record => opened;
+
+        protected override int CompareWithin(Work other) => 0;
+
+        public void Recorded(long? seq) => Result = seq ?? throw new InvalidOperationException("the audit INSERT returned no seq");
+    }
+
     private sealed class Completion(long seq, AuditEntry? opened, AuditEntry final) : Work<long>
     {
         private bool _closed;
         private bool _chained;
 
-        public override int CompareTo(Work other) =>
-            other is Completion c ? seq.CompareTo(c.Seq) : 1;
+        protected override int Rank => 3;
+
+        protected override int CompareWithin(Work other) => seq.CompareTo(((Completion)other).Seq);
 
         private long Seq => seq;
 

@@ -142,6 +142,12 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
     }
 
     /// <summary>
+    /// Writes the open audit record of a transfer that redeems nothing (a range or HEAD request within the lease) in
+    /// the next group commit; returns its seq for <see cref="CompleteAsync"/>.
+    /// </summary>
+    public Task<long> OpenRecordAsync(AuditEntry opened) => batcher.OpenAsync(opened);
+
+    /// <summary>
     /// Closes a transfer's open audit record (the redemption's, or a range request's), written as <paramref name="opened"/>,
     /// in the next group commit.
     /// </summary>
