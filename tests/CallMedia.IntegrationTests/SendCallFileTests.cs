@@ -74,8 +74,23 @@ public sealed class SendCallFileTests(ServerFixture fixture) : IClassFixture<Ser
             Assert.Equal(HttpStatusCode.Forbidden, stolen.StatusCode);
         }
 
-        using var own = await client.SendAsync(CallRec.Send(owner, token));
-        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        // A range request reads the lease before trying to redeem: another session's is refused either way.
+        Assert.Equal(HttpStatusCode.Forbidden, await RangeStatusAsync(thief));
+        using (var own = await client.SendAsync(CallRec.Send(owner, token)))
+        {
+            Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Forbidden, await RangeStatusAsync(thief));
+        Assert.Equal(HttpStatusCode.PartialContent, await RangeStatusAsync(owner));
+
+        async Task<HttpStatusCode> RangeStatusAsync(string session)
+        {
+            using var request = CallRec.Send(session, token);
+            request.Headers.Range = new RangeHeaderValue(0, 9);
+            using var response = await client.SendAsync(request);
+            return response.StatusCode;
+        }
     }
 
     [Fact]

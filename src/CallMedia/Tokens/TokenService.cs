@@ -109,27 +109,49 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
         var hash = Secrets.HashToken(token!);
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var lease = (long)options.Value.RangeLease.TotalMilliseconds;
-        if (!isHead)
+        if (isHead || hasRange)
         {
-            // Group commit: redeemed by its own conditional UPDATE, in a transaction shared with the requests that
-            // arrived with it, its audit record in that same transaction; this returns once it has committed.
-            var redeemed = await batcher.RedeemAsync(
-                hash,
-                session.IdHash,
-                now,
-                now + lease,
-                row => redemptionRecord?.Invoke(Grant(row, firstUse: true)),
-                alsoRead is null ? null : row => alsoRead(Grant(row, firstUse: true)));
-            if (redeemed is { } won)
+            // A player's next range (or a HEAD) mostly finds its token redeemed already: the lease decides, read
+            // without waiting for a group commit whose redeeming UPDATE could only fail.
+            var known = await ReadAsync(hash, ct);
+            if (known is null || known.RedeemedAt is not null || isHead)
             {
-                return Grant(won.Row, firstUse: true) with { AuditSeq = won.AuditSeq, OpenRecord = won.Record };
+                return Leased(known, session, isHead, hasRange, now);
             }
         }
 
+        // Group commit: redeemed by its own conditional UPDATE, in a transaction shared with the requests that
+        // arrived with it, its audit record in that same transaction; this returns once it has committed.
+        var redeemed = await batcher.RedeemAsync(
+            hash,
+            session.IdHash,
+            now,
+            now + lease,
+            row => redemptionRecord?.Invoke(Grant(row, firstUse: true)),
+            alsoRead is null ? null : row => alsoRead(Grant(row, firstUse: true)));
+        if (redeemed is { } won)
+        {
+            return Grant(won.Row, firstUse: true) with { AuditSeq = won.AuditSeq, OpenRecord = won.Record };
+        }
+
+        // Not redeemable by this request; a range request redeemed by another one meanwhile may still use the lease.
+        return hasRange ? Leased(await ReadAsync(hash, ct), session, isHead, hasRange, now) : null;
+    }
+
+    private async Task<TokenRow?> ReadAsync(string hash, CancellationToken ct)
+    {
         await using var connection = await db.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<TokenRow>(
+        return await connection.QuerySingleOrDefaultAsync<TokenRow>(
             "SELECT session_hash, revoked, expires_at, redeemed_at, lease_until, user_id, couple_ids, media_type, action, options FROM tokens WHERE hash = @hash",
             new { hash });
+    }
+
+    /// <summary>
+    /// A request that redeems nothing: a HEAD while the token is unused, or a range or HEAD request of the same session
+    /// while the range lease runs. Null means 403.
+    /// </summary>
+    private static TokenGrant? Leased(TokenRow? row, SessionInfo session, bool isHead, bool hasRange, long now)
+    {
         if (row is null || row.Revoked != 0 || !FixedTimeEquals(row.SessionHash, session.IdHash))
         {
             return null;
