@@ -130,13 +130,14 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
                 {
                     await CommitAsync(ordered, chain: true);
                 }
-                catch (Exception ex) when (_chainTaken)
+                catch (ChainMovedException ex)
                 {
-                    // Nothing committed. Whatever went wrong with the chain taken (a record meant to be closed and chained
-                    // was chained already, by a chainer whose clock is ahead), the same group once more without it; a
-                    // failure that is not the chain's fails that run as well.
+                    // Thrown before the commit, so nothing committed: a record meant to be closed and chained was chained
+                    // already (by a chainer whose clock is ahead). The same group once more, without the chain. Any other
+                    // failure fails the group's requests, as it always did: after a commit whose outcome is unknown, a
+                    // second run could redeem, open or close twice.
                     await DropOwnConnectionAsync();
-                    LogChainedGroupFailed(_logger, ex.GetBaseException().Message);
+                    LogChainedGroupFailed(_logger, ex.Message);
                     await CommitAsync(ordered, chain: false);
                 }
 
@@ -185,9 +186,6 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     }
 
     private DbConnection? _own;
-
-    /// <summary>Whether the group's current run has taken the audit chain (written by the writer loop only).</summary>
-    private bool _chainTaken;
 
     private async Task<DbConnection> OwnConnectionAsync()
     {
@@ -274,7 +272,6 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     /// </summary>
     private async Task RunGroupAsync(DbConnection connection, DbTransaction tx, List<Work> ordered, bool chain)
     {
-        _chainTaken = false;
         foreach (var work in ordered)
         {
             work.Reset();
@@ -321,7 +318,6 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         var links = chain && (issues.Count > 0 || completions.Any(c => c.Chainable(youngSince)))
             ? await InlineChain.TakeAsync(_db, connection, tx)
             : null;
-        _chainTaken = links is not null;
         await StatementPipeline.ExecuteAsync(
             connection,
             tx,
@@ -511,7 +507,7 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
             if (!_closed && _chained)
             {
                 // Its place in the chain is taken by the statements after it: this transaction must not commit.
-                throw new InvalidOperationException($"audit record {seq} was chained while its transfer ran");
+                throw new ChainMovedException($"audit record {seq} was chained while its transfer ran");
             }
 
             Result = seq;
@@ -529,6 +525,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "A group of delivery writes that took the audit chain failed and runs again without it: {Reason}")]
+    /// <summary>A record a group meant to chain was chained by someone else: the group's transaction must not commit.</summary>
+    private sealed class ChainMovedException(string message) : Exception(message);
+
+    [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "A group of delivery writes found a record it meant to chain chained already; it runs again without the chain: {Reason}")]
     private static partial void LogChainedGroupFailed(ILogger logger, string reason);
 }
