@@ -1,13 +1,6 @@
 -- wrk script: asks for download tokens, nothing else, and writes every token it gets to <file>.<thread> (one a
 -- line) for redeem-minted.lua. Arguments: session id, couple id, token file prefix. `done` reports tokens per second.
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+dofile(debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "threads.lua")
 
 function init(args)
   session = args[1]
@@ -33,10 +26,6 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local i, w = 0, 0
-  for _, t in ipairs(threads) do
-    i = i + t:get("issued")
-    w = w + t:get("wrong")
-  end
+  local i, w = totals("issued", "wrong")
   io.write(string.format("issued %d wrong %d seconds %.3f p99_ms %.2f\n", i, w, summary.duration / 1e6, latency:percentile(99) / 1000))
 end

@@ -2,14 +2,7 @@
 -- file n % files), one request per token, each answered with the file. A thread that runs out asks for tokens
 -- instead (counted as `fallback`, not as redemptions). Arguments: session id, couple id, token file prefix, files,
 -- expected body length. `done` reports redemptions (a 200 carrying the whole file) per second and the p99 latency.
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+dofile(debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "threads.lua")
 
 function init(args)
   session = args[1]
@@ -43,11 +36,6 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local r, f, w = 0, 0, 0
-  for _, t in ipairs(threads) do
-    r = r + t:get("redeemed")
-    f = f + t:get("fallback")
-    w = w + t:get("wrong")
-  end
+  local r, f, w = totals("redeemed", "fallback", "wrong")
   io.write(string.format("redeemed %d fallback %d wrong %d seconds %.3f p99_ms %.2f\n", r, f, w, summary.duration / 1e6, latency:percentile(99) / 1000))
 end

@@ -1,10 +1,6 @@
 -- wrk script: each thread keeps a queue of issued tokens; a request redeems one when it has one, otherwise
 -- asks for a new token. `done` reports redemptions (a 200 carrying the file) per second.
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
+dofile(debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "threads.lua")
 
 function init(args)
   session = args[1]
@@ -37,10 +33,6 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local r, w = 0, 0
-  for _, t in ipairs(threads) do
-    r = r + t:get("redeemed")
-    w = w + t:get("wrong")
-  end
+  local r, w = totals("redeemed", "wrong")
   io.write(string.format("redeemed %d wrong %d seconds %.3f\n", r, w, summary.duration / 1e6))
 end

@@ -3,14 +3,7 @@
 -- same file within the token's range lease, as a player seeking through a recording does. Arguments: session id,
 -- token file prefix, file length. `done` reports range answers (206 with exactly the range asked for) per second
 -- and the p99 latency; the few requests racing the redemption of their thread's token are counted as refused.
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+dofile(debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "threads.lua")
 
 function init(args)
   session = args[1]
@@ -43,11 +36,6 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local r, f, w = 0, 0, 0
-  for _, t in ipairs(threads) do
-    r = r + t:get("ranges")
-    f = f + t:get("refused")
-    w = w + t:get("wrong")
-  end
+  local r, f, w = totals("ranges", "refused", "wrong")
   io.write(string.format("ranges %d refused %d wrong %d seconds %.3f p99_ms %.2f\n", r, f, w, summary.duration / 1e6, latency:percentile(99) / 1000))
 end

@@ -342,7 +342,7 @@ public sealed class AuditDurabilityTests
     {
         await using var server = await TestServer.StartAsync();
         var log = server.Services.GetRequiredService<AuditLog>();
-        var open = await log.BeginAsync(new AuditEntry(server.Clock.GetUtcNow(), "demo", "127.0.0.1", "redeem", "1001", null, AuditLog.Started));
+        var open = await server.Services.GetRequiredService<CallMedia.Tokens.TokenService>().OpenRecordAsync(new AuditEntry(server.Clock.GetUtcNow(), "demo", "127.0.0.1", "redeem", "1001", null, AuditLog.Started));
         await log.WriteAsync(new AuditEntry(server.Clock.GetUtcNow(), "demo", "127.0.0.1", "login", null, null, "ok"));
         await server.FlushAuditAsync();
 

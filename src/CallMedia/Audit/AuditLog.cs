@@ -42,10 +42,6 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     public Task WriteAsync(AuditEntry entry, CancellationToken ct = default) =>
         db.WriteAsync(connection => InsertAsync(connection, null, entry, open: false), ct);
 
-    /// <summary>Writes the open record of a transfer about to start; returns its seq for <see cref="CompleteAsync"/>.</summary>
-    public Task<long> BeginAsync(AuditEntry entry, CancellationToken ct = default) =>
-        db.WriteAsync(connection => InsertAsync(connection, null, entry, open: true), ct);
-
     /// <summary>Appends records now, in one transaction, and chains them (the CLI's path: it has no chainer running).</summary>
     public async Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct = default)
     {
