@@ -49,6 +49,14 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         try
         {
             await inner.ExecuteAsync(httpContext);
+            if (meter.CutOff)
+            {
+                // The client left mid-body and the result ended quietly (the framework's file sending ends without an
+                // error on a cancelled request): the connection is cut here, as for any transfer broken mid-body, or
+                // the server, not yet told the client is gone, takes the short body for an application error.
+                httpContext.Abort();
+            }
+
             pending.Settleable = true;
             await meter.FlushAsync();
             finished = true;
