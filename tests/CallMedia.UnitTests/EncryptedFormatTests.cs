@@ -320,9 +320,12 @@ public sealed class EncryptedFormatTests : IDisposable
         var storage = Storage(_key1);
         var expected = (plaintext.LongLength, System.IO.Hashing.Crc32.HashToUInt32(plaintext));
         Assert.NotNull(storage.PlainLocalPath("j.mp3"));
+        Assert.NotNull(storage.Stat("j.mp3")!.PlainPath);
+        Assert.NotNull(storage.Stat("j.mp3")!.PlainPath); // known plain at this length and time: not read again
         Assert.True(await storage.EncryptInPlaceAsync("j.mp3", expected, CancellationToken.None));
         Assert.False(await storage.EncryptInPlaceAsync("j.mp3", expected, CancellationToken.None));
         Assert.Null(storage.PlainLocalPath("j.mp3"));
+        Assert.Equal(new StoredObject(plaintext.LongLength, default, true), storage.Stat("j.mp3")! with { LastModified = default });
         Assert.Equal(expected, await storage.HashAsync("j.mp3", CancellationToken.None));
         Assert.Empty(Directory.GetFiles(Path.Combine(_data, "media", ".tmp")));
     }

@@ -86,6 +86,52 @@ public sealed class StatementPipelineTests : IDisposable
         Assert.Equal(["a=1", "b=2", "c=3", "e="], await RowsAsync());
     }
 
+    [Fact]
+    public async Task KeptSqliteConnection_SimpleStatementsRunCompiledThroughSqlite_OthersAsCommands()
+    {
+        Assert.Null(StatementPipeline.Native(_connection, new Statement(Insert, ("k", "a"), ("v", "1")))); // not kept
+        StatementPipeline.KeepPrepared(_connection);
+        var native = StatementPipeline.Native(_connection, new Statement(Insert, ("k", "a"), ("v", "1")));
+        Assert.NotNull(native);
+        native.Reset();
+        Assert.Null(StatementPipeline.Native(_connection, new Statement("INSERT INTO t (k) VALUES (@k); SELECT 1", ("k", "x"))));
+        Assert.Null(StatementPipeline.Native(_connection, new Statement(Insert, ("k", "a"), ("v", DateTime.UnixEpoch))));
+        Assert.Null(StatementPipeline.Native(_connection, new Statement(Insert, ("k", "a"), ("v", "1"), ("w", "extra"))));
+
+        // Either way the same rows: a value of another kind goes through the command, and two statements in one text run both.
+        await StatementPipeline.ExecuteAsync(
+            _connection,
+            null,
+            [
+                new Statement(Insert, ("k", "n1"), ("v", 7L)),
+                new Statement(Insert, ("k", "d1"), ("v", new DateTime(2026, 12, 3, 0, 0, 0, DateTimeKind.Utc))),
+                new Statement(Insert, ("k", "n2"), ("v", true)),
+            ]);
+        Assert.Equal(["n1=7", "d1=2026-12-03 00:00:00", "n2=1"], await RowsAsync());
+    }
+
+    [Fact]
+    public async Task KeptSqliteStatement_FailsWithTheEngineErrorAndLeavesNothingRunning()
+    {
+        StatementPipeline.KeepPrepared(_connection);
+        await StatementPipeline.ExecuteAsync(_connection, null, [new Statement(Insert, ("k", "a"), ("v", "1")), new Statement(Insert, ("k", "b"), ("v", "2"))]);
+
+        await using (var tx = await _connection.BeginTransactionAsync())
+        {
+            var failed = await Assert.ThrowsAsync<SqliteException>(() => StatementPipeline.ScalarAsync(_connection, tx, new Statement(Insert, ("k", "a"), ("v", "dup"))));
+            Assert.Equal(19, failed.SqliteErrorCode); // SQLITE_CONSTRAINT
+
+            // A reader left after its first row is reset when the run ends: the commit is not held up by it.
+            var first = "";
+            await StatementPipeline.RunAsync(_connection, tx, [new Statement("SELECT k FROM t ORDER BY id")], async (_, reader) => first = await reader.ReadAsync() ? reader.GetString(0) : "");
+            Assert.Equal("a", first);
+            await StatementPipeline.ExecuteAsync(_connection, tx, [new Statement(Insert, ("k", "c"), ("v", null))]);
+            await tx.CommitAsync();
+        }
+
+        Assert.Equal(["a=1", "b=2", "c="], await RowsAsync());
+    }
+
     private async Task<List<string>> RowsAsync()
     {
         var rows = new List<string>();

@@ -64,11 +64,26 @@ public sealed class CallStore(Database db)
 {
     private const string CoupleColumns = "id, sid, start_at, stop_at, calling_number, calling_name, called_number, called_name, types, purged_types";
 
+    /// <summary>A row of <see cref="CoupleColumns"/> (by position: these reads run for every token and delivery).</summary>
+    private static Couple ReadCouple(DbDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        Sid = r.GetString(1),
+        StartAt = r.GetInt64(2),
+        StopAt = r.GetInt64(3),
+        CallingNumber = r.GetString(4),
+        CallingName = r.GetString(5),
+        CalledNumber = r.GetString(6),
+        CalledName = r.GetString(7),
+        Types = r.GetInt64(8),
+        PurgedTypes = r.GetInt64(9),
+    };
+
     /// <summary>Couples by id, in chunks small enough for every engine's parameter limit.</summary>
     public async Task<IReadOnlyDictionary<long, Couple>> GetCouplesAsync(IReadOnlyCollection<long> ids, CancellationToken ct = default)
     {
         var found = new Dictionary<long, Couple>(ids.Count);
-        foreach (var c in await ByIdsAsync<Couple>(CoupleColumns, "couples", "id", ids, ct))
+        foreach (var c in await ByIdsAsync(CoupleColumns, "couples", "id", ids, ReadCouple, ct))
         {
             found[c.Id] = c;
         }
@@ -81,7 +96,7 @@ public sealed class CallStore(Database db)
     /// of 500 on a connection that keeps its compiled statements (<see cref="Database.ReadKeptAsync"/>): these reads
     /// run for every token issued and every delivery.
     /// </summary>
-    private Task<List<T>> ByIdsAsync<T>(string columns, string table, string column, IReadOnlyCollection<long> ids, CancellationToken ct) =>
+    private Task<List<T>> ByIdsAsync<T>(string columns, string table, string column, IReadOnlyCollection<long> ids, Func<DbDataReader, T> read, CancellationToken ct) =>
         db.ReadKeptAsync(
             async connection =>
             {
@@ -94,7 +109,11 @@ public sealed class CallStore(Database db)
                         [db.SelectByIds(columns, table, column, chunk)],
                         (_, reader) =>
                         {
-                            rows.AddRange(reader.Parse<T>());
+                            while (reader.Read())
+                            {
+                                rows.Add(read(reader));
+                            }
+
                             return Task.CompletedTask;
                         });
                 }
@@ -111,7 +130,7 @@ public sealed class CallStore(Database db)
 
     /// <summary>Media files of the given couples, ordered by couple, type, start and id (the order of a zip).</summary>
     public async Task<ILookup<long, MediaFile>> GetFilesAsync(IReadOnlyCollection<long> coupleIds, CancellationToken ct = default) =>
-        InZipOrder(await ByIdsAsync<MediaFile>(FileColumns, "media_files", "couple_id", coupleIds, ct));
+        InZipOrder(await ByIdsAsync(FileColumns, "media_files", "couple_id", coupleIds, ReadFile, ct));
 
     /// <summary>
     /// <see cref="GetCouplesAsync"/> and <see cref="GetFilesAsync"/> together, as a delivery needs them: one pipeline
@@ -159,16 +178,17 @@ public sealed class CallStore(Database db)
 
         protected override Task ReadResultAsync(int index, DbDataReader reader)
         {
-            if (index == 0)
+            while (reader.Read())
             {
-                foreach (var c in reader.Parse<Couple>())
+                if (index == 0)
                 {
+                    var c = ReadCouple(reader);
                     _couples[c.Id] = c;
                 }
-            }
-            else
-            {
-                _files.AddRange(reader.Parse<MediaFile>());
+                else
+                {
+                    _files.Add(ReadFile(reader));
+                }
             }
 
             return Task.CompletedTask;
@@ -177,8 +197,22 @@ public sealed class CallStore(Database db)
 
     private const string FileColumns = "id, couple_id, type, path, format, size, crc32, start_at, stop_at";
 
-    private static ILookup<long, MediaFile> InZipOrder(IEnumerable<MediaFile> files) =>
-        files.OrderBy(f => f.CoupleId).ThenBy(f => f.Type).ThenBy(f => f.StartAt).ThenBy(f => f.Id).ToLookup(f => f.CoupleId);
+    private static MediaFile ReadFile(DbDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        CoupleId = r.GetInt64(1),
+        Type = r.GetInt64(2),
+        Path = r.GetString(3),
+        Format = r.GetString(4),
+        Size = r.GetInt64(5),
+        Crc32 = r.GetInt64(6),
+        StartAt = r.GetInt64(7),
+        StopAt = r.GetInt64(8),
+    };
+
+    private static ILookup<long, MediaFile> InZipOrder(List<MediaFile> files) => files.Count <= 1
+        ? files.ToLookup(f => f.CoupleId)
+        : files.OrderBy(f => f.CoupleId).ThenBy(f => f.Type).ThenBy(f => f.StartAt).ThenBy(f => f.Id).ToLookup(f => f.CoupleId);
 
     public async Task<IReadOnlyList<Couple>> ListAsync(CoupleFilter filter, CancellationToken ct = default)
     {

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
 
 namespace CallMedia.Data;
 
@@ -53,6 +54,21 @@ public static class StatementPipeline
             {
                 for (var i = 0; i < statements.Count; i++)
                 {
+                    if (Native(connection, statements[i]) is { } native)
+                    {
+                        try
+                        {
+                            native.Execute();
+                            await read(i, native);
+                        }
+                        finally
+                        {
+                            native.Reset();
+                        }
+
+                        continue;
+                    }
+
                     using var command = Command(connection, tx, statements[i]);
                     await using var reader = await command.Value.ExecuteReaderAsync();
                     await read(i, reader);
@@ -82,6 +98,19 @@ public static class StatementPipeline
     /// <summary>One statement on its own: the first column of its first row (a <c>RETURNING</c> id), null when it returned no row.</summary>
     public static async Task<long?> ScalarAsync(DbConnection connection, DbTransaction? tx, Statement statement)
     {
+        if (Native(connection, statement) is { } native)
+        {
+            try
+            {
+                native.Execute();
+                return native.Read() ? native.GetInt64(0) : null;
+            }
+            finally
+            {
+                native.Reset();
+            }
+        }
+
         using var command = Command(connection, tx, statement);
         await using var reader = await command.Value.ExecuteReaderAsync();
         return await FirstLongAsync(reader);
@@ -106,6 +135,20 @@ public static class StatementPipeline
             {
                 foreach (var statement in statements)
                 {
+                    if (Native(connection, statement) is { } native)
+                    {
+                        try
+                        {
+                            native.ExecuteToEnd();
+                        }
+                        finally
+                        {
+                            native.Reset();
+                        }
+
+                        continue;
+                    }
+
                     using var command = Command(connection, tx, statement);
                     await command.Value.ExecuteNonQueryAsync();
                 }
@@ -129,7 +172,7 @@ public static class StatementPipeline
     /// held open by one owner that runs the same few statements over and over (the group commit's writer loop);
     /// <see cref="ForgetPrepared"/> before disposing it.
     /// </summary>
-    public static void KeepPrepared(DbConnection connection) => Prepared.AddOrUpdate(connection, new Dictionary<string, DbCommand>(StringComparer.Ordinal));
+    public static void KeepPrepared(DbConnection connection) => Prepared.AddOrUpdate(connection, new Kept());
 
     /// <summary>Disposes the commands <see cref="KeepPrepared"/> kept for <paramref name="connection"/>.</summary>
     public static void ForgetPrepared(DbConnection connection)
@@ -137,10 +180,7 @@ public static class StatementPipeline
         if (Prepared.TryGetValue(connection, out var kept))
         {
             Prepared.Remove(connection);
-            foreach (var command in kept.Values)
-            {
-                command.Dispose();
-            }
+            kept.Clear();
         }
     }
 
@@ -162,7 +202,64 @@ public static class StatementPipeline
     /// <summary>Commands kept at most per connection; past that they start again (a miss costs one compile).</summary>
     private const int MaxPrepared = 64;
 
-    private static readonly ConditionalWeakTable<DbConnection, Dictionary<string, DbCommand>> Prepared = new();
+    private static readonly ConditionalWeakTable<DbConnection, Kept> Prepared = new();
+
+    /// <summary>
+    /// What a connection keeps, by SQL text: on SQLite each statement compiled for the C interface
+    /// (<see cref="SqliteStatement"/>; null when it cannot run that way), otherwise a command.
+    /// </summary>
+    private sealed class Kept
+    {
+        public Dictionary<string, DbCommand> Commands { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, SqliteStatement?> Native { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Makes room for one more: past <see cref="MaxPrepared"/> everything kept is let go.</summary>
+        public void Room()
+        {
+            if (Commands.Count + Native.Count >= MaxPrepared)
+            {
+                Clear();
+            }
+        }
+
+        public void Clear()
+        {
+            foreach (var command in Commands.Values)
+            {
+                command.Dispose();
+            }
+
+            foreach (var native in Native.Values)
+            {
+                native?.Free();
+            }
+
+            Commands.Clear();
+            Native.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The kept SQLite statement for <paramref name="statement"/>, bound with its values and ready to run; null when
+    /// the connection keeps none, is not SQLite, or the statement must run as a command.
+    /// </summary>
+    internal static SqliteStatement? Native(DbConnection connection, Statement statement)
+    {
+        if (connection is not SqliteConnection sqlite || !Prepared.TryGetValue(connection, out var kept))
+        {
+            return null;
+        }
+
+        if (!kept.Native.TryGetValue(statement.Sql, out var native))
+        {
+            kept.Room();
+            native = SqliteStatement.TryCompile(sqlite, statement);
+            kept.Native[statement.Sql] = native;
+        }
+
+        return native is not null && native.TryBind(statement) ? native : null;
+    }
 
     /// <summary>A command for one run: a kept one (left open for the next run) or a new one (disposed after it).</summary>
     private readonly struct CommandLease(DbCommand command, bool kept) : IDisposable
@@ -189,21 +286,12 @@ public static class StatementPipeline
             return new CommandLease(command, kept: false);
         }
 
-        if (!kept.TryGetValue(statement.Sql, out var reused))
+        if (!kept.Commands.TryGetValue(statement.Sql, out var reused))
         {
-            if (kept.Count >= MaxPrepared)
-            {
-                foreach (var old in kept.Values)
-                {
-                    old.Dispose();
-                }
-
-                kept.Clear();
-            }
-
+            kept.Room();
             reused = connection.CreateCommand();
             reused.CommandText = statement.Sql;
-            kept[statement.Sql] = reused;
+            kept.Commands[statement.Sql] = reused;
         }
 
         reused.Transaction = tx;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.IO.Hashing;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +17,14 @@ public sealed class LocalMediaStorage : IMediaStorage
 
     private const int CopyBuffer = 1 << 20;
 
+    /// <summary>
+    /// Plain files whose first bytes were read, with the length and time they had: while both still hold it is the same
+    /// plain file (encrypting one writes a new, longer file in its place), so a delivery does not open it to look again.
+    /// </summary>
+    private const int MaxPlainKnown = 100_000;
+
     private readonly MediaRoot _media;
+    private readonly ConcurrentDictionary<string, (long Length, DateTime Modified)> _plain = new(StringComparer.Ordinal);
     private readonly StorageOptions _options;
     private readonly Lock _gate = new();
     private DateTime _keysStamp;
@@ -91,8 +99,24 @@ public sealed class LocalMediaStorage : IMediaStorage
             return null;
         }
 
+        var modified = info.LastWriteTimeUtc;
+        if (_plain.TryGetValue(full, out var seen) && seen == (info.Length, modified))
+        {
+            return new StoredObject(info.Length, modified, false, full);
+        }
+
         var header = ReadHeader(full);
-        return new StoredObject(header?.Length ?? info.Length, info.LastWriteTimeUtc, header is not null, header is null ? full : null);
+        if (header is null)
+        {
+            if (_plain.Count >= MaxPlainKnown)
+            {
+                _plain.Clear();
+            }
+
+            _plain[full] = (info.Length, modified);
+        }
+
+        return new StoredObject(header?.Length ?? info.Length, modified, header is not null, header is null ? full : null);
     }
 
     public string? PlainLocalPath(string path)

@@ -33,8 +33,11 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     /// syncs, which every request waiting for the group would wait for too) to a loop of their own,
     /// which takes one this often when a group committed since the last; past <see cref="CheckpointBacklogPages"/>
     /// the group's connection checkpoints itself again, so a stalled loop cannot let the log grow without bound.
+    /// Often and small: while a checkpoint syncs the database file the group's own writes to the log slow down, for
+    /// as long as the sync takes (docs/benchmarks.md, ninth round: at 200 ms, p99 of token issue 27 – 32 ms; at 20 ms,
+    /// 16 – 18 ms).
     /// </summary>
-    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(20);
 
     private const int CheckpointBacklogPages = 10_000;
 
