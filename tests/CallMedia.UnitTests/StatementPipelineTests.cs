@@ -89,25 +89,51 @@ public sealed class StatementPipelineTests : IDisposable
     [Fact]
     public async Task KeptSqliteConnection_SimpleStatementsRunCompiledThroughSqlite_OthersAsCommands()
     {
-        Assert.Null(StatementPipeline.Native(_connection, new Statement(Insert, ("k", "a"), ("v", "1")))); // not kept
+        const string Select = "SELECT k FROM t WHERE k = @k";
+        Assert.Null(StatementPipeline.Native(_connection, null, new Statement(Select, ("k", "a")))); // not kept
         StatementPipeline.KeepPrepared(_connection);
-        var native = StatementPipeline.Native(_connection, new Statement(Insert, ("k", "a"), ("v", "1")));
-        Assert.NotNull(native);
-        native.Reset();
-        Assert.Null(StatementPipeline.Native(_connection, new Statement("INSERT INTO t (k) VALUES (@k); SELECT 1", ("k", "x"))));
-        Assert.Null(StatementPipeline.Native(_connection, new Statement(Insert, ("k", "a"), ("v", DateTime.UnixEpoch))));
-        Assert.Null(StatementPipeline.Native(_connection, new Statement(Insert, ("k", "a"), ("v", "1"), ("w", "extra"))));
+        Use(StatementPipeline.Native(_connection, null, new Statement(Select, ("k", "a"))));
 
-        // Either way the same rows: a value of another kind goes through the command, and two statements in one text run both.
-        await StatementPipeline.ExecuteAsync(
-            _connection,
-            null,
-            [
-                new Statement(Insert, ("k", "n1"), ("v", 7L)),
-                new Statement(Insert, ("k", "d1"), ("v", new DateTime(2026, 12, 3, 0, 0, 0, DateTimeKind.Utc))),
-                new Statement(Insert, ("k", "n2"), ("v", true)),
-            ]);
+        // A write runs compiled only inside a transaction: on its own, its commit would come in the reset after the run.
+        Assert.Null(StatementPipeline.Native(_connection, null, new Statement(Insert, ("k", "a"), ("v", "1"))));
+        await using (var tx = await _connection.BeginTransactionAsync())
+        {
+            Use(StatementPipeline.Native(_connection, tx, new Statement(Insert, ("k", "a"), ("v", "1"))));
+            Assert.Null(StatementPipeline.Native(_connection, null, new Statement(Select, ("k", "a")))); // the command refuses a run outside the pending transaction
+            Assert.Null(StatementPipeline.Native(_connection, tx, new Statement("INSERT INTO t (k) VALUES (@k); SELECT 1", ("k", "x"))));
+            Assert.Null(StatementPipeline.Native(_connection, tx, new Statement(Insert, ("k", "a"), ("v", DateTime.UnixEpoch))));
+            Assert.Null(StatementPipeline.Native(_connection, tx, new Statement(Insert, ("k", "a"), ("v", "1"), ("w", "extra"))));
+
+            // Either way the same rows: a value of another kind goes through the command.
+            await StatementPipeline.ExecuteAsync(
+                _connection,
+                tx,
+                [
+                    new Statement(Insert, ("k", "n1"), ("v", 7L)),
+                    new Statement(Insert, ("k", "d1"), ("v", new DateTime(2026, 12, 3, 0, 0, 0, DateTimeKind.Utc))),
+                    new Statement(Insert, ("k", "n2"), ("v", true)),
+                ]);
+            await tx.CommitAsync();
+        }
+
         Assert.Equal(["n1=7", "d1=2026-12-03 00:00:00", "n2=1"], await RowsAsync());
+
+        // Closed and opened again (a new, empty database in memory): what was compiled on the old handle is let go, not run.
+        Use(StatementPipeline.Native(_connection, null, new Statement("SELECT @k", ("k", "a"))));
+        await _connection.CloseAsync();
+        await _connection.OpenAsync();
+        var again = StatementPipeline.Native(_connection, null, new Statement("SELECT @k", ("k", "b")));
+        Assert.NotNull(again);
+        again.Execute();
+        Assert.True(again.Read());
+        Assert.Equal("b", again.GetString(0));
+        again.Reset();
+
+        static void Use(SqliteStatement? native)
+        {
+            Assert.NotNull(native);
+            native.Reset();
+        }
     }
 
     [Fact]

@@ -21,6 +21,8 @@ internal sealed class SqliteStatement : DbDataReader
     private readonly int[] _slots;
     private int _rc;
     private bool _before;
+    private bool _running;
+    private bool _freeAfterRun;
 
     private SqliteStatement(sqlite3 db, sqlite3_stmt stmt, string[] names, int[] slots)
     {
@@ -64,8 +66,17 @@ internal sealed class SqliteStatement : DbDataReader
             return null;
         }
 
-        return new SqliteStatement(db, stmt, names, slots);
+        return new SqliteStatement(db, stmt, names, slots) { ReadOnly = raw.sqlite3_stmt_readonly(stmt) != 0 };
     }
+
+    /// <summary>The connection handle it was compiled on: kept statements are good only while the connection still has it.</summary>
+    public sqlite3 Handle => _db;
+
+    /// <summary>
+    /// Writes nothing. A write runs here only inside a transaction: run on its own, its commit would happen in the
+    /// reset after the run, whose failure a reader stopped after one row would never see.
+    /// </summary>
+    public bool ReadOnly { get; private init; }
 
     /// <summary>
     /// Binds this run's values: false (nothing run) when the statement names its parameters otherwise than at compile
@@ -112,6 +123,7 @@ internal sealed class SqliteStatement : DbDataReader
     /// <summary>Runs the bound statement to its first row (or its end): errors surface here, as a command's would.</summary>
     public void Execute()
     {
+        _running = true;
         _rc = raw.sqlite3_step(_stmt);
         _before = true;
         if (_rc is not (raw.SQLITE_ROW or raw.SQLITE_DONE))
@@ -135,6 +147,11 @@ internal sealed class SqliteStatement : DbDataReader
         raw.sqlite3_reset(_stmt);
         _rc = raw.SQLITE_DONE;
         _before = false;
+        _running = false;
+        if (_freeAfterRun)
+        {
+            _stmt.Dispose();
+        }
     }
 
     public override bool Read()
@@ -180,7 +197,16 @@ internal sealed class SqliteStatement : DbDataReader
     /// Finalizes the compiled statement (when its connection stops keeping statements). A run ends with
     /// <see cref="Reset"/>; disposing the reader a caller was handed leaves the statement compiled.
     /// </summary>
-    public void Free() => _stmt.Dispose();
+    public void Free()
+    {
+        if (_running)
+        {
+            _freeAfterRun = true;
+            return;
+        }
+
+        _stmt.Dispose();
+    }
 
     public override int FieldCount => raw.sqlite3_column_count(_stmt);
 

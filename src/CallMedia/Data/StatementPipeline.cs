@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace CallMedia.Data;
 
@@ -54,7 +55,7 @@ public static class StatementPipeline
             {
                 for (var i = 0; i < statements.Count; i++)
                 {
-                    if (Native(connection, statements[i]) is { } native)
+                    if (Native(connection, tx, statements[i]) is { } native)
                     {
                         try
                         {
@@ -98,7 +99,7 @@ public static class StatementPipeline
     /// <summary>One statement on its own: the first column of its first row (a <c>RETURNING</c> id), null when it returned no row.</summary>
     public static async Task<long?> ScalarAsync(DbConnection connection, DbTransaction? tx, Statement statement)
     {
-        if (Native(connection, statement) is { } native)
+        if (Native(connection, tx, statement) is { } native)
         {
             try
             {
@@ -135,7 +136,7 @@ public static class StatementPipeline
             {
                 foreach (var statement in statements)
                 {
-                    if (Native(connection, statement) is { } native)
+                    if (Native(connection, tx, statement) is { } native)
                     {
                         try
                         {
@@ -172,7 +173,11 @@ public static class StatementPipeline
     /// held open by one owner that runs the same few statements over and over (the group commit's writer loop);
     /// <see cref="ForgetPrepared"/> before disposing it.
     /// </summary>
-    public static void KeepPrepared(DbConnection connection) => Prepared.AddOrUpdate(connection, new Kept());
+    public static void KeepPrepared(DbConnection connection)
+    {
+        ForgetPrepared(connection);
+        Prepared.Add(connection, new Kept());
+    }
 
     /// <summary>Disposes the commands <see cref="KeepPrepared"/> kept for <paramref name="connection"/>.</summary>
     public static void ForgetPrepared(DbConnection connection)
@@ -242,11 +247,14 @@ public static class StatementPipeline
 
     /// <summary>
     /// The kept SQLite statement for <paramref name="statement"/>, bound with its values and ready to run; null when
-    /// the connection keeps none, is not SQLite, or the statement must run as a command.
+    /// the connection keeps none, is not SQLite, or the statement runs as a command: a write outside a transaction
+    /// (<see cref="SqliteStatement.ReadOnly"/>), a run whose transaction is not the connection's (the command refuses
+    /// it), one that is more than one statement or has values of other kinds.
     /// </summary>
-    internal static SqliteStatement? Native(DbConnection connection, Statement statement)
+    internal static SqliteStatement? Native(DbConnection connection, DbTransaction? tx, Statement statement)
     {
-        if (connection is not SqliteConnection sqlite || !Prepared.TryGetValue(connection, out var kept))
+        if (connection is not SqliteConnection { Handle: { } handle } sqlite || !Prepared.TryGetValue(connection, out var kept)
+            || (tx is null ? raw.sqlite3_get_autocommit(handle) == 0 : tx.Connection != connection))
         {
             return null;
         }
@@ -257,8 +265,14 @@ public static class StatementPipeline
             native = SqliteStatement.TryCompile(sqlite, statement);
             kept.Native[statement.Sql] = native;
         }
+        else if (native is not null && native.Handle != handle)
+        {
+            // The connection was closed and opened again since: what it kept was compiled on a handle it no longer has.
+            kept.Clear();
+            return Native(connection, tx, statement);
+        }
 
-        return native is not null && native.TryBind(statement) ? native : null;
+        return native is not null && (tx is not null || native.ReadOnly) && native.TryBind(statement) ? native : null;
     }
 
     /// <summary>A command for one run: a kept one (left open for the next run) or a new one (disposed after it).</summary>

@@ -99,24 +99,49 @@ public sealed class LocalMediaStorage : IMediaStorage
             return null;
         }
 
-        var modified = info.LastWriteTimeUtc;
-        if (_plain.TryGetValue(full, out var seen) && seen == (info.Length, modified))
+        if (_plain.TryGetValue(full, out var seen) && seen == (info.Length, info.LastWriteTimeUtc))
         {
-            return new StoredObject(info.Length, modified, false, full);
+            return new StoredObject(seen.Length, seen.Modified, false, full);
         }
 
-        var header = ReadHeader(full);
-        if (header is null)
+        // Length and time from the file whose first bytes were read, so what is remembered as plain is that file.
+        if (Look(full) is not { } look)
         {
-            if (_plain.Count >= MaxPlainKnown)
-            {
-                _plain.Clear();
-            }
-
-            _plain[full] = (info.Length, modified);
+            return null;
         }
 
-        return new StoredObject(header?.Length ?? info.Length, modified, header is not null, header is null ? full : null);
+        if (look.Header is { } header)
+        {
+            return new StoredObject(header.Length, look.Modified, true);
+        }
+
+        if (_plain.Count >= MaxPlainKnown)
+        {
+            _plain.Clear();
+        }
+
+        _plain[full] = (look.Length, look.Modified);
+        return new StoredObject(look.Length, look.Modified, false, full);
+    }
+
+    /// <summary>A file's first bytes (its encryption header, if any), length and last write time, from one open; null when it is gone.</summary>
+    private static (EncryptedFormat.Header? Header, long Length, DateTime Modified)? Look(string full)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Span<byte> start = stackalloc byte[EncryptedFormat.HeaderSize];
+            var read = RandomAccess.Read(handle, start, 0);
+            return (EncryptedFormat.ReadHeader(start[..read], full), RandomAccess.GetLength(handle), File.GetLastWriteTimeUtc(handle));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
     }
 
     public string? PlainLocalPath(string path)
@@ -392,22 +417,5 @@ public sealed class LocalMediaStorage : IMediaStorage
 
     private static FileStream CreatePrivate(string path) => PrivateFile.Create(path);
 
-    private static EncryptedFormat.Header? ReadHeader(string full)
-    {
-        try
-        {
-            using var handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            Span<byte> start = stackalloc byte[EncryptedFormat.HeaderSize];
-            var read = RandomAccess.Read(handle, start, 0);
-            return EncryptedFormat.ReadHeader(start[..read], full);
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
+    private static EncryptedFormat.Header? ReadHeader(string full) => Look(full)?.Header;
 }

@@ -31,13 +31,15 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     /// <summary>
     /// SQLite: the group's commits leave checkpoints of the write-ahead log (a copy into the database file and two
     /// syncs, which every request waiting for the group would wait for too) to a loop of their own,
-    /// which takes one this often when a group committed since the last; past <see cref="CheckpointBacklogPages"/>
+    /// which takes one this long after the last (when a group committed since); past <see cref="CheckpointBacklogPages"/>
     /// the group's connection checkpoints itself again, so a stalled loop cannot let the log grow without bound.
     /// Often and small: while a checkpoint syncs the database file the group's own writes to the log slow down, for
     /// as long as the sync takes (docs/benchmarks.md, ninth round: at 200 ms, p99 of token issue 27 – 32 ms; at 20 ms,
     /// 16 – 18 ms).
     /// </summary>
     private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(20);
+
+    private static readonly TimeSpan CheckpointRetryPause = TimeSpan.FromSeconds(1);
 
     private const int CheckpointBacklogPages = 10_000;
 
@@ -204,11 +206,12 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
     private async Task CheckpointLoopAsync()
     {
-        using var timer = new PeriodicTimer(CheckpointInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            while (true)
             {
+                // Counted from the end of the last checkpoint: on a slow disk they never run back to back.
+                await Task.Delay(CheckpointInterval, _stopping.Token);
                 if (Interlocked.Exchange(ref _committedSinceCheckpoint, 0) == 0)
                 {
                     continue;
@@ -220,9 +223,11 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // Marked again, so the next tick tries again even if no group commits meanwhile.
+                    // Marked again, so a later pass tries again even if no group commits meanwhile; after a pause,
+                    // so a failing disk gets one warning a second, not fifty.
                     Volatile.Write(ref _committedSinceCheckpoint, 1);
                     _logger.LogWarning(ex, "A checkpoint of the write-ahead log failed; the next one tries again");
+                    await Task.Delay(CheckpointRetryPause, _stopping.Token);
                 }
             }
         }
