@@ -138,13 +138,38 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
         return hasRange ? Leased(await ReadAsync(hash, ct), session, isHead, hasRange, now) : null;
     }
 
-    private async Task<TokenRow?> ReadAsync(string hash, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<TokenRow>(
-            "SELECT session_hash, revoked, expires_at, redeemed_at, lease_until, user_id, couple_ids, media_type, action, options FROM tokens WHERE hash = @hash",
-            new { hash });
-    }
+    /// <summary>The token's row, on a connection that keeps the statement compiled (a player's every range reads it).</summary>
+    private Task<TokenRow?> ReadAsync(string hash, CancellationToken ct) =>
+        db.ReadKeptAsync(
+            async connection =>
+            {
+                TokenRow? row = null;
+                await StatementPipeline.RunAsync(
+                    connection,
+                    null,
+                    [new Statement("SELECT session_hash, revoked, expires_at, redeemed_at, lease_until, user_id, couple_ids, media_type, action, options FROM tokens WHERE hash = @hash", ("hash", hash))],
+                    async (_, reader) =>
+                    {
+                        if (await reader.ReadAsync())
+                        {
+                            row = new TokenRow
+                            {
+                                SessionHash = reader.GetString(0),
+                                Revoked = reader.GetInt64(1),
+                                ExpiresAt = reader.GetInt64(2),
+                                RedeemedAt = await reader.IsDBNullAsync(3) ? null : reader.GetInt64(3),
+                                LeaseUntil = await reader.IsDBNullAsync(4) ? null : reader.GetInt64(4),
+                                UserId = reader.GetInt64(5),
+                                CoupleIds = reader.GetString(6),
+                                MediaType = reader.GetInt64(7),
+                                Action = reader.GetString(8),
+                                Options = await reader.IsDBNullAsync(9) ? null : reader.GetString(9),
+                            };
+                        }
+                    });
+                return row;
+            },
+            ct);
 
     /// <summary>
     /// A request that redeems nothing: a HEAD while the token is unused, or a range or HEAD request of the same session
