@@ -17,13 +17,15 @@ public sealed class LocalMediaStorage : IMediaStorage
 
     private const int CopyBuffer = 1 << 20;
 
+    /// <summary>Plain files remembered at most; past that the memory starts again empty.</summary>
+    private const int MaxPlainKnown = 100_000;
+
+    private readonly MediaRoot _media;
+
     /// <summary>
     /// Plain files whose first bytes were read, with the length and time they had: while both still hold it is the same
     /// plain file (encrypting one writes a new, longer file in its place), so a delivery does not open it to look again.
     /// </summary>
-    private const int MaxPlainKnown = 100_000;
-
-    private readonly MediaRoot _media;
     private readonly ConcurrentDictionary<string, (long Length, DateTime Modified)> _plain = new(StringComparer.Ordinal);
     private readonly StorageOptions _options;
     private readonly Lock _gate = new();

@@ -18,8 +18,20 @@ export function signInUrl(back = here()) {
   return back && back !== '/' && back !== '/sign-in' ? '/sign-in?return=' + encodeURIComponent(back) : '/sign-in';
 }
 
-/** Sends the user to sign in again (the session expired or ended), keeping where they were. */
+let left = false;
+
+/**
+ * The page is on its way out (signing out): a 401 answered to a request still in flight no longer sends the user
+ * anywhere, so one navigation leaves the page instead of two racing (the first one cut off by the second).
+ */
+export function startLeaving() {
+  left = true;
+}
+
+/** Sends the user to sign in again (the session expired or ended), keeping where they were; once per page. */
 export function goSignIn() {
+  if (left) return;
+  left = true;
   location.assign(signInUrl());
 }
 

@@ -1,5 +1,5 @@
 // Entry point: shows the page for the current path. Each page is its own module, loaded when needed.
-import { api, ApiError } from './api.js';
+import { api, ApiError, startLeaving } from './api.js';
 
 const main = document.getElementById('main');
 
@@ -36,6 +36,7 @@ function showHeader(me) {
   const current = location.pathname === '/audit' ? 'nav-audit' : 'nav-calls';
   document.getElementById(current).setAttribute('aria-current', 'page');
   document.getElementById('sign-out').addEventListener('click', async () => {
+    startLeaving();
     try {
       await api('/api/v1/session', { method: 'DELETE', signInOn401: false });
     } catch {
