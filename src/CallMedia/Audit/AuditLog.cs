@@ -182,10 +182,19 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
         await db.LockAuditChainAsync(connection, tx);
         var cutoff = (clock.GetUtcNow() - options.Value.ChainOpenAfter).ToUnixTimeMilliseconds();
         // FOR UPDATE: a transfer completing now waits, then finds its record chained and writes a closing record.
+        // Each kind found through its own partial index (migration 13): closed records by seq, open ones by time, so
+        // neither walks the open records of transfers under way, nor (PostgreSQL) the index entries their closing
+        // UPDATEs left dead until a vacuum — a walk that made every pass, even one that found nothing, hold the chain
+        // for tens of milliseconds under load, and the group commit leave its records to the next pass meanwhile.
         var rows = (await connection.QueryAsync<AuditChain.AuditRow>(
             $"""
             SELECT seq, at, user_name, client, action, couple_ids, bytes, outcome, reason, in_progress FROM audit
-            WHERE chain_seq IS NULL AND (in_progress = 0 OR at <= @cutoff) ORDER BY seq LIMIT {ChainBatch}{(db.Kind == DbKind.Postgres ? " FOR UPDATE" : "")}
+            WHERE seq IN (
+                SELECT seq FROM (SELECT seq FROM audit WHERE chain_seq IS NULL AND in_progress = 0 ORDER BY seq LIMIT {ChainBatch}) closed
+                UNION ALL
+                SELECT seq FROM (SELECT seq FROM audit WHERE chain_seq IS NULL AND in_progress = 1 AND at <= @cutoff ORDER BY at LIMIT {ChainBatch}) stale)
+              AND chain_seq IS NULL AND (in_progress = 0 OR at <= @cutoff)
+            ORDER BY seq LIMIT {ChainBatch}{(db.Kind == DbKind.Postgres ? " FOR UPDATE" : "")}
             """,
             new { cutoff },
             tx)).ToList();

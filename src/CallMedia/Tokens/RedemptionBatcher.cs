@@ -131,21 +131,7 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
             var ordered = batch.Order(Comparer<Work>.Create(static (a, b) => a.CompareTo(b))).ToList();
             try
             {
-                try
-                {
-                    await CommitAsync(ordered, chain: true);
-                }
-                catch (ChainMovedException ex)
-                {
-                    // Thrown before the commit, so nothing committed: a record meant to be closed and chained was chained
-                    // already (by a chainer whose clock is ahead). The same group once more, without the chain. Any other
-                    // failure fails the group's requests, as it always did: after a commit whose outcome is unknown, a
-                    // second run could redeem, open or close twice.
-                    await DropOwnConnectionAsync();
-                    LogChainedGroupFailed(_logger, ex.Message);
-                    await CommitAsync(ordered, chain: false);
-                }
-
+                await CommitGroupAsync(ordered);
                 foreach (var work in batch)
                 {
                     work.Release();
@@ -167,26 +153,61 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         await DropOwnConnectionAsync();
     }
 
+    /// <summary>
+    /// Commits a group, running it again where that is safe: nothing of a run that failed before its COMMIT was sent
+    /// committed. Again without the chain when a record it meant to chain was chained meanwhile (by a chainer whose
+    /// clock is ahead); again on a new connection, once, when the kept connection turned out broken (the database was
+    /// restarted since the last group). Any other failure, and any failure in the commit itself (whose outcome is
+    /// unknown: a second run could redeem, open or close twice), fails the group's requests.
+    /// </summary>
+    private async Task CommitGroupAsync(List<Work> ordered)
+    {
+        var chain = true;
+        var reconnected = false;
+        while (true)
+        {
+            try
+            {
+                await CommitAsync(ordered, chain);
+                return;
+            }
+            catch (ChainMovedException ex) when (chain)
+            {
+                await DropOwnConnectionAsync();
+                LogChainedGroupFailed(_logger, ex.Message);
+                chain = false;
+            }
+            catch (DbException ex) when (ex.IsTransient && !_committing && !reconnected)
+            {
+                await DropOwnConnectionAsync();
+                LogGroupReconnected(_logger, ex.Message);
+                reconnected = true;
+            }
+        }
+    }
+
+    /// <summary>Whether the run under way has sent its COMMIT: from then on its outcome is unknown if it fails.</summary>
+    private bool _committing;
+
     /// <summary>One run of a group in a transaction of its own, committed; <paramref name="chain"/>: taking the audit chain.</summary>
     private async Task CommitAsync(List<Work> ordered, bool chain)
     {
+        _committing = false;
         Func<DbConnection, Task<int>> group = async connection =>
         {
             await using var tx = await connection.BeginTransactionAsync();
             await RunGroupAsync(connection, tx, ordered, chain);
+            _committing = true;
             await tx.CommitAsync();
             return 0;
         };
+        // One connection kept open for the groups: on SQLite its statements stay compiled
+        // (StatementPipeline.KeepPrepared); on PostgreSQL a pooled connection would be reset (seven statements) every
+        // time it went back to the pool, once per group. A group that fails drops it; the next one opens another.
+        await _db.WriteOnAsync(await OwnConnectionAsync(), group);
         if (_db.Kind == DbKind.Sqlite)
         {
-            // In process, a round trip costs nothing but compiling the statements does: one connection kept
-            // open, its group statements compiled once (StatementPipeline.KeepPrepared).
-            await _db.WriteOnAsync(await OwnConnectionAsync(), group);
             Volatile.Write(ref _committedSinceCheckpoint, 1);
-        }
-        else
-        {
-            await _db.WriteAsync(group);
         }
     }
 
@@ -535,6 +556,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
     /// <summary>A record a group meant to chain was chained by someone else: the group's transaction must not commit.</summary>
     private sealed class ChainMovedException(string message) : Exception(message);
+
+    [LoggerMessage(EventId = 63, Level = LogLevel.Information, Message = "The group commit's database connection broke before its commit (the database restarted?); the group runs again on a new one: {Reason}")]
+    private static partial void LogGroupReconnected(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "A group of delivery writes found a record it meant to chain chained already; it runs again without the chain: {Reason}")]
     private static partial void LogChainedGroupFailed(ILogger logger, string reason);
