@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# What PostgreSQL runs for the delivery path: one CallMedia node on a throwaway cluster with pg_stat_statements
+# loaded mints tokens (bench/issue.lua), then redeems them with a 40,521-byte file (bench/redeem-minted.lua, 8 s);
+# the statistics are reset between the two, so the table printed (calls, total execution time, rows, statement) is
+# the redemption's alone: statements per redemption, and which of them cost the server most.
+# Usage: bash bench/pg-statements.sh <published callmedia folder> <work-dir>
+# Needs the postgresql package (pg_stat_statements comes with it), wrk and curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+app=$1 work=$2
+cm=$app/callmedia
+mkdir -p "$work/src"
+small="$work/src/s.mp3"
+[[ -f $small ]] || head -c 40521 /dev/urandom > "$small"
+echo "sid,start,stop,calling_number,called_number,type,path" > "$work/set.csv"
+echo "p-0,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,+15550100,2001,audio,$small" >> "$work/set.csv"
+rm -rf "$work/data"
+eval "$(bash scripts/pg.sh start)"
+pgdir=$CALLMEDIA_TEST_PGDIR
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; bash scripts/pg.sh stop "$pgdir"; }
+trap cleanup EXIT
+echo "shared_preload_libraries = 'pg_stat_statements'" >> "$CALLMEDIA_TEST_PGDATA/postgresql.conf"
+owner=(); [[ $(id -u) -eq 0 ]] && owner=(runuser -u postgres --)
+"${owner[@]}" "$CALLMEDIA_TEST_PGBIN/pg_ctl" -D "$CALLMEDIA_TEST_PGDATA" -l "$pgdir/log" -w restart >/dev/null
+pgport=$(echo "$CALLMEDIA_TEST_POSTGRES" | sed 's/.*Port=\([0-9]*\).*/\1/')
+sql() { "$CALLMEDIA_TEST_PGBIN/psql" "host=127.0.0.1 port=$pgport user=postgres dbname=postgres" -q "$@"; }
+sql -c "CREATE EXTENSION pg_stat_statements"
+args=(--data "$work/data" "--ConnectionStrings:CallMedia=$CALLMEDIA_TEST_POSTGRES")
+"$cm" import "$work/set.csv" "${args[@]}" --link "--Import:AllowedRoots:0=$work/src" >/dev/null 2>&1
+echo "bench-password" | "$cm" user add bench --role downloader "${args[@]}" >/dev/null
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$cm" serve --no-demo --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning \
+  "--Import:AllowedRoots:0=$work/src" --Tokens:MaxPerSessionPerMinute=10000000 "${args[@]}" > "$work/serve.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 150); do curl -s "http://127.0.0.1:$port/healthz" -o /dev/null && break; sleep 0.2; done
+url="http://127.0.0.1:$port"
+session=$(curl -s -d 'loginname=bench&password=bench-password' "$url/callrec/loginservlet" | sed -n 's/.*sessionid="\([0-9A-F]*\)".*/\1/p')
+id=$("$cm" calls list "${args[@]}" --limit 10 | awk -F'\t' '$2 ~ /^p-/ {print $1}' | head -1)
+rm -f "$work"/tokens.* "$work"/warm.*
+wrk -t2 -c32 -d5s -s bench/issue.lua "$url" -- "$session" "$id" "$work/warm" >/dev/null
+wrk -t2 -c32 -d5s -s bench/redeem-minted.lua "$url" -- "$session" "$id" "$work/warm" 2 40521 >/dev/null
+wrk -t2 -c32 -d15s -s bench/issue.lua "$url" -- "$session" "$id" "$work/tokens" | grep '^issued'
+sql -c "SELECT pg_stat_statements_reset()" >/dev/null
+wrk -t2 -c32 -d8s -s bench/redeem-minted.lua "$url" -- "$session" "$id" "$work/tokens" 2 40521 | grep '^redeemed'
+sql -c "SELECT calls, round(total_exec_time::numeric, 1) AS exec_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
+        FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC LIMIT 25"
