@@ -1,4 +1,4 @@
-# Helpers the A/B benchmarks share (bench/s3.sh, bench/crypt.sh): sourced after $CM (the callmedia binary) and $work
+# Helpers the benchmarks share (bench/s3.sh, bench/crypt.sh, bench/profile.sh, bench/pg-statements.sh): sourced after $CM (the callmedia binary) and $work
 # (the work folder) are set; servers sign in as the user "bench" with the password "bench-password".
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
@@ -18,4 +18,12 @@ token() { curl -s "$1/downloadtoken;jsessionid=$2?$3" | sed -n 's/.*<reply>\(.*\
 speed() { # base session query ext → MB/s of one download with a fresh token
   local t; t=$(token "$1" "$2" "$3")
   python3 -c "print($(curl -s -o /dev/null -w '%{speed_download}' "$1/sendcallfile.$4;jsessionid=$2?token=$t")/1e6)"
+}
+
+one_call_set() { # work-dir → $1/set.csv, an import of one call with a 40,521-byte file ($1/src/s.mp3); $1/data emptied
+  mkdir -p "$1/src"
+  [[ -f $1/src/s.mp3 ]] || head -c 40521 /dev/urandom > "$1/src/s.mp3"
+  echo "sid,start,stop,calling_number,called_number,type,path" > "$1/set.csv"
+  echo "p-0,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,+15550100,2001,audio,$1/src/s.mp3" >> "$1/set.csv"
+  rm -rf "$1/data"
 }

@@ -9,12 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 app=$1 work=$2 db=${3:-sqlite}
 cm=$app/callmedia
-mkdir -p "$work/src"
-small="$work/src/s.mp3"
-[[ -f $small ]] || head -c 40521 /dev/urandom > "$small"
-echo "sid,start,stop,calling_number,called_number,type,path" > "$work/set.csv"
-echo "p-0,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,+15550100,2001,audio,$small" >> "$work/set.csv"
-rm -rf "$work/data"
+. bench/lib.sh
+one_call_set "$work"
 args=(--data "$work/data")
 pgdir=
 pids=()
