@@ -182,7 +182,7 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
         await db.LockAuditChainAsync(connection, tx);
         var cutoff = (clock.GetUtcNow() - options.Value.ChainOpenAfter).ToUnixTimeMilliseconds();
         // FOR UPDATE: a transfer completing now waits, then finds its record chained and writes a closing record.
-        // Each kind found through its own partial index (migration 13): closed records by seq, open ones by time, so
+        // Each kind found through its own partial index (migration 14): closed records by seq, open ones by time, so
         // neither walks the open records of transfers under way, nor (PostgreSQL) the index entries their closing
         // UPDATEs left dead until a vacuum — a walk that made every pass, even one that found nothing, hold the chain
         // for tens of milliseconds under load, and the group commit leave its records to the next pass meanwhile.

@@ -206,17 +206,23 @@ public static class Migrations
             """),
         (AuthVersion.Version, AuthVersion.Sql),
         // ix_tokens_session is the first column of ix_tokens_session_issued: one index less to write per token issued.
-        // PostgreSQL fills token pages half, so a redemption's UPDATE (of columns no index covers) finds room on its
-        // row's page and writes no index entry (a heap-only update) instead of a new row version in every index.
-        // The chainer finds closed unchained records by seq and open ones by time, each in an index of its own: the
-        // one index of both (by seq) made it walk every transfer under way and, on PostgreSQL, the entries their
-        // closing UPDATEs left behind until a vacuum.
+        // PostgreSQL fills token pages half (pages filled from now on; older tokens are purged within their lifetime),
+        // so a redemption's UPDATE (of columns no index covers) finds room on its row's page and writes no index entry
+        // (a heap-only update) instead of a new row version in every index. Only the tokens table is locked here.
         (13, """
             DROP INDEX IF EXISTS ix_tokens_session;
             -- postgres: ALTER TABLE tokens SET (fillfactor = 50);
-            DROP INDEX IF EXISTS ix_audit_unchained;
+            """),
+
+        // The chainer finds closed unchained records by seq and open ones by time, each in an index of its own: the
+        // one index of both (by seq) made it walk every transfer under way and, on PostgreSQL, the entries their
+        // closing UPDATEs left behind until a vacuum. Only the audit table is locked here: a migration of its own, so it
+        // never holds one of the two tables while waiting for the other, which a node of the previous version still
+        // running may hold in the opposite order.
+        (14, """
             CREATE INDEX ix_audit_unchained_closed ON audit(seq) WHERE chain_seq IS NULL AND in_progress = 0;
             CREATE INDEX ix_audit_unchained_open ON audit(at) WHERE chain_seq IS NULL AND in_progress = 1;
+            DROP INDEX IF EXISTS ix_audit_unchained;
             """),
     ];
 

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using System.Threading.Channels;
 using CallMedia.Audit;
@@ -156,9 +157,10 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     /// <summary>
     /// Commits a group, running it again where that is safe: nothing of a run that failed before its COMMIT was sent
     /// committed. Again without the chain when a record it meant to chain was chained meanwhile (by a chainer whose
-    /// clock is ahead); again on a new connection, once, when the kept connection turned out broken (the database was
-    /// restarted since the last group). Any other failure, and any failure in the commit itself (whose outcome is
-    /// unknown: a second run could redeem, open or close twice), fails the group's requests.
+    /// clock is ahead); again on a new connection, once, when the connection kept from an earlier group died under
+    /// this run (the database was restarted meanwhile: the connection is no longer open after the failure). Any other
+    /// failure — a timeout, a deadlock, a connection opened for this run — and any failure in the commit itself (whose
+    /// outcome is unknown: a second run could redeem, open or close twice) fails the group's requests.
     /// </summary>
     private async Task CommitGroupAsync(List<Work> ordered)
     {
@@ -177,7 +179,7 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
                 LogChainedGroupFailed(_logger, ex.Message);
                 chain = false;
             }
-            catch (DbException ex) when (ex.IsTransient && !_committing && !reconnected)
+            catch (Exception ex) when (!_committing && !reconnected && _runOnKept && _own is { State: not ConnectionState.Open })
             {
                 await DropOwnConnectionAsync();
                 LogGroupReconnected(_logger, ex.Message);
@@ -189,10 +191,14 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     /// <summary>Whether the run under way has sent its COMMIT: from then on its outcome is unknown if it fails.</summary>
     private bool _committing;
 
+    /// <summary>Whether the run under way uses a connection kept from an earlier group (not one opened for it).</summary>
+    private bool _runOnKept;
+
     /// <summary>One run of a group in a transaction of its own, committed; <paramref name="chain"/>: taking the audit chain.</summary>
     private async Task CommitAsync(List<Work> ordered, bool chain)
     {
         _committing = false;
+        _runOnKept = false;
         Func<DbConnection, Task<int>> group = async connection =>
         {
             await using var tx = await connection.BeginTransactionAsync();
@@ -213,13 +219,26 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
     private DbConnection? _own;
 
+    /// <summary>
+    /// The kept connection, opened anew when there is none or the one kept is no longer open (a driver that noticed
+    /// the database going away while the node was idle, with keepalives on, closes it).
+    /// </summary>
     private async Task<DbConnection> OwnConnectionAsync()
     {
+        if (_own is { State: not ConnectionState.Open })
+        {
+            await DropOwnConnectionAsync();
+        }
+
         if (_own is null)
         {
             _own = await _db.OpenAsync();
             await _db.CheckpointPastAsync(_own, CheckpointBacklogPages);
             StatementPipeline.KeepPrepared(_own);
+        }
+        else
+        {
+            _runOnKept = true;
         }
 
         return _own;
