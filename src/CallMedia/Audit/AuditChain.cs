@@ -95,7 +95,12 @@ public sealed class AuditChain(Database db)
         long pending;
         await using (var connection = await db.OpenAsync(ct))
         {
-            pending = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit WHERE chain_seq IS NULL");
+            // Closed and open apart, each counted in its own partial index (in_progress is 0 or 1), not over the table.
+            pending = await connection.ExecuteScalarAsync<long>(
+                """
+                SELECT (SELECT COUNT(*) FROM audit WHERE chain_seq IS NULL AND in_progress = 0)
+                     + (SELECT COUNT(*) FROM audit WHERE chain_seq IS NULL AND in_progress = 1)
+                """);
         }
 
         return new ChainReport(count, headSeq, prev, null, null, pending);
