@@ -1,5 +1,6 @@
-# Helpers the benchmarks share (bench/s3.sh, bench/crypt.sh, bench/profile.sh, bench/pg-statements.sh): sourced after $CM (the callmedia binary) and $work
-# (the work folder) are set; servers sign in as the user "bench" with the password "bench-password".
+# Helpers the benchmarks share (bench/s3.sh, bench/crypt.sh, bench/profile.sh, bench/pg-statements.sh): sourced
+# after $CM or $cm (the callmedia binary) and $work (the work folder) are set; servers sign in as the user "bench"
+# with the password "bench-password".
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 best() { python3 -c "import sys; print(f'{max(map(float, sys.argv[1:])):.0f}')" "$@"; }
@@ -20,10 +21,29 @@ speed() { # base session query ext → MB/s of one download with a fresh token
   python3 -c "print($(curl -s -o /dev/null -w '%{speed_download}' "$1/sendcallfile.$4;jsessionid=$2?token=$t")/1e6)"
 }
 
-one_call_set() { # work-dir → $1/set.csv, an import of one call with a 40,521-byte file ($1/src/s.mp3); $1/data emptied
-  mkdir -p "$1/src"
-  [[ -f $1/src/s.mp3 ]] || head -c 40521 /dev/urandom > "$1/src/s.mp3"
-  echo "sid,start,stop,calling_number,called_number,type,path" > "$1/set.csv"
-  echo "p-0,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,+15550100,2001,audio,$1/src/s.mp3" >> "$1/set.csv"
-  rm -rf "$1/data"
+# warm-seconds extra-options... → one node ($cm) over one call with a 40,521-byte file (linked from $work/src, data in
+# $work/data, emptied first), signed in as "bench"; sets pid, url, session and id (the call), adds the node to pids, and
+# warms it up: token issue (bench/issue.lua), then redemption of those tokens, each for warm-seconds. serve_env=(...)
+# puts variables in the node's environment alone.
+serve_one_call() {
+  local warm=$1; shift
+  local args=(--data "$work/data" "$@")
+  mkdir -p "$work/src"
+  [[ -f $work/src/s.mp3 ]] || head -c 40521 /dev/urandom > "$work/src/s.mp3"
+  echo "sid,start,stop,calling_number,called_number,type,path" > "$work/set.csv"
+  echo "p-0,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,+15550100,2001,audio,$work/src/s.mp3" >> "$work/set.csv"
+  rm -rf "$work/data"
+  "$cm" import "$work/set.csv" "${args[@]}" --link "--Import:AllowedRoots:0=$work/src" >/dev/null 2>&1
+  echo "bench-password" | "$cm" user add bench --role downloader "${args[@]}" >/dev/null
+  local port; port=$(free_port)
+  env "${serve_env[@]}" "$cm" serve --no-demo --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning \
+    "--Import:AllowedRoots:0=$work/src" --Tokens:MaxPerSessionPerMinute=10000000 "${args[@]}" > "$work/serve.log" 2>&1 &
+  pid=$!; pids+=("$pid")
+  url="http://127.0.0.1:$port"
+  for _ in $(seq 1 150); do curl -s "$url/healthz" -o /dev/null && break; sleep 0.2; done
+  session=$(curl -s -d 'loginname=bench&password=bench-password' "$url/callrec/loginservlet" | sed -n 's/.*sessionid="\([0-9A-F]*\)".*/\1/p')
+  id=$("$cm" calls list "${args[@]}" --limit 10 | awk -F'\t' '$2 ~ /^p-/ {print $1}' | head -1)
+  rm -f "$work"/tokens.* "$work"/warm.*
+  wrk -t2 -c32 -d"${warm}s" -s bench/issue.lua "$url" -- "$session" "$id" "$work/warm" >/dev/null
+  wrk -t2 -c32 -d"${warm}s" -s bench/redeem-minted.lua "$url" -- "$session" "$id" "$work/warm" 2 40521 >/dev/null
 }

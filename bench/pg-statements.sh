@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 app=$1 work=$2
 cm=$app/callmedia
 . bench/lib.sh
-one_call_set "$work"
+mkdir -p "$work"
 eval "$(bash scripts/pg.sh start)"
 pgdir=$CALLMEDIA_TEST_PGDIR
 pids=()
@@ -22,20 +22,8 @@ owner=(); [[ $(id -u) -eq 0 ]] && owner=(runuser -u postgres --)
 pgport=$(echo "$CALLMEDIA_TEST_POSTGRES" | sed 's/.*Port=\([0-9]*\).*/\1/')
 sql() { "$CALLMEDIA_TEST_PGBIN/psql" "host=127.0.0.1 port=$pgport user=postgres dbname=postgres" -q "$@"; }
 sql -c "CREATE EXTENSION pg_stat_statements"
-args=(--data "$work/data" "--ConnectionStrings:CallMedia=$CALLMEDIA_TEST_POSTGRES")
-"$cm" import "$work/set.csv" "${args[@]}" --link "--Import:AllowedRoots:0=$work/src" >/dev/null 2>&1
-echo "bench-password" | "$cm" user add bench --role downloader "${args[@]}" >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$cm" serve --no-demo --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning \
-  "--Import:AllowedRoots:0=$work/src" --Tokens:MaxPerSessionPerMinute=10000000 "${args[@]}" > "$work/serve.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 150); do curl -s "http://127.0.0.1:$port/healthz" -o /dev/null && break; sleep 0.2; done
-url="http://127.0.0.1:$port"
-session=$(curl -s -d 'loginname=bench&password=bench-password' "$url/callrec/loginservlet" | sed -n 's/.*sessionid="\([0-9A-F]*\)".*/\1/p')
-id=$("$cm" calls list "${args[@]}" --limit 10 | awk -F'\t' '$2 ~ /^p-/ {print $1}' | head -1)
-rm -f "$work"/tokens.* "$work"/warm.*
-wrk -t2 -c32 -d5s -s bench/issue.lua "$url" -- "$session" "$id" "$work/warm" >/dev/null
-wrk -t2 -c32 -d5s -s bench/redeem-minted.lua "$url" -- "$session" "$id" "$work/warm" 2 40521 >/dev/null
+serve_env=()
+serve_one_call 5 "--ConnectionStrings:CallMedia=$CALLMEDIA_TEST_POSTGRES"
 wrk -t2 -c32 -d15s -s bench/issue.lua "$url" -- "$session" "$id" "$work/tokens" | grep '^issued'
 sql -c "SELECT pg_stat_statements_reset()" >/dev/null
 wrk -t2 -c32 -d8s -s bench/redeem-minted.lua "$url" -- "$session" "$id" "$work/tokens" 2 40521 | grep '^redeemed'

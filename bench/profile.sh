@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 app=$1 work=$2 db=${3:-sqlite}
 cm=$app/callmedia
 . bench/lib.sh
-one_call_set "$work"
-args=(--data "$work/data")
+mkdir -p "$work"
+extra=()
 pgdir=
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; [[ -z $pgdir ]] || bash scripts/pg.sh stop "$pgdir"; }
@@ -19,21 +19,10 @@ trap cleanup EXIT
 if [[ $db == postgres ]]; then
   eval "$(bash scripts/pg.sh start)"
   pgdir=$CALLMEDIA_TEST_PGDIR
-  args+=("--ConnectionStrings:CallMedia=$CALLMEDIA_TEST_POSTGRES")
+  extra+=("--ConnectionStrings:CallMedia=$CALLMEDIA_TEST_POSTGRES")
 fi
-"$cm" import "$work/set.csv" "${args[@]}" --link "--Import:AllowedRoots:0=$work/src" >/dev/null 2>&1
-echo "bench-password" | "$cm" user add bench --role downloader "${args[@]}" >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "$cm" serve --no-demo --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning \
-  "--Import:AllowedRoots:0=$work/src" --Tokens:MaxPerSessionPerMinute=10000000 "${args[@]}" > "$work/serve.log" 2>&1 &
-pid=$!; pids+=($!)
-for _ in $(seq 1 150); do curl -s "http://127.0.0.1:$port/healthz" -o /dev/null && break; sleep 0.2; done
-session=$(curl -s -d 'loginname=bench&password=bench-password' "http://127.0.0.1:$port/callrec/loginservlet" | sed -n 's/.*sessionid="\([0-9A-F]*\)".*/\1/p')
-id=$("$cm" calls list "${args[@]}" --limit 10 | awk -F'\t' '$2 ~ /^p-/ {print $1}' | head -1)
-url="http://127.0.0.1:$port"
-rm -f "$work"/tokens.* "$work"/warm.*
-wrk -t2 -c32 -d"${PROFILE_WARM:-3}s" -s bench/issue.lua "$url" -- "$session" "$id" "$work/warm" >/dev/null
-wrk -t2 -c32 -d"${PROFILE_WARM:-3}s" -s bench/redeem-minted.lua "$url" -- "$session" "$id" "$work/warm" 2 40521 >/dev/null
+serve_env=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+serve_one_call "${PROFILE_WARM:-3}" "${extra[@]}"
 . bench/fold.sh
 perf record -F 499 -g -p "$pid" -o "$work/issue.data" -- sleep 8 >/dev/null 2>&1 &
 wrk -t2 -c32 -d8s -s bench/issue.lua "$url" -- "$session" "$id" "$work/tokens" | grep '^issued'
