@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using CallMedia.Hosting;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Win32.SafeHandles;
 
 namespace CallMedia.Delivery;
 
@@ -37,6 +38,12 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         context.Features.Get<IHttpResponseBodyFeature>() is CountingBodyFeature meter
             ? meter.SendAsync(source.ReadAsync, count, CancellationToken.None)
             : throw new InvalidOperationException("a body is sent in segments only inside an audited transfer");
+
+    /// <summary><paramref name="count"/> bytes of an open file from <paramref name="offset"/>, as a stored file is sent. Only inside an <see cref="AuditedTransfer"/>.</summary>
+    public static Task SendFileAsync(HttpContext context, SafeFileHandle file, long offset, long count) =>
+        context.Features.Get<IHttpResponseBodyFeature>() is CountingBodyFeature meter
+            ? meter.SendFileAsync(file, offset, count, CancellationToken.None)
+            : throw new InvalidOperationException("a file is sent in segments only inside an audited transfer");
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
@@ -206,7 +213,11 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         public async Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default)
         {
             using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var remaining = count ?? RandomAccess.GetLength(file) - offset;
+            await SendFileAsync(file, offset, count ?? RandomAccess.GetLength(file) - offset, cancellationToken);
+        }
+
+        public async Task SendFileAsync(SafeFileHandle file, long offset, long remaining, CancellationToken cancellationToken)
+        {
             Func<Memory<byte>, CancellationToken, ValueTask<int>> read = remaining <= FileSegment ? ReadHere : ReadOnPoolAsync;
             await SendAsync(read, remaining, cancellationToken);
 

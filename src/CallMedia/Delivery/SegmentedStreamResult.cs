@@ -17,28 +17,41 @@ public sealed class SegmentedStreamResult(Stream body, string contentType, DateT
     {
         await using (body)
         {
-            var request = httpContext.Request;
-            var method = request.Method;
-            request.Method = HttpMethods.Head;
-            try
+            if (await HeadersAsync(httpContext, body.Length, contentType, lastModified, etag) is { } part)
             {
-                await TypedResults.Stream(new SizedStream(body.Length), contentType, null, lastModified, etag, enableRangeProcessing: true).ExecuteAsync(httpContext);
+                body.Position = part.From;
+                await AuditedTransfer.SendAsync(httpContext, body, part.Count);
             }
-            finally
-            {
-                request.Method = method;
-            }
-
-            var response = httpContext.Response;
-            if (HttpMethods.IsHead(method) || response.StatusCode is not (StatusCodes.Status200OK or StatusCodes.Status206PartialContent))
-            {
-                return;
-            }
-
-            var range = response.StatusCode == StatusCodes.Status206PartialContent ? response.GetTypedHeaders().ContentRange : null;
-            body.Position = range?.From ?? 0;
-            await AuditedTransfer.SendAsync(httpContext, body, response.ContentLength ?? body.Length);
         }
+    }
+
+    /// <summary>
+    /// Sets the status and every header of a response with a body of <paramref name="length"/> bytes through the
+    /// framework's range processing, writing no body; returns the part of the body to send, null when there is none
+    /// (a HEAD, a 304, a 412, a 416).
+    /// </summary>
+    public static async Task<(long From, long Count)?> HeadersAsync(HttpContext httpContext, long length, string contentType, DateTimeOffset lastModified, EntityTagHeaderValue etag)
+    {
+        var request = httpContext.Request;
+        var method = request.Method;
+        request.Method = HttpMethods.Head;
+        try
+        {
+            await TypedResults.Stream(new SizedStream(length), contentType, null, lastModified, etag, enableRangeProcessing: true).ExecuteAsync(httpContext);
+        }
+        finally
+        {
+            request.Method = method;
+        }
+
+        var response = httpContext.Response;
+        if (HttpMethods.IsHead(method) || response.StatusCode is not (StatusCodes.Status200OK or StatusCodes.Status206PartialContent))
+        {
+            return null;
+        }
+
+        var range = response.StatusCode == StatusCodes.Status206PartialContent ? response.GetTypedHeaders().ContentRange : null;
+        return (range?.From ?? 0, response.ContentLength ?? length);
     }
 
     /// <summary>What the framework's range processing needs of the body: its length.</summary>

@@ -192,9 +192,9 @@ public static class SendCallFileEndpoints
 
     /// <summary>
     /// The one responder: every body goes through the framework's range processing (Accept-Ranges, ETag,
-    /// Last-Modified, If-Range, If-None-Match, 206 and 416); plain stored files go through the server's
-    /// SendFileAsync, encrypted files and zips are read straight into the response in segments
-    /// (<see cref="SegmentedStreamResult"/>).
+    /// Last-Modified, If-Range, If-None-Match, 206 and 416); a plain stored file known by its identity is sent from one
+    /// open of that very file (<see cref="StoredFileResult"/>), other plain files through the server's SendFileAsync,
+    /// encrypted files and zips are read straight into the response in segments (<see cref="SegmentedStreamResult"/>).
     /// </summary>
     private static async Task<IResult> RespondAsync(HttpContext context, Delivery delivery, CancellationToken ct)
     {
@@ -211,6 +211,11 @@ public static class SendCallFileEndpoints
                     headers.ContentDisposition = Disposition(file.Inline ? "inline" : "attachment", file.FileName);
                     var modified = TruncateToSeconds(info.LastModified);
                     var etag = EntityTagHeaderValue.Parse(file.ETag);
+                    if (file.Stored is { PlainPath: { } known, Identity: { } identity })
+                    {
+                        return new StoredFileResult(known, identity, file.ContentType, modified, etag);
+                    }
+
                     return (file.Stored is not null ? info.PlainPath : storage.PlainLocalPath(file.Path)) is { } plain
                         ? Results.File(plain, file.ContentType, null, modified, etag, enableRangeProcessing: true)
                         : new SegmentedStreamResult(storage.OpenRead(file.Path), file.ContentType, modified, etag);

@@ -2,10 +2,10 @@ namespace CallMedia.Storage;
 
 /// <summary>
 /// What storage knows of a stored object: the plaintext's length and when it was written; for a plain file on a local
-/// disk also the file itself (<see cref="IMediaStorage.PlainLocalPath"/> as of this look), so a request that looked
-/// once need not look again.
+/// disk also the file itself (<see cref="IMediaStorage.PlainLocalPath"/> as of this look) and its identity as seen, so a
+/// request that looked once need not look again, and sends exactly the file it looked at.
 /// </summary>
-public sealed record StoredObject(long Length, DateTimeOffset LastModified, bool Encrypted, string? PlainPath = null);
+public sealed record StoredObject(long Length, DateTimeOffset LastModified, bool Encrypted, string? PlainPath = null, FileIdentity? Identity = null);
 
 /// <summary>
 /// The one way to media bytes: every read and write of a recording, a prepared video or a transcode (delivery,

@@ -23,10 +23,10 @@ public sealed class LocalMediaStorage : IMediaStorage
     private readonly MediaRoot _media;
 
     /// <summary>
-    /// Plain files whose first bytes were read, with the length and time they had: while both still hold it is the same
-    /// plain file (encrypting one writes a new, longer file in its place), so a delivery does not open it to look again.
+    /// Plain files whose first bytes were read, with the identity they had: while it holds it is the same plain file
+    /// (encrypting one writes a new file in its place), so a delivery does not open it to look again.
     /// </summary>
-    private readonly ConcurrentDictionary<string, (long Length, DateTime Modified)> _plain = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FileIdentity> _plain = new(StringComparer.Ordinal);
     private readonly StorageOptions _options;
     private readonly Lock _gate = new();
     private DateTime _keysStamp;
@@ -94,27 +94,29 @@ public sealed class LocalMediaStorage : IMediaStorage
 
     public StoredObject? Stat(string path)
     {
-        var full = _media.Resolve(path);
-        var info = new FileInfo(full);
-        if (!info.Exists)
+        // A file seen before and found plain is known by its identity: the same file, unchanged, so neither its first
+        // bytes nor (on Linux) the links on its path need a second look. Elsewhere the links are followed first.
+        var (full, linked) = FileIdentity.IsSupported ? _media.Locate(path) : (_media.Resolve(path), false);
+        if (FileIdentity.OfPath(full) is not { } now)
         {
             return null;
         }
 
-        if (_plain.TryGetValue(full, out var seen) && seen == (info.Length, info.LastWriteTimeUtc))
+        if (_plain.TryGetValue(full, out var seen) && seen == now)
         {
-            return new StoredObject(seen.Length, seen.Modified, false, full);
+            return new StoredObject(now.Size, now.LastWriteTimeUtc, false, full, now);
         }
 
-        // Length and time from the file whose first bytes were read, so what is remembered as plain is that file.
-        if (Look(full) is not { } look)
+        // Length and time from the file whose first bytes were read, so what is remembered as plain is that file; a
+        // linked one is remembered only if the file opened is where it may be.
+        if (Look(full, linked) is not { } look)
         {
             return null;
         }
 
         if (look.Header is { } header)
         {
-            return new StoredObject(header.Length, look.Modified, true);
+            return new StoredObject(header.Length, look.Identity.LastWriteTimeUtc, true);
         }
 
         if (_plain.Count >= MaxPlainKnown)
@@ -122,19 +124,33 @@ public sealed class LocalMediaStorage : IMediaStorage
             _plain.Clear();
         }
 
-        _plain[full] = (look.Length, look.Modified);
-        return new StoredObject(look.Length, look.Modified, false, full);
+        _plain[full] = look.Identity;
+        return new StoredObject(look.Identity.Size, look.Identity.LastWriteTimeUtc, false, full, look.Identity);
     }
 
-    /// <summary>A file's first bytes (its encryption header, if any), length and last write time, from one open; null when it is gone.</summary>
-    private static (EncryptedFormat.Header? Header, long Length, DateTime Modified)? Look(string full)
+    /// <summary>
+    /// A file's first bytes (its encryption header, if any) and identity, from one open; null when it is gone. For a
+    /// <paramref name="linked"/> file the links on its path are followed first, and where the file opened really is
+    /// checked too where that can be told, so a link swapped in between cannot get another file remembered.
+    /// </summary>
+    private (EncryptedFormat.Header? Header, FileIdentity Identity)? Look(string full, bool linked = false)
     {
+        if (linked)
+        {
+            _media.Resolve(full);
+        }
+
         try
         {
             using var handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (linked && FileIdentity.RealPathOf(handle) is { } real && !_media.IsLinkedInside(real))
+            {
+                throw MediaRoot.Outside();
+            }
+
             Span<byte> start = stackalloc byte[EncryptedFormat.HeaderSize];
             var read = RandomAccess.Read(handle, start, 0);
-            return (EncryptedFormat.ReadHeader(start[..read], full), RandomAccess.GetLength(handle), File.GetLastWriteTimeUtc(handle));
+            return (EncryptedFormat.ReadHeader(start[..read], full), FileIdentity.Of(handle));
         }
         catch (FileNotFoundException)
         {
@@ -419,5 +435,5 @@ public sealed class LocalMediaStorage : IMediaStorage
 
     private static FileStream CreatePrivate(string path) => PrivateFile.Create(path);
 
-    private static EncryptedFormat.Header? ReadHeader(string full) => Look(full)?.Header;
+    private EncryptedFormat.Header? ReadHeader(string full) => Look(full)?.Header;
 }

@@ -40,6 +40,24 @@ public sealed class MediaRoot
     /// <summary>The absolute path of a stored media path; throws for one that escapes the root.</summary>
     public string Resolve(string storedPath)
     {
+        var (full, linked) = Locate(storedPath);
+        // Linked in place by `callmedia import --link`: only where it really leads (a link swapped in since import
+        // cannot point elsewhere).
+        if (linked && (RealPath.Of(full) is not { } real || !IsLinkedInside(real)))
+        {
+            throw Outside();
+        }
+
+        return full;
+    }
+
+    /// <summary>
+    /// The absolute path of a stored media path as written, links on the way not followed, and whether it was linked
+    /// in place by <c>callmedia import --link</c> (outside the media root, inside an allowed link folder as written:
+    /// where it really leads is still to be checked, <see cref="IsLinkedInside"/>). Throws for one that escapes both.
+    /// </summary>
+    public (string Full, bool Linked) Locate(string storedPath)
+    {
         if (string.IsNullOrEmpty(storedPath) || storedPath.Contains('\0', StringComparison.Ordinal))
         {
             throw new InvalidDataException("empty or invalid media path");
@@ -48,19 +66,17 @@ public sealed class MediaRoot
         var full = Path.GetFullPath(Path.IsPathRooted(storedPath) ? storedPath : Path.Combine(Root, storedPath));
         if (full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
         {
-            return full;
+            return (full, false);
         }
 
-        // Linked in place by `callmedia import --link`: only inside the folders allowed for that, where it really
-        // leads (a link swapped in since import cannot point elsewhere), and never into the data folder.
-        if (Path.IsPathRooted(storedPath) && _linkRoots.Any(r => full.StartsWith(r, StringComparison.Ordinal))
-            && RealPath.Of(full) is { } real && !RealPath.IsUnder(real, _realDataFolder) && _realLinkRoots.Any(r => RealPath.IsUnder(real, r)))
-        {
-            return full;
-        }
-
-        throw new InvalidDataException("media path is outside the media root and the allowed link folders");
+        return Path.IsPathRooted(storedPath) && _linkRoots.Any(r => full.StartsWith(r, StringComparison.Ordinal)) ? (full, true) : throw Outside();
     }
+
+    /// <summary>Whether a linked file's real path (every link followed) is inside an allowed link folder and not in the data folder.</summary>
+    public bool IsLinkedInside(string realPath) =>
+        !RealPath.IsUnder(realPath, _realDataFolder) && _realLinkRoots.Any(r => RealPath.IsUnder(realPath, r));
+
+    public static InvalidDataException Outside() => new("media path is outside the media root and the allowed link folders");
 
     /// <summary>
     /// A fresh temp file name beside the destination's file system, in a folder only the service may enter (a tool's

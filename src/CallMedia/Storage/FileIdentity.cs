@@ -1,0 +1,180 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace CallMedia.Storage;
+
+/// <summary>
+/// Which file a path leads to, and in what state: device, inode, size, and modification and change times (to the
+/// nanosecond), from one <c>statx(2)</c> on Linux. Two equal identities are the same file, unchanged since: writing it
+/// moves its modification time; renaming it, linking it elsewhere or changing its mode moves its change time, which no
+/// user can set. So a delivery of a file known by its identity opens it only to send it: it need not look at its first
+/// bytes again (plain or encrypted) nor follow the links on its path again (where it really is was checked when it was
+/// first seen, on the file then opened). Elsewhere (not Linux, or <c>statx</c> refused by a sandbox)
+/// <see cref="IsSupported"/> is false: the identity is the length and time alone and says nothing of links.
+/// </summary>
+public readonly partial record struct FileIdentity(ulong Device, ulong Inode, long Size, long ModifiedNs, long ChangedNs)
+{
+    private const int AtFdCwd = -100;
+    private const int AtEmptyPath = 0x1000;
+    private const int OpenReadOnlyCloseOnExec = 0x80000;
+
+    // STATX_TYPE | STATX_MODE | STATX_MTIME | STATX_CTIME | STATX_INO | STATX_SIZE
+    private const uint Wanted = 0x1 | 0x2 | 0x40 | 0x80 | 0x100 | 0x200;
+    private const int StatxSize = 256;
+    private const ushort TypeMask = 0xF000;
+    private const ushort RegularFile = 0x8000;
+    private const int NoSuchFile = 2;
+    private const int NotADirectory = 20;
+
+    /// <summary>Whether identities carry device and inode (Linux with <c>statx</c>): probed once.</summary>
+    public static bool IsSupported { get; } = Probe();
+
+    /// <summary>The last write time, as the framework reads it (whole 100 ns ticks).</summary>
+    public DateTime LastWriteTimeUtc => DateTime.UnixEpoch.AddTicks(ModifiedNs / 100);
+
+    /// <summary>The regular file <paramref name="path"/> leads to (links followed); null when there is none.</summary>
+    public static FileIdentity? OfPath(string path)
+    {
+        if (!IsSupported)
+        {
+            var info = new FileInfo(path);
+            return info.Exists ? FromInfo(info.Length, info.LastWriteTimeUtc) : null;
+        }
+
+        Span<byte> buffer = stackalloc byte[StatxSize];
+        if (Statx(AtFdCwd, path, 0, Wanted, buffer) == 0)
+        {
+            return Regular(buffer);
+        }
+
+        var error = Marshal.GetLastPInvokeError();
+        return error is NoSuchFile or NotADirectory ? null : throw new IOException($"cannot look at a media file ({Marshal.GetPInvokeErrorMessage(error)})");
+    }
+
+    /// <summary>The identity of an open file.</summary>
+    public static FileIdentity Of(SafeFileHandle handle)
+    {
+        if (!IsSupported)
+        {
+            return FromInfo(RandomAccess.GetLength(handle), File.GetLastWriteTimeUtc(handle));
+        }
+
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            Span<byte> buffer = stackalloc byte[StatxSize];
+            return Statx((int)handle.DangerousGetHandle(), string.Empty, AtEmptyPath, Wanted, buffer) == 0
+                ? Regular(buffer) ?? throw new IOException("an open media file is not a regular file")
+                : throw new IOException($"cannot look at an open media file ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})");
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Opens a file to read it, nothing more: no advisory lock taken and released, no look at its type (the caller
+    /// compares its <see cref="Of"/> with the identity it expects). Null when it is gone.
+    /// </summary>
+    public static SafeFileHandle? OpenRead(string path)
+    {
+        if (!IsSupported)
+        {
+            try
+            {
+                return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return null;
+            }
+        }
+
+        var fd = Open(path, OpenReadOnlyCloseOnExec);
+        if (fd >= 0)
+        {
+            return new SafeFileHandle(fd, ownsHandle: true);
+        }
+
+        var error = Marshal.GetLastPInvokeError();
+        return error is NoSuchFile or NotADirectory ? null : throw new IOException($"cannot open a media file ({Marshal.GetPInvokeErrorMessage(error)})");
+    }
+
+    /// <summary>Where an open file really is (Linux: its link in <c>/proc/self/fd</c>); null when that cannot be told.</summary>
+    public static string? RealPathOf(SafeFileHandle handle)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    private static FileIdentity FromInfo(long length, DateTime modifiedUtc) =>
+        new(0, 0, length, (modifiedUtc - DateTime.UnixEpoch).Ticks * 100, 0);
+
+    private static FileIdentity? Regular(ReadOnlySpan<byte> statx)
+    {
+        if ((MemoryMarshal.Read<ushort>(statx[28..]) & TypeMask) != RegularFile)
+        {
+            return null;
+        }
+
+        var device = ((ulong)MemoryMarshal.Read<uint>(statx[136..]) << 32) | MemoryMarshal.Read<uint>(statx[140..]);
+        return new FileIdentity(device, MemoryMarshal.Read<ulong>(statx[32..]), MemoryMarshal.Read<long>(statx[40..]), Nanoseconds(statx[112..]), Nanoseconds(statx[96..]));
+    }
+
+    /// <summary>A <c>statx_timestamp</c>: seconds (64 bits), then nanoseconds (32).</summary>
+    private static long Nanoseconds(ReadOnlySpan<byte> timestamp) =>
+        (MemoryMarshal.Read<long>(timestamp) * 1_000_000_000) + MemoryMarshal.Read<uint>(timestamp[8..]);
+
+    private static bool Probe()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        try
+        {
+            Span<byte> buffer = stackalloc byte[StatxSize];
+            return Statx(AtFdCwd, "/", 0, Wanted, buffer) == 0 && (MemoryMarshal.Read<uint>(buffer) & Wanted) == Wanted;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int directory, string path, int flags, uint mask, Span<byte> buffer);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+}
