@@ -211,9 +211,9 @@ public static class SendCallFileEndpoints
                     headers.ContentDisposition = Disposition(file.Inline ? "inline" : "attachment", file.FileName);
                     var modified = TruncateToSeconds(info.LastModified);
                     var etag = EntityTagHeaderValue.Parse(file.ETag);
-                    if (file.Stored is { PlainPath: { } known, Identity: { } identity })
+                    if (file.Stored is { PlainPath: not null, Identity: not null } looked)
                     {
-                        return new StoredFileResult(known, identity, file.ContentType, modified, etag);
+                        return new StoredFileResult(storage, looked, file.ContentType, modified, etag);
                     }
 
                     return (file.Stored is not null ? info.PlainPath : storage.PlainLocalPath(file.Path)) is { } plain

@@ -16,15 +16,14 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
 {
     private const int AtFdCwd = -100;
     private const int AtEmptyPath = 0x1000;
-    private const int OpenReadOnlyCloseOnExec = 0x80000;
+    // O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC (the same on every Linux .NET runs on); open64 for files past 2 GiB on 32-bit.
+    private const int OpenFlags = 0x100 | 0x800 | 0x80000;
 
     // STATX_TYPE | STATX_MODE | STATX_MTIME | STATX_CTIME | STATX_INO | STATX_SIZE
     private const uint Wanted = 0x1 | 0x2 | 0x40 | 0x80 | 0x100 | 0x200;
     private const int StatxSize = 256;
     private const ushort TypeMask = 0xF000;
     private const ushort RegularFile = 0x8000;
-    private const int NoSuchFile = 2;
-    private const int NotADirectory = 20;
 
     /// <summary>Whether identities carry device and inode (Linux with <c>statx</c>): probed once.</summary>
     public static bool IsSupported { get; } = Probe();
@@ -32,7 +31,10 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
     /// <summary>The last write time, as the framework reads it (whole 100 ns ticks).</summary>
     public DateTime LastWriteTimeUtc => DateTime.UnixEpoch.AddTicks(ModifiedNs / 100);
 
-    /// <summary>The regular file <paramref name="path"/> leads to (links followed); null when there is none.</summary>
+    /// <summary>
+    /// The regular file <paramref name="path"/> leads to (links followed); null when there is none or it cannot be
+    /// looked at (a link loop, a folder the service may not enter): as for a file that is not there.
+    /// </summary>
     public static FileIdentity? OfPath(string path)
     {
         if (!IsSupported)
@@ -42,17 +44,11 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
         }
 
         Span<byte> buffer = stackalloc byte[StatxSize];
-        if (Statx(AtFdCwd, path, 0, Wanted, buffer) == 0)
-        {
-            return Regular(buffer);
-        }
-
-        var error = Marshal.GetLastPInvokeError();
-        return error is NoSuchFile or NotADirectory ? null : throw new IOException($"cannot look at a media file ({Marshal.GetPInvokeErrorMessage(error)})");
+        return Statx(AtFdCwd, path, 0, Wanted, buffer) == 0 ? Regular(buffer) : null;
     }
 
-    /// <summary>The identity of an open file.</summary>
-    public static FileIdentity Of(SafeFileHandle handle)
+    /// <summary>The identity of an open file; null when it is not a regular file or cannot be looked at.</summary>
+    public static FileIdentity? Of(SafeFileHandle handle)
     {
         if (!IsSupported)
         {
@@ -64,9 +60,7 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
         {
             handle.DangerousAddRef(ref added);
             Span<byte> buffer = stackalloc byte[StatxSize];
-            return Statx((int)handle.DangerousGetHandle(), string.Empty, AtEmptyPath, Wanted, buffer) == 0
-                ? Regular(buffer) ?? throw new IOException("an open media file is not a regular file")
-                : throw new IOException($"cannot look at an open media file ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})");
+            return Statx((int)handle.DangerousGetHandle(), string.Empty, AtEmptyPath, Wanted, buffer) == 0 ? Regular(buffer) : null;
         }
         finally
         {
@@ -79,7 +73,8 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
 
     /// <summary>
     /// Opens a file to read it, nothing more: no advisory lock taken and released, no look at its type (the caller
-    /// compares its <see cref="Of"/> with the identity it expects). Null when it is gone.
+    /// compares its <see cref="Of"/> with the identity it expects; a FIFO or a device swapped in does not block the
+    /// open). Null when it cannot be opened, whatever the reason.
     /// </summary>
     public static SafeFileHandle? OpenRead(string path)
     {
@@ -89,20 +84,14 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
             {
                 return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             }
-            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 return null;
             }
         }
 
-        var fd = Open(path, OpenReadOnlyCloseOnExec);
-        if (fd >= 0)
-        {
-            return new SafeFileHandle(fd, ownsHandle: true);
-        }
-
-        var error = Marshal.GetLastPInvokeError();
-        return error is NoSuchFile or NotADirectory ? null : throw new IOException($"cannot open a media file ({Marshal.GetPInvokeErrorMessage(error)})");
+        var fd = Open(path, OpenFlags);
+        return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : null;
     }
 
     /// <summary>Where an open file really is (Linux: its link in <c>/proc/self/fd</c>); null when that cannot be told.</summary>
@@ -172,9 +161,9 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int directory, string path, int flags, uint mask, Span<byte> buffer);
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "open64", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
 }

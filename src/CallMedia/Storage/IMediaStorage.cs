@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace CallMedia.Storage;
 
 /// <summary>
@@ -29,6 +31,12 @@ public interface IMediaStorage
     /// server's file sending, read by ffmpeg in place); null when only <see cref="OpenRead"/> can read it.
     /// </summary>
     string? PlainLocalPath(string path);
+
+    /// <summary>
+    /// Opens, to send it, the plain local file a <see cref="Stat"/> looked at (one with an identity): that very file,
+    /// still where it may be read from; null when it is not (replaced, moved, gone) or the object is no such file.
+    /// </summary>
+    SafeFileHandle? OpenLooked(StoredObject stored);
 
     /// <summary>A seekable stream of the plaintext, its length the plaintext's; reads are asynchronous or synchronous.</summary>
     Stream OpenRead(string path);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Hashing;
 using Microsoft.Extensions.Options;
+using Microsoft.Win32.SafeHandles;
 
 namespace CallMedia.Storage;
 
@@ -108,7 +109,7 @@ public sealed class LocalMediaStorage : IMediaStorage
         }
 
         // Length and time from the file whose first bytes were read, so what is remembered as plain is that file; a
-        // linked one is remembered only if the file opened is where it may be.
+        // linked one only when where the file opened really is could be checked.
         if (Look(full, linked) is not { } look)
         {
             return null;
@@ -119,21 +120,51 @@ public sealed class LocalMediaStorage : IMediaStorage
             return new StoredObject(header.Length, look.Identity.LastWriteTimeUtc, true);
         }
 
-        if (_plain.Count >= MaxPlainKnown)
+        if (look.Checked)
         {
-            _plain.Clear();
+            if (_plain.Count >= MaxPlainKnown)
+            {
+                _plain.Clear();
+            }
+
+            _plain[full] = look.Identity;
         }
 
-        _plain[full] = look.Identity;
         return new StoredObject(look.Identity.Size, look.Identity.LastWriteTimeUtc, false, full, look.Identity);
     }
 
     /// <summary>
+    /// Opens, to send it, the plain file a <see cref="Stat"/> looked at: only that very file (the identity it had
+    /// then), and one linked in from an allowed folder only while it really is inside one (a folder on its path moved
+    /// out and linked back leads to the same file from elsewhere); null when it is not, or cannot be opened.
+    /// </summary>
+    public SafeFileHandle? OpenLooked(StoredObject stored)
+    {
+        if (stored is not { PlainPath: { } full, Identity: { } identity } || FileIdentity.OpenRead(full) is not { } handle)
+        {
+            return null;
+        }
+
+        if (FileIdentity.Of(handle) == identity && (!_media.Locate(full).Linked || IsLinkedInside(handle, full)))
+        {
+            return handle;
+        }
+
+        handle.Dispose();
+        return null;
+    }
+
+    /// <summary>Where the file opened really is, or where its path leads when that cannot be told: inside an allowed folder?</summary>
+    private bool IsLinkedInside(SafeFileHandle handle, string full) =>
+        (FileIdentity.RealPathOf(handle) ?? RealPath.Of(full)) is { } real && _media.IsLinkedInside(real);
+
+    /// <summary>
     /// A file's first bytes (its encryption header, if any) and identity, from one open; null when it is gone. For a
     /// <paramref name="linked"/> file the links on its path are followed first, and where the file opened really is
-    /// checked too where that can be told, so a link swapped in between cannot get another file remembered.
+    /// checked too: <c>Checked</c> says whether that could be told (so a link swapped in between cannot get another
+    /// file remembered).
     /// </summary>
-    private (EncryptedFormat.Header? Header, FileIdentity Identity)? Look(string full, bool linked = false)
+    private (EncryptedFormat.Header? Header, FileIdentity Identity, bool Checked)? Look(string full, bool linked = false)
     {
         if (linked)
         {
@@ -143,14 +174,16 @@ public sealed class LocalMediaStorage : IMediaStorage
         try
         {
             using var handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (linked && FileIdentity.RealPathOf(handle) is { } real && !_media.IsLinkedInside(real))
+            var real = linked ? FileIdentity.RealPathOf(handle) : null;
+            if (real is not null && !_media.IsLinkedInside(real))
             {
                 throw MediaRoot.Outside();
             }
 
             Span<byte> start = stackalloc byte[EncryptedFormat.HeaderSize];
             var read = RandomAccess.Read(handle, start, 0);
-            return (EncryptedFormat.ReadHeader(start[..read], full), FileIdentity.Of(handle));
+            var identity = FileIdentity.Of(handle) ?? throw new IOException("a media file is not a regular file");
+            return (EncryptedFormat.ReadHeader(start[..read], full), identity, !linked || real is not null);
         }
         catch (FileNotFoundException)
         {

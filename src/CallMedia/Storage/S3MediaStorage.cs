@@ -4,6 +4,7 @@ using System.Net;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Microsoft.Win32.SafeHandles;
 
 namespace CallMedia.Storage;
 
@@ -49,6 +50,9 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
         KeyOf(path) is { } key ? await HeadAsync(key, ct) ?? linked.Stat(path) : linked.Stat(path);
 
     public string? PlainLocalPath(string path) => KeyOf(path) is null ? linked.PlainLocalPath(path) : null;
+
+    /// <summary>Objects in the bucket have no identity; a local file not migrated yet is the local storage's.</summary>
+    public SafeFileHandle? OpenLooked(StoredObject stored) => linked.OpenLooked(stored);
 
     public Stream OpenRead(string path)
     {
