@@ -269,6 +269,39 @@ public sealed class SecurityTests
     }
 
     [Fact]
+    public async Task CoupleAndFilesChangedByAnotherWriter_AfterTheyWereDelivered_TheNextRedemptionSeesTheChange()
+    {
+        // Redemptions keep copies of couples and their files, exact against the media version the triggers raise: a
+        // change written past this node (a hand-written statement here) is seen by the very next redemption.
+        await using var server = await TestServer.StartAsync();
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        async Task<HttpResponseMessage> RedeemAsync(long id) =>
+            await client.SendAsync(CallRec.Send(session, await CallRec.RequireTokenAsync(client, session, $"id_call[]={id}&action=download")));
+
+        foreach (var id in new[] { 1001, 1002 })
+        {
+            using var first = await RedeemAsync(id);
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+            using var again = await RedeemAsync(id);
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+
+        var db = server.Services.GetRequiredService<Database>();
+        await using (var connection = await db.OpenAsync())
+        {
+            await connection.ExecuteAsync("UPDATE media_files SET path = '/etc/passwd' WHERE couple_id = 1001");
+            await connection.ExecuteAsync("DELETE FROM media_files WHERE couple_id = 1002");
+        }
+
+        using var moved = await RedeemAsync(1001);
+        Assert.Equal(HttpStatusCode.NotFound, moved.StatusCode);
+        Assert.DoesNotContain("root:", await moved.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var gone = await RedeemAsync(1002);
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
+
+    [Fact]
     public async Task Logs_OfTheWholeRun_HoldNoTokenSessionOrPassword()
     {
         // A flow of its own at the most verbose level, touching every endpoint and error path...

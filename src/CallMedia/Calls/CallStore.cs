@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Text;
 using CallMedia.Data;
@@ -160,13 +161,24 @@ public sealed class CallStore(Database db)
     /// group's connection with its statements kept compiled); null when the ids need more than one chunk.
     /// </summary>
     public CouplesWithFiles? CouplesWithFilesRead(IReadOnlyCollection<long> ids) =>
-        ids.Count <= 500 ? new CouplesWithFiles(db, ids.ToArray()) : null;
+        ids.Count <= 500 ? new CouplesWithFiles(db, ids.ToArray(), _copies) : null;
 
-    /// <summary>Couples and their media files read in one pipeline (<see cref="CouplesWithFilesRead"/>).</summary>
-    public sealed class CouplesWithFiles(Database db, long[] ids) : PipelinedRead
+    /// <summary>Couples kept at most in <see cref="CouplesWithFiles"/>' copies; past that they start again empty.</summary>
+    public const int MaxCopies = 100_000;
+
+    /// <summary>Couples and their files as read at a <see cref="MediaVersion"/>, shared by every request: never changed once here.</summary>
+    private readonly ConcurrentDictionary<long, (long Version, Couple Couple, MediaFile[] Files)> _copies = new();
+
+    /// <summary>
+    /// Couples and their media files read in one pipeline (<see cref="CouplesWithFilesRead"/>). Inside a transaction
+    /// that has read the <see cref="MediaVersion"/> (the group commit's), the copies first: when every
+    /// couple was read at that very version, the copies are the rows, exactly, and nothing is read (<see cref="KnownAt"/>).
+    /// </summary>
+    public sealed class CouplesWithFiles(Database db, long[] ids, ConcurrentDictionary<long, (long Version, Couple Couple, MediaFile[] Files)> copies) : PipelinedRead
     {
         private readonly Dictionary<long, Couple> _couples = new(ids.Length);
         private readonly List<MediaFile> _files = [];
+        private long? _version;
 
         public override IReadOnlyList<Statement> Statements { get; } =
         [
@@ -175,6 +187,32 @@ public sealed class CallStore(Database db)
         ];
 
         public (IReadOnlyDictionary<long, Couple> Couples, ILookup<long, MediaFile> Files) Result => (_couples, InZipOrder(_files));
+
+        /// <summary>
+        /// The counter as this transaction read it, before this read: done from the copies when each couple has one of
+        /// that version (true; nothing to run); otherwise the statements run and what they read is kept as of it.
+        /// </summary>
+        public override bool KnownAt(long mediaVersion)
+        {
+            _version = mediaVersion;
+            foreach (var id in ids)
+            {
+                if (!copies.TryGetValue(id, out var copy) || copy.Version != mediaVersion)
+                {
+                    return false;
+                }
+            }
+
+            foreach (var id in ids)
+            {
+                var copy = copies[id];
+                _couples[id] = copy.Couple;
+                _files.AddRange(copy.Files);
+            }
+
+            Finish();
+            return true;
+        }
 
         protected override Task ReadResultAsync(int index, DbDataReader reader)
         {
@@ -191,7 +229,26 @@ public sealed class CallStore(Database db)
                 }
             }
 
+            if (index == 1 && _version is { } version)
+            {
+                Keep(version);
+            }
+
             return Task.CompletedTask;
+        }
+
+        /// <summary>Keeps each couple read (one that does not exist is not kept: the next read looks again).</summary>
+        private void Keep(long version)
+        {
+            if (copies.Count >= MaxCopies)
+            {
+                copies.Clear();
+            }
+
+            foreach (var (id, couple) in _couples)
+            {
+                copies[id] = (version, couple, _files.Where(f => f.CoupleId == id).ToArray());
+            }
         }
     }
 

@@ -17,10 +17,7 @@ public static class AuthVersion
 {
     public const int Version = 12;
 
-    public const string Sql = """
-        CREATE TABLE auth_version (id INTEGER NOT NULL PRIMARY KEY, v BIGINT NOT NULL);
-        INSERT INTO auth_version (id, v) VALUES (1, 0);
-        """;
+    public static readonly string Sql = VersionCounter.TableSql("auth_version");
 
     /// <summary>The one statement a request runs to know whether its cached session and rights still hold.</summary>
     public static Task<long> ReadAsync(DbConnection connection) =>
@@ -66,36 +63,15 @@ public static class AuthVersion
         }
 
         var sql = new StringBuilder();
+        VersionCounter.AppendTriggers(sql, kind, "auth", "auth_version", "callmedia_auth_changed", Tables, notify: "callmedia_auth");
         if (kind == DbKind.Sqlite)
         {
-            const string Bump = "BEGIN UPDATE auth_version SET v = v + 1 WHERE id = 1; END;\n";
-            foreach (var table in Tables)
-            {
-                foreach (var op in new[] { "INSERT", "UPDATE", "DELETE" })
-                {
-                    sql.Append($"CREATE TRIGGER tr_auth_{table}_{op.ToLowerInvariant()} AFTER {op} ON {table} {Bump}");
-                }
-            }
-
-            sql.Append($"CREATE TRIGGER tr_auth_sessions_update AFTER UPDATE ON sessions WHEN {SessionChanged.Replace("IS DISTINCT FROM", "IS NOT", StringComparison.Ordinal)} {Bump}");
-            sql.Append($"CREATE TRIGGER tr_auth_sessions_delete AFTER DELETE ON sessions {Bump}");
+            var bump = VersionCounter.SqliteBump("auth_version");
+            sql.Append($"CREATE TRIGGER tr_auth_sessions_update AFTER UPDATE ON sessions WHEN {SessionChanged.Replace("IS DISTINCT FROM", "IS NOT", StringComparison.Ordinal)} {bump}");
+            sql.Append($"CREATE TRIGGER tr_auth_sessions_delete AFTER DELETE ON sessions {bump}");
         }
         else
         {
-            sql.Append("""
-                CREATE FUNCTION callmedia_auth_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    UPDATE auth_version SET v = v + 1 WHERE id = 1;
-                    PERFORM pg_notify('callmedia_auth', '');
-                    RETURN NULL;
-                END $$;
-
-                """);
-            foreach (var table in Tables)
-            {
-                sql.Append($"CREATE TRIGGER tr_auth_{table} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION callmedia_auth_changed();\n");
-            }
-
             sql.Append($"CREATE TRIGGER tr_auth_sessions_update AFTER UPDATE ON sessions FOR EACH ROW WHEN ({SessionChanged}) EXECUTE FUNCTION callmedia_auth_changed();\n");
             sql.Append("CREATE TRIGGER tr_auth_sessions_delete AFTER DELETE ON sessions FOR EACH STATEMENT EXECUTE FUNCTION callmedia_auth_changed();\n");
         }

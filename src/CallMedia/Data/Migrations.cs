@@ -224,6 +224,7 @@ public static class Migrations
             CREATE INDEX ix_audit_unchained_open ON audit(at) WHERE chain_seq IS NULL AND in_progress = 1;
             DROP INDEX IF EXISTS ix_audit_unchained;
             """),
+        (MediaVersion.Version, MediaVersion.Sql),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -284,6 +285,7 @@ public static class Migrations
             await connection.ExecuteAsync(ForEngine(sql, db), transaction: tx);
             await SearchMigration.AfterAsync(version, connection, tx, ct);
             await AuthVersion.AfterAsync(version, db.Kind, connection, tx);
+            await MediaVersion.AfterAsync(version, db.Kind, connection, tx);
             await connection.ExecuteAsync(
                 "INSERT INTO schema_version (version, applied_at) VALUES (@version, @at)",
                 new { version, at = clock.GetUtcNow().ToUnixTimeMilliseconds() },

@@ -18,6 +18,15 @@ public abstract class PipelinedRead
 
     public bool Done { get; private set; }
 
+    /// <summary>
+    /// Told the <see cref="MediaVersion"/> its transaction read before it: true when that alone makes the result known
+    /// (it is <see cref="Done"/>, nothing to run). A read that keeps copies of what it reads keeps them as of that version.
+    /// </summary>
+    public virtual bool KnownAt(long mediaVersion) => false;
+
+    /// <summary>Done without running <see cref="Statements"/>: the result was known already.</summary>
+    protected void Finish() => Done = true;
+
     /// <summary>Reads the result of <see cref="Statements"/>[<paramref name="index"/>].</summary>
     public async Task ReadAsync(int index, DbDataReader reader)
     {

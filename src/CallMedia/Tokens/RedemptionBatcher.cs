@@ -331,11 +331,31 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         }
 
         var redemptions = ordered.OfType<Redemption>().ToList();
+
+        // With them, when any asked for reads of couples and files, the media version: reads of couples whose copies
+        // are of that version need not run (CallStore.CouplesWithFiles).
+        var first = redemptions.ConvertAll(r => r.Statement);
+        if (redemptions.Exists(r => r.Reads))
+        {
+            first.Add(MediaVersion.Read);
+        }
+
+        long? mediaVersion = null;
         await StatementPipeline.RunAsync(
             connection,
             tx,
-            redemptions.ConvertAll(r => r.Statement),
-            async (i, reader) => redemptions[i].Won(await ReadGrantAsync(reader)));
+            first,
+            async (i, reader) =>
+            {
+                if (i < redemptions.Count)
+                {
+                    redemptions[i].Won(await ReadGrantAsync(reader));
+                }
+                else
+                {
+                    mediaVersion = await StatementPipeline.FirstLongAsync(reader);
+                }
+            });
         // The winners' audit INSERTs, each followed by the reads its request asked to have done with it.
         var steps = new List<(Statement Statement, Func<DbDataReader, Task> Read)>();
         foreach (var won in redemptions)
@@ -345,7 +365,7 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
                 steps.Add((AuditLog.InsertStatement(entry, open: true), async reader => won.Recorded(await StatementPipeline.FirstLongAsync(reader) ?? throw new InvalidOperationException("the audit INSERT returned no seq"))));
             }
 
-            if (won.Read is { } read)
+            if (won.Read is { } read && !(mediaVersion is { } version && read.KnownAt(version)))
             {
                 steps.AddRange(read.Statements.Select((statement, index) => (statement, (Func<DbDataReader, Task>)(reader => read.ReadAsync(index, reader)))));
             }
@@ -477,6 +497,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
         /// <summary>The reads to run in the audit INSERTs' pipeline, for a won redemption that asked for them.</summary>
         public PipelinedRead? Read { get; private set; }
+
+        /// <summary>Whether a win asks for reads.</summary>
+        public bool Reads => alsoRead is not null;
 
         public override void Reset()
         {
