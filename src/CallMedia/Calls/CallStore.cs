@@ -161,7 +161,7 @@ public sealed class CallStore(Database db)
     /// group's connection with its statements kept compiled); null when the ids need more than one chunk.
     /// </summary>
     public CouplesWithFiles? CouplesWithFilesRead(IReadOnlyCollection<long> ids) =>
-        ids.Count <= 500 ? new CouplesWithFiles(db, ids.ToArray(), _copies) : null;
+        ids.Count <= 500 ? new CouplesWithFiles(db, ids.Distinct().ToArray(), _copies) : null;
 
     /// <summary>Couples kept at most in <see cref="CouplesWithFiles"/>' copies; past that they start again empty.</summary>
     public const int MaxCopies = 100_000;
@@ -245,9 +245,10 @@ public sealed class CallStore(Database db)
                 copies.Clear();
             }
 
+            var files = _files.ToLookup(f => f.CoupleId);
             foreach (var (id, couple) in _couples)
             {
-                copies[id] = (version, couple, _files.Where(f => f.CoupleId == id).ToArray());
+                copies[id] = (version, couple, files[id].ToArray());
             }
         }
     }

@@ -31,7 +31,7 @@ public static class MediaVersion
         }
 
         var sql = new StringBuilder();
-        VersionCounter.AppendTriggers(sql, kind, "media", "media_version", "callmedia_media_changed", Tables);
+        VersionCounter.AppendTriggers(sql, kind, "media", "media_version", "callmedia_media_changed", Tables, early: true);
         await connection.ExecuteAsync(sql.ToString(), transaction: tx);
     }
 }

@@ -16,9 +16,12 @@ public static class VersionCounter
     /// Raises <paramref name="counter"/> on every insert, update and delete of <paramref name="tables"/>: on SQLite a
     /// row trigger per table and operation (named <c>tr_{prefix}_{table}_{operation}</c>); on PostgreSQL a statement
     /// trigger per table (<c>tr_{prefix}_{table}</c>, truncation too) calling <paramref name="function"/>, which also
-    /// sends <c>NOTIFY {notify}</c> when one is named.
+    /// sends <c>NOTIFY {notify}</c> when one is named. <paramref name="early"/> (PostgreSQL): the trigger runs before
+    /// the statement and raises the counter once per transaction, so a transaction takes the counter's row lock before
+    /// any row of those tables (two writers never hold them in opposite orders) and a bulk import leaves one new
+    /// version of that row, not one per statement.
     /// </summary>
-    public static void AppendTriggers(StringBuilder sql, DbKind kind, string prefix, string counter, string function, IEnumerable<string> tables, string? notify = null)
+    public static void AppendTriggers(StringBuilder sql, DbKind kind, string prefix, string counter, string function, IEnumerable<string> tables, string? notify = null, bool early = false)
     {
         if (kind == DbKind.Sqlite)
         {
@@ -33,17 +36,25 @@ public static class VersionCounter
             return;
         }
 
+        var raise = early
+            ? $"""
+                IF current_setting('callmedia.{counter}', true) IS DISTINCT FROM txid_current()::text THEN
+                        UPDATE {counter} SET v = v + 1 WHERE id = 1;
+                        PERFORM set_config('callmedia.{counter}', txid_current()::text, true);
+                    END IF;
+                """
+            : $"UPDATE {counter} SET v = v + 1 WHERE id = 1;";
         sql.Append($"""
             CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                UPDATE {counter} SET v = v + 1 WHERE id = 1;
+                {raise}
             {(notify is null ? "" : $"    PERFORM pg_notify('{notify}', '');\n")}    RETURN NULL;
             END $$;
 
             """);
         foreach (var table in tables)
         {
-            sql.Append($"CREATE TRIGGER tr_{prefix}_{table} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {function}();\n");
+            sql.Append($"CREATE TRIGGER tr_{prefix}_{table} {(early ? "BEFORE" : "AFTER")} INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {function}();\n");
         }
     }
 

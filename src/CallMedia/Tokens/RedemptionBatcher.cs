@@ -121,12 +121,16 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         var batch = new List<Work>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync())
         {
-            batch.Clear();
-
             // Behind the requests already waiting for a thread, which queue their writes as they run: the group takes
             // them too (on SQLite about 11 writes a group instead of 6 at 32 connections; docs/benchmarks.md, eleventh
-            // round). With nothing else to run this costs one hop through the thread pool.
-            await Task.Yield();
+            // round). With nothing else to run this costs one hop through the thread pool; after a full group, when
+            // more is waiting than a group takes, the loop goes straight on.
+            if (batch.Count < MaxBatch)
+            {
+                await Task.Yield();
+            }
+
+            batch.Clear();
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next))
             {
                 batch.Add(next);

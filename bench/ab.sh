@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Quick A/B of builds on the redemption path: one node over one call (bench/lib.sh serve_one_call), tokens minted for
+# 10 s (bench/issue.lua), then redeemed with a 40,521-byte file for 6 s (bench/redeem-minted.lua, wrk -t2 -c32).
+# Prints redemptions/s, p99 and the node's CPU ms per redemption; with AB_SYSCALLS=1 also the node's system calls per
+# redemption (perf stat of the syscall tracepoints, needs perf). Run builds alternately: this machine's speed drifts.
+# Usage: bash bench/ab.sh <published callmedia folder> <label> [work-dir]
+# AB_ENV="NAME=value ..." puts variables in the node's environment (runtime settings to try).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+app=$1 label=$2 work=${3:-/tmp/callmedia-ab/$2}
+cm=$app/callmedia
+. bench/lib.sh
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+mkdir -p "$work"
+read -r -a serve_env <<<"${AB_ENV:-AB=1}"
+serve_one_call 5
+wrk -t2 -c32 -d10s -s bench/issue.lua "$url" -- "$session" "$id" "$work/tokens" | grep '^issued'
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+if [[ ${AB_SYSCALLS:-0} == 1 ]]; then
+  events=raw_syscalls:sys_enter
+  for s in pwrite64 pread64 readlink fcntl newlstat flock newfstat statx openat close sendmsg recvfrom sched_yield; do events+=",syscalls:sys_enter_$s"; done
+  perf stat -e "$events" -p "$pid" -o "$work/syscalls.txt" -- sleep 6 &
+  counting=$!
+fi
+c0=$(cpu)
+out=$(wrk -t2 -c32 -d6s -s bench/redeem-minted.lua "$url" -- "$session" "$id" "$work/tokens" 2 40521 | grep '^redeemed')
+c1=$(cpu)
+[[ -z ${counting:-} ]] || wait "$counting"
+n=$(echo "$out" | awk '{print $2}')
+echo "$out" | awk -v c=$((c1 - c0)) -v l="$label" -v hz="$(getconf CLK_TCK)" '{printf "%s: %.0f redemptions/s, p99 %s ms, CPU ms per redemption %.3f\n", l, $2/$8, $10, c*1000/hz/$2}'
+if [[ ${AB_SYSCALLS:-0} == 1 ]]; then
+  awk -v n="$n" '$1 ~ /^[0-9,]+$/ {gsub(",", "", $1); sub("syscalls:sys_enter_", "", $2); sub("raw_syscalls:sys_enter", "all", $2); printf "  %-12s %6.2f per redemption\n", $2, $1/n}' "$work/syscalls.txt"
+fi
