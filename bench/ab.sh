@@ -2,7 +2,8 @@
 # Quick A/B of builds on the redemption path: one node over one call (bench/lib.sh serve_one_call), tokens minted for
 # 10 s (bench/issue.lua), then redeemed with a 40,521-byte file for 6 s (bench/redeem-minted.lua, wrk -t2 -c32).
 # Prints redemptions/s, p99 and the node's CPU ms per redemption; with AB_SYSCALLS=1 also the node's system calls per
-# redemption (perf stat of the syscall tracepoints, needs perf). Run builds alternately: this machine's speed drifts.
+# redemption (perf stat of the syscall tracepoints, needs perf; the counting costs CPU of its own, so compare CPU from
+# runs without it). Run builds alternately: this machine's speed drifts.
 # Usage: bash bench/ab.sh <published callmedia folder> <label> [work-dir]
 # AB_ENV="NAME=value ..." puts variables in the node's environment (runtime settings to try).
 set -euo pipefail
