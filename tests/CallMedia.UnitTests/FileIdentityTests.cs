@@ -25,6 +25,16 @@ public sealed class FileIdentityTests : IDisposable
     private LocalMediaStorage Linking() =>
         new(new MediaRoot(Path.Combine(_data, "media"), [_allowed]), new StorageOptions(), MasterKeys.None);
 
+    /// <summary>A recording linked in from a folder <c>day</c> of the allowed folder, returned with that folder.</summary>
+    private (string Folder, string Linked) LinkedInADayFolder()
+    {
+        var folder = Path.Combine(_allowed, "day");
+        Directory.CreateDirectory(folder);
+        var linked = Path.Combine(folder, "call.mp3");
+        File.WriteAllBytes(linked, Bytes(4000, 1));
+        return (folder, linked);
+    }
+
     private static byte[] Bytes(int length, int seed)
     {
         var bytes = new byte[length];
@@ -118,10 +128,7 @@ public sealed class FileIdentityTests : IDisposable
     [Fact]
     public void LinkedFile_WhoseFolderIsSwappedForALinkOutOfTheAllowedFolders_AfterItWasDelivered_IsRefused()
     {
-        var folder = Path.Combine(_allowed, "day");
-        Directory.CreateDirectory(folder);
-        var linked = Path.Combine(folder, "call.mp3");
-        File.WriteAllBytes(linked, Bytes(4000, 1));
+        var (folder, linked) = LinkedInADayFolder();
         var elsewhere = Path.Combine(_outside, "day");
         Directory.CreateDirectory(elsewhere);
         File.WriteAllBytes(Path.Combine(elsewhere, "call.mp3"), Bytes(4000, 2));
@@ -139,10 +146,7 @@ public sealed class FileIdentityTests : IDisposable
     {
         // Moving a folder changes nothing of the files in it (same inode, same change time): the look remembers the
         // file, but the send checks where the file it opens really is.
-        var folder = Path.Combine(_allowed, "day");
-        Directory.CreateDirectory(folder);
-        var linked = Path.Combine(folder, "call.mp3");
-        File.WriteAllBytes(linked, Bytes(4000, 1));
+        var (folder, linked) = LinkedInADayFolder();
         var storage = Linking();
         var first = storage.Stat(linked)!;
         using (var open = storage.OpenLooked(first))

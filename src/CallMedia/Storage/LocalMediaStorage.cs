@@ -145,7 +145,7 @@ public sealed class LocalMediaStorage : IMediaStorage
             return null;
         }
 
-        if (FileIdentity.Of(handle) == identity && (!_media.Locate(full).Linked || IsLinkedInside(handle, full)))
+        if (FileIdentity.Of(handle) == identity && (!_media.IsLinked(full) || IsLinkedInside(handle, full)))
         {
             return handle;
         }

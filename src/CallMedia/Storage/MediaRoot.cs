@@ -72,6 +72,9 @@ public sealed class MediaRoot
         return Path.IsPathRooted(storedPath) && _linkRoots.Any(r => full.StartsWith(r, StringComparison.Ordinal)) ? (full, true) : throw Outside();
     }
 
+    /// <summary>Whether a path <see cref="Locate"/> gave is a linked one (outside the media root).</summary>
+    public bool IsLinked(string located) => !located.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
     /// <summary>Whether a linked file's real path (every link followed) is inside an allowed link folder and not in the data folder.</summary>
     public bool IsLinkedInside(string realPath) =>
         !RealPath.IsUnder(realPath, _realDataFolder) && _realLinkRoots.Any(r => RealPath.IsUnder(realPath, r));
