@@ -58,11 +58,17 @@ os.makedirs(f"{src}/small", exist_ok=True)
 os.makedirs(f"{src}/zip", exist_ok=True)
 pool = os.urandom(64 << 20)
 def write(path, size, seed):
+    # An MP3 starts with an ID3 tag header here, as most real ones do: random bytes alone are sometimes taken for text
+    # by the import's content check, and the import rejects those rows.
+    head = b"ID3\x04\x00\x00\x00\x00\x00\x00" if path.endswith(".mp3") else b""
     if os.path.exists(path) and os.path.getsize(path) == size:
-        return
+        with open(path, "rb") as f:
+            if f.read(len(head)) == head:
+                return
     with open(path, "wb") as f:
+        f.write(head)
         off = (seed * 7919) % len(pool)
-        left = size
+        left = size - len(head)
         while left:
             n = min(left, len(pool) - off)
             f.write(pool[off:off + n]); left -= n; off = 0
@@ -93,7 +99,11 @@ if has f; then
   rm -rf "$work/import-data" "$work/cp"
   manifest import-set "$work"/src/small/*.mp3 "$work/src/four-gib.mp4"
   start=$(date +%s.%N); mkdir -p "$work/cp"; cp -r "$work/src/small" "$work/src/four-gib.mp4" "$work/cp/"; sync; cp_s=$(python3 -c "import time; print(time.time() - $start)")
-  start=$(date +%s.%N); "$cm" import "$work/import-set.csv" --data "$work/import-data" > "$work/import.out" 2>"$work/import.err"; sync; import_s=$(python3 -c "import time; print(time.time() - $start)")
+  start=$(date +%s.%N)
+  if ! "$cm" import "$work/import-set.csv" --data "$work/import-data" > "$work/import.out" 2>"$work/import.err"; then
+    echo "(f) the import failed; its last lines:"; tail -5 "$work/import.out" "$work/import.err"; exit 1
+  fi
+  sync; import_s=$(python3 -c "import time; print(time.time() - $start)")
   cat "$work/import.out"
   bytes=$(( 10000 * 40521 + (4 << 30) ))
   echo "import: $(python3 -c "print(f'{10001/$import_s:.0f} files/s, {$bytes/1e6/$import_s:.0f} MB/s in {$import_s:.1f} s')")"
