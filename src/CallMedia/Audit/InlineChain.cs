@@ -9,7 +9,7 @@ namespace CallMedia.Audit;
 /// transaction of its own holding the write lock while requests wait. The chain is taken as the chainer takes it
 /// (<see cref="Database.LockAuditChainAsync"/>), but without waiting: on PostgreSQL, when another node holds it, the
 /// transaction writes its records unchained and the chainer links them later, as before. Records join the chain in
-/// the order they are written here, which is the order that transaction commits them in.
+/// the order their statements are made here, all committed by that one transaction.
 /// </summary>
 public sealed class InlineChain
 {
@@ -23,36 +23,38 @@ public sealed class InlineChain
     }
 
     /// <summary>
-    /// Takes the chain inside <paramref name="tx"/> and reads its head; null when another transaction holds it. The
-    /// chain stays taken until <paramref name="tx"/> ends.
+    /// The statements that take the chain inside a transaction and read its head, to run in that transaction's own
+    /// pipeline (no round trip of their own); once read, <see cref="Taking.Chain"/>. The chain stays taken until the
+    /// transaction ends.
     /// </summary>
-    public static async Task<InlineChain?> TakeAsync(Database db, DbConnection connection, DbTransaction tx)
-    {
-        var held = true;
-        InlineChain? chain = null;
-        List<Statement> statements = [];
-        if (db.TryLockAuditChainStatement() is { } tryLock)
-        {
-            statements.Add(tryLock);
-        }
+    public static Taking Take(Database db) => new(db);
 
-        statements.Add(new Statement("SELECT chain_seq, hash FROM audit WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1"));
-        await StatementPipeline.RunAsync(
-            connection,
-            tx,
-            statements,
-            async (i, reader) =>
+    /// <summary>Taking the chain: <see cref="Chain"/> is null until read, and when another transaction holds it.</summary>
+    public sealed class Taking : PipelinedRead
+    {
+        private const string Head = "SELECT chain_seq, hash FROM audit WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1";
+
+        private bool _held = true;
+        private InlineChain? _chain;
+
+        internal Taking(Database db) =>
+            Statements = db.TryLockAuditChainStatement() is { } tryLock ? [tryLock, new Statement(Head)] : [new Statement(Head)];
+
+        public override IReadOnlyList<Statement> Statements { get; }
+
+        public InlineChain? Chain => Done && _held ? _chain : null;
+
+        protected override async Task ReadResultAsync(int index, DbDataReader reader)
+        {
+            if (index < Statements.Count - 1)
             {
-                if (i < statements.Count - 1)
-                {
-                    held = await reader.ReadAsync() && reader.GetBoolean(0);
-                }
-                else
-                {
-                    chain = await reader.ReadAsync() ? new InlineChain(reader.GetInt64(0), reader.GetString(1)) : new InlineChain(0, AuditLog.Genesis);
-                }
-            });
-        return held ? chain : null;
+                _held = await reader.ReadAsync() && reader.GetBoolean(0);
+            }
+            else
+            {
+                _chain = await reader.ReadAsync() ? new InlineChain(reader.GetInt64(0), reader.GetString(1)) : new InlineChain(0, AuditLog.Genesis);
+            }
+        }
     }
 
     /// <summary>The INSERT of a closed record, chained after the last one linked here; it returns the record's seq.</summary>

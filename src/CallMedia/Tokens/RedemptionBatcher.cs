@@ -322,10 +322,13 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// One group's writes, in lock order, each kind as one pipeline (one round trip on PostgreSQL): the redemptions'
-    /// UPDATEs, the winners' audit INSERTs, the token issues' window counts, then (<paramref name="chain"/>) the
-    /// audit chain taken, the issued tokens' rows with their records, the transfers' closings. A group costs a
-    /// handful of round trips however many requests it serves.
+    /// One group's writes in two pipelines (one round trip each on PostgreSQL) and the COMMIT. The first decides, in
+    /// lock order: the redemptions' UPDATEs (tokens, by hash), the token issues' window counts (sessions, by lock
+    /// key), then the media version and (<paramref name="chain"/>, when the group writes records it can chain) the
+    /// audit chain. The second writes what was decided: the winners' audit INSERTs with the reads their requests asked
+    /// for, the records of transfers that redeem nothing, the transfers' closings (audit rows, by seq). The issued
+    /// tokens' rows and records follow when there are any. A group costs the same few round trips however many
+    /// requests it serves.
     /// </summary>
     private async Task RunGroupAsync(DbConnection connection, DbTransaction tx, List<Work> ordered, bool chain)
     {
@@ -335,82 +338,71 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         }
 
         var redemptions = ordered.OfType<Redemption>().ToList();
-
-        // With them, when any asked for reads of couples and files, the media version: reads of couples whose copies
-        // are of that version need not run (CallStore.CouplesWithFiles).
-        var first = redemptions.ConvertAll(r => r.Statement);
-        if (redemptions.Exists(r => r.Reads))
-        {
-            first.Add(MediaVersion.Read);
-        }
-
-        long? mediaVersion = null;
-        await StatementPipeline.RunAsync(
-            connection,
-            tx,
-            first,
-            async (i, reader) =>
-            {
-                if (i < redemptions.Count)
-                {
-                    redemptions[i].Won(await ReadGrantAsync(reader));
-                }
-                else
-                {
-                    mediaVersion = await StatementPipeline.FirstLongAsync(reader);
-                }
-            });
-        // The winners' audit INSERTs, each followed by the reads its request asked to have done with it.
-        var steps = new List<(Statement Statement, Func<DbDataReader, Task> Read)>();
-        foreach (var won in redemptions)
-        {
-            if (won.Entry is { } entry)
-            {
-                steps.Add((AuditLog.InsertStatement(entry, open: true), async reader => won.Recorded(await StatementPipeline.FirstLongAsync(reader) ?? throw new InvalidOperationException("the audit INSERT returned no seq"))));
-            }
-
-            if (won.Read is { } read && !(mediaVersion is { } version && read.KnownAt(version)))
-            {
-                steps.AddRange(read.Statements.Select((statement, index) => (statement, (Func<DbDataReader, Task>)(reader => read.ReadAsync(index, reader)))));
-            }
-        }
-
-        foreach (var opening in ordered.OfType<Opening>())
-        {
-            steps.Add((AuditLog.InsertStatement(opening.Record, open: true), async reader => opening.Recorded(await StatementPipeline.FirstLongAsync(reader))));
-        }
-
-        await StatementPipeline.RunAsync(connection, tx, steps.ConvertAll(s => s.Statement), (i, reader) => steps[i].Read(reader));
         var issues = ordered.OfType<Issue>().ToList();
-        await StatementPipeline.RunAsync(
-            connection,
-            tx,
-            issues.ConvertAll(i => i.Count),
-            async (i, reader) => issues[i].Counted(await reader.ReadAsync()));
         var completions = ordered.OfType<Completion>().ToList();
 
         // The chain, when the group writes records it can chain now: closed ones (a token issue's), and transfers'
         // records closing soon enough after they were opened that no chainer can have chained them as they stood.
         var youngSince = _clock.GetUtcNow() - (_audit.Value.ChainOpenAfter / 2);
-        var links = chain && (issues.Count > 0 || completions.Any(c => c.Chainable(youngSince)))
-            ? await InlineChain.TakeAsync(_db, connection, tx)
-            : null;
+        var taking = chain && (issues.Count > 0 || completions.Any(c => c.Chainable(youngSince))) ? InlineChain.Take(_db) : null;
+
+        var decide = new List<Step>(redemptions.Count + issues.Count + 3);
+        decide.AddRange(redemptions.Select(r => new Step(r.Statement, async reader => r.Won(await ReadGrantAsync(reader)))));
+        decide.AddRange(issues.Select(i => new Step(i.Count, async reader => i.Counted(await reader.ReadAsync()))));
+
+        // When any redemption asked for reads of couples and files, the media version: reads of couples whose copies
+        // are of that version need not run (CallStore.CouplesWithFiles).
+        long? mediaVersion = null;
+        if (redemptions.Exists(r => r.Reads))
+        {
+            decide.Add(new Step(MediaVersion.Read, async reader => mediaVersion = await StatementPipeline.FirstLongAsync(reader)));
+        }
+
+        if (taking is not null)
+        {
+            decide.AddRange(Steps(taking));
+        }
+
+        await RunAsync(connection, tx, decide);
+        var links = taking?.Chain;
+
+        var write = new List<Step>();
+        foreach (var won in redemptions)
+        {
+            if (won.Entry is { } entry)
+            {
+                write.Add(new Step(AuditLog.InsertStatement(entry, open: true), async reader => won.Recorded(await StatementPipeline.FirstLongAsync(reader) ?? throw new InvalidOperationException("the audit INSERT returned no seq"))));
+            }
+
+            if (won.Read is { } read && !(mediaVersion is { } version && read.KnownAt(version)))
+            {
+                write.AddRange(Steps(read));
+            }
+        }
+
+        write.AddRange(ordered.OfType<Opening>().Select(o => new Step(AuditLog.InsertStatement(o.Record, open: true), async reader => o.Recorded(await StatementPipeline.FirstLongAsync(reader)))));
+        write.AddRange(completions.Select(c => new Step(c.Statement(links, youngSince), async reader => c.Closed(await StatementPipeline.FirstLongAsync(reader)))));
+        await RunAsync(connection, tx, write);
+
         await StatementPipeline.ExecuteAsync(
             connection,
             tx,
             issues.SelectMany(i => i.Rows.Append(links?.Insert(i.Record) ?? AuditLog.InsertStatement(i.Record, open: false))).ToList());
-
-        await StatementPipeline.RunAsync(
-            connection,
-            tx,
-            completions.ConvertAll(c => c.Statement(links, youngSince)),
-            async (i, reader) => completions[i].Closed(await StatementPipeline.FirstLongAsync(reader)));
         foreach (var completion in completions)
         {
             // A record chained as it stood while its transfer ran gets a closing record of its own.
             await completion.FinishAsync(connection, tx, links);
         }
     }
+
+    /// <summary>A statement of a group's pipeline and what to do with its result.</summary>
+    private sealed record Step(Statement Statement, Func<DbDataReader, Task> Read);
+
+    private static IEnumerable<Step> Steps(PipelinedRead read) =>
+        read.Statements.Select((statement, index) => new Step(statement, reader => read.ReadAsync(index, reader)));
+
+    private static Task RunAsync(DbConnection connection, DbTransaction tx, List<Step> steps) =>
+        StatementPipeline.RunAsync(connection, tx, steps.ConvertAll(s => s.Statement), (i, reader) => steps[i].Read(reader));
 
     private static async Task<GrantRow?> ReadGrantAsync(DbDataReader reader) =>
         await reader.ReadAsync()
