@@ -30,7 +30,7 @@ cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 # CPU ticks (user + system) of every PostgreSQL server process.
 db_cpu() { [[ -n $pgdir ]] && cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" {t += $14 + $15} END {print t + 0}' || echo 0; }
 if [[ ${AB_SYSCALLS:-0} == 1 ]]; then
-  events=raw_syscalls:sys_enter
+  events=context-switches,raw_syscalls:sys_enter
   for s in pwrite64 pread64 readlink fcntl newlstat flock newfstat statx openat close sendmsg recvfrom sched_yield; do events+=",syscalls:sys_enter_$s"; done
   perf stat -e "$events" -p "$pid" -o "$work/syscalls.txt" -- sleep 6 &
   counting=$!

@@ -81,6 +81,32 @@ public sealed class ApiScopeTests
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/api/v1/calls/{other}")).Status);
     }
 
+    [Fact]
+    public async Task UserWithoutRights_ScopeAll_SeesNoCall_AndGetsBackToTheListWhenGivenARole()
+    {
+        await using var server = await TestServer.StartAsync();
+        var (mine, _) = await SeedAsync(server);
+        await server.AddUserAsync("no-roles", "no-roles-password", []);
+        using var bare = await ApiClient.CreateAsync(server);
+        await bare.SignInAsync("no-roles", "no-roles-password");
+
+        var me = await bare.GetAsync("/api/v1/me");
+        Assert.Equal(HttpStatusCode.OK, me.Status);
+        Assert.Empty(me.Json.GetProperty("rights").EnumerateArray());
+        Assert.Empty((await bare.GetAsync("/api/v1/calls?limit=500")).Json.GetProperty("items").EnumerateArray());
+        Assert.Empty((await bare.GetAsync("/api/v1/calls?sid=" + OtherSid)).Json.GetProperty("items").EnumerateArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await bare.GetAsync($"/api/v1/calls/{mine}")).Status);
+        // Refused for want of a right, before any call is looked at: the same answer for a call that does not exist.
+        var token = await bare.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(mine) });
+        Assert.Equal(HttpStatusCode.Forbidden, token.Status);
+        Assert.Equal(token.Detail, (await bare.PostAsync("/api/v1/tokens", new { ids = ApiClient.Ids(424242) })).Detail);
+
+        // A role given later counts at the next request of the same session.
+        await server.Services.GetRequiredService<CallMedia.Auth.UserStore>().GrantAsync("no-roles", ["listener"]);
+        Assert.Contains(mine, (await bare.GetAsync("/api/v1/calls?limit=500")).Json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetInt64()));
+        Assert.Equal(HttpStatusCode.OK, (await bare.GetAsync($"/api/v1/calls/{mine}")).Status);
+    }
+
     private static async Task<(long Mine, long Other)> SeedAsync(TestServer server)
     {
         var db = server.Services.GetRequiredService<Database>();

@@ -187,6 +187,24 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
     }
 
     [Fact]
+    public async Task UserWithoutRights_SeesNoCallAndIsToldWhy()
+    {
+        var any = (await AllCallsAsync())[0];
+        await Server.AddUserAsync("web-norights", "NoRights-Pass-1", []);
+
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        await page.GotoAsync("/sign-in");
+        await WebBrowser.SignInAsync(page, "web-norights", "NoRights-Pass-1");
+        await page.Locator(".results .status").GetByText("ask an administrator for a role").WaitForAsync();
+        Assert.Equal(0, await page.Locator("tbody tr").CountAsync());
+        await page.GotoAsync($"/calls/{any.Id}");
+        await page.GetByText("does not exist or is not yours").WaitForAsync();
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task Auditor_SeesWhoAccessedACall_AndIsNotOfferedTheAdministratorsAuditLog()
     {
         await Server.AddUserAsync("web-auditor", "Auditor-Pass-1", ["auditor"]);

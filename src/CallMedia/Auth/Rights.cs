@@ -21,7 +21,16 @@ public sealed record UserAccess(long UserId, string Name, bool Disabled, IReadOn
 {
     public bool Has(string right) => !Disabled && Rights.Contains(right);
 
-    /// <summary>A couple is visible when the scope is <c>all</c> or either party's number is in the scope list.</summary>
+    /// <summary>
+    /// Whether the user sees no call at all: one without any right (a user added without a role, or whose roles were
+    /// all revoked, has no business with recordings, whatever its scope says), or with an empty scope list.
+    /// </summary>
+    public bool SeesNoCalls => Rights.Count == 0 || (!ScopeAll && Numbers.Count == 0);
+
+    /// <summary>
+    /// A couple is visible when the scope is <c>all</c> or either party's number is in the scope list, to a user with
+    /// at least one right (<see cref="SeesNoCalls"/>).
+    /// </summary>
     public bool CanSee(string callingNumber, string calledNumber) =>
-        ScopeAll || Numbers.Contains(callingNumber) || Numbers.Contains(calledNumber);
+        Rights.Count > 0 && (ScopeAll || Numbers.Contains(callingNumber) || Numbers.Contains(calledNumber));
 }

@@ -66,7 +66,7 @@ public sealed class CallSearch(Database db)
         var key = await CursorKeyAsync(ct);
         var binding = Binding(user, query);
         var after = query.Cursor is null ? ((long Start, long Id)?)null : ReadCursor(key, binding, query.Cursor);
-        if (!user.ScopeAll && user.Numbers.Count == 0)
+        if (user.SeesNoCalls)
         {
             return new CallSearchPage([], null);
         }

@@ -177,7 +177,10 @@ export function showCalls(main, me) {
       next = page.next;
       more.hidden = !next;
       const shown = body.rows.length;
-      status.textContent = shown === 0 ? 'No calls match.' : `${shown} call${shown === 1 ? '' : 's'} shown${next ? '' : ', all loaded'}.`;
+      status.textContent = shown > 0 ? `${shown} call${shown === 1 ? '' : 's'} shown${next ? '' : ', all loaded'}.`
+        : rights.length === 0 ? 'Your account has no rights yet, so it sees no calls: ask an administrator for a role.'
+        : Array.isArray(me.scope) && me.scope.length === 0 ? 'Your account\'s call scope is empty, so it sees no calls: ask an administrator.'
+        : 'No calls match.';
       markOpen();
     } catch (e) {
       if (loading === mine) {
