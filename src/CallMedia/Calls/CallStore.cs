@@ -6,55 +6,57 @@ using Dapper;
 
 namespace CallMedia.Calls;
 
+/// <summary>A couple as read: set once (the copies <see cref="CallStore"/> keeps are shared by every request).</summary>
 public sealed class Couple
 {
-    public long Id { get; set; }
+    public long Id { get; init; }
 
-    public string Sid { get; set; } = "";
+    public string Sid { get; init; } = "";
 
-    public long StartAt { get; set; }
+    public long StartAt { get; init; }
 
-    public long StopAt { get; set; }
+    public long StopAt { get; init; }
 
-    public string CallingNumber { get; set; } = "";
+    public string CallingNumber { get; init; } = "";
 
-    public string CallingName { get; set; } = "";
+    public string CallingName { get; init; } = "";
 
-    public string CalledNumber { get; set; } = "";
+    public string CalledNumber { get; init; } = "";
 
-    public string CalledName { get; set; } = "";
+    public string CalledName { get; init; } = "";
 
-    public long Types { get; set; }
+    public long Types { get; init; }
 
     /// <summary>The media type bits whose files the retention purge deleted (0: none); the couple stays as a tombstone.</summary>
-    public long PurgedTypes { get; set; }
+    public long PurgedTypes { get; init; }
 
     public DateTimeOffset Start => DateTimeOffset.FromUnixTimeMilliseconds(StartAt);
 
     public DateTimeOffset Stop => DateTimeOffset.FromUnixTimeMilliseconds(StopAt);
 }
 
+/// <summary>A media file as read: set once, shared like <see cref="Couple"/>.</summary>
 public sealed class MediaFile
 {
-    public long Id { get; set; }
+    public long Id { get; init; }
 
-    public long CoupleId { get; set; }
+    public long CoupleId { get; init; }
 
-    public long Type { get; set; }
+    public long Type { get; init; }
 
     /// <summary>Relative to the media root, or absolute for files linked in place.</summary>
-    public string Path { get; set; } = "";
+    public string Path { get; init; } = "";
 
     /// <summary>The file's extension without the dot, lower case: mp3, wav, mp4, recd.</summary>
-    public string Format { get; set; } = "";
+    public string Format { get; init; } = "";
 
-    public long Size { get; set; }
+    public long Size { get; init; }
 
-    public long Crc32 { get; set; }
+    public long Crc32 { get; init; }
 
-    public long StartAt { get; set; }
+    public long StartAt { get; init; }
 
-    public long StopAt { get; set; }
+    public long StopAt { get; init; }
 }
 
 /// <summary>Filters for listing couples; every filter is optional.</summary>
