@@ -188,6 +188,27 @@ public sealed class DownloadOptionsTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Theory]
+    [InlineData("""{ "ids": [1001], "action": "stream", "action": "download" }""", "action")]
+    [InlineData("""{ "ids": [1001], "Ids": [1002] }""", "ids")]
+    public async Task ApiToken_FieldGivenTwice_Is400NamingIt_AndIssuesNothing(string body, string field)
+    {
+        using var api = await ApiClient.CreateAsync(Server);
+        await api.SignInAsync();
+        async Task<long> LastIssueAsync()
+        {
+            await using var connection = await Server.Services.GetRequiredService<Database>().OpenAsync();
+            return await connection.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(seq), 0) FROM audit WHERE action LIKE 'token.%'");
+        }
+
+        var before = await LastIssueAsync();
+        var answer = await api.PostAsync("/api/v1/tokens", body);
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        Assert.Equal($"Field '{field}' is given more than once.", answer.Detail);
+        Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field, out _), answer.Body);
+        Assert.Equal(before, await LastIssueAsync());
+    }
+
+    [Theory]
     [InlineData("name", "{id}")]
     [InlineData("tz", "Europe/Prague")]
     public async Task ApiToken_NameOrTzOnPrepare_Is400NamingTheField(string field, string value)

@@ -13,6 +13,9 @@ public static partial class ApiInput
     private static readonly JsonSerializerOptions Strict = new(JsonSerializerDefaults.Web)
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // A field given twice is refused, not read as its last value: a proxy or filter in front that reads the first
+        // would see another request than this server.
+        AllowDuplicateProperties = false,
         RespectNullableAnnotations = true,
         NumberHandling = JsonNumberHandling.Strict,
         MaxDepth = 16,
@@ -20,6 +23,9 @@ public static partial class ApiInput
 
     [GeneratedRegex("The JSON property '([^']*)' could not be mapped", RegexOptions.CultureInvariant)]
     private static partial Regex UnmappedProperty();
+
+    [GeneratedRegex("Duplicate property '([^']*)'", RegexOptions.CultureInvariant)]
+    private static partial Regex DuplicateProperty();
 
     [GeneratedRegex("missing required properties including: ('[^']*'(, '[^']*')*)", RegexOptions.CultureInvariant)]
     private static partial Regex MissingProperties();
@@ -38,6 +44,11 @@ public static partial class ApiInput
             if (UnmappedProperty().Match(ex.Message) is { Success: true } unknown)
             {
                 throw new ApiInputException($"Unknown field '{unknown.Groups[1].Value}'.", unknown.Groups[1].Value);
+            }
+
+            if (DuplicateProperty().Match(ex.Message) is { Success: true } twice)
+            {
+                throw new ApiInputException($"Field '{twice.Groups[1].Value}' is given more than once.", twice.Groups[1].Value);
             }
 
             if (MissingProperties().Match(ex.Message) is { Success: true } missing)
