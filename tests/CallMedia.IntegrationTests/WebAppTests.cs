@@ -262,6 +262,38 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
     }
 
     [Fact]
+    public async Task ApiReference_RendersUnderAStrictPolicy_AndAnInjectedInlineScriptIsRefused()
+    {
+        var problems = new List<string>();
+        await using var context = await web.NewContextAsync();
+        var page = await WebBrowser.NewPageAsync(context, problems);
+        var answer = await page.GotoAsync("/api/docs/");
+        var policy = answer!.Headers["content-security-policy"];
+        Assert.StartsWith("default-src 'none'; script-src 'self' 'sha256-", policy, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-eval", policy, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", policy, StringComparison.Ordinal);
+
+        // The reference drew itself from this server's OpenAPI document: its scripts, start-up included, ran.
+        await page.GetByText("The signed-in user: rights, scope, when the session ends.").First.WaitForAsync();
+
+        // Any other inline script is refused by the same policy.
+        var ran = await page.EvaluateAsync<bool>(
+            """
+            () => new Promise(resolve => {
+              window.injected = false;
+              document.addEventListener('securitypolicyviolation', () => resolve(window.injected), { once: true });
+              const s = document.createElement('script');
+              s.textContent = 'window.injected = true';
+              document.body.append(s);
+              setTimeout(() => resolve(window.injected), 2000);
+            })
+            """);
+        Assert.False(ran);
+        Assert.DoesNotContain(problems, p => !p.Contains("Content Security Policy", StringComparison.Ordinal));
+        Assert.Single(problems);
+    }
+
+    [Fact]
     public async Task Calls_FiltersThatCannotMatch_SaySoAndLeaveNoRowsOfTheLastSearch()
     {
         var problems = new List<string>();

@@ -101,6 +101,7 @@ public static class ServerHost
         app.UseRequestLog();
         app.UseCallRecErrors();
         app.UseMediaStoreErrors();
+        app.UseApiDocsPolicy();
         app.UseRouting();
         app.UseCallRecStatusPages();
         var callrec = app.MapGroup("/callrec");
