@@ -105,6 +105,8 @@ public sealed class ApiCallsTests(ServerFixture fixture) : IClassFixture<ServerF
     [InlineData("maxDuration=-NaN", "maxDuration")]
     [InlineData("maxDuration=Infinity", "maxDuration")]
     [InlineData("cursor=AAAA", "cursor")]
+    [InlineData("number=1001&number=1002", "number")]
+    [InlineData("limit=5&limit=6", "limit")]
     public async Task Calls_BadParameter_Answers400NamingIt(string query, string parameter)
     {
         using var api = await SignedInAsync();

@@ -54,6 +54,23 @@ public static partial class ApiGuards
     }
 
     /// <summary>
+    /// Every query parameter of /api/v1 takes one value: one given twice (<c>?number=1001&amp;number=1002</c>) is 400
+    /// naming it, where it would otherwise be read as both values joined by a comma and match nothing.
+    /// </summary>
+    public static ValueTask<object?> SingleValuedQueryAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        foreach (var (name, values) in invocation.HttpContext.Request.Query)
+        {
+            if (values.Count > 1)
+            {
+                return ValueTask.FromResult<object?>(ApiProblems.BadRequest($"{name} is given more than once.", name));
+            }
+        }
+
+        return next(invocation);
+    }
+
+    /// <summary>
     /// A POST must say <c>Content-Type: application/json</c>, which a cross-site form cannot send without a CORS
     /// preflight (and CallMedia allows none). Cross-site requests themselves are refused before routing, for every
     /// path alike (<see cref="Hosting.BrowserGuards"/>).

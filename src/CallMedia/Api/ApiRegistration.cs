@@ -63,6 +63,7 @@ public static class ApiRegistration
         var api = app.MapGroup(Prefix)
             .AddEndpointFilter(ApiGuards.ProblemsAsync)
             .AddEndpointFilter(ApiGuards.JsonBodyAsync)
+            .AddEndpointFilter(ApiGuards.SingleValuedQueryAsync)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
