@@ -83,6 +83,7 @@ public static class ApiRegistration
         app.MapScalarApiReference("/api/docs", o => o
             .WithTitle("CallMedia API")
             .WithOpenApiRoutePattern("/openapi/{documentName}.json")
-            .DisableDefaultFonts());
+            .DisableDefaultFonts()
+            .WithNonce());
     }
 }
