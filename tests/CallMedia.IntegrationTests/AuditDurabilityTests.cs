@@ -399,6 +399,65 @@ public sealed class AuditDurabilityTests
         Assert.Contains("chain intact", output, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task GroupCommit_ChosenToEndADeadlockWithASignOut_RunsAgain_ItsRequestsAreAnsweredNotFailed()
+    {
+        // A sign-out locks its session, then the session's tokens; a group that redeems one of those tokens and issues
+        // one for the same session locks them the other way round. PostgreSQL ends such a deadlock by failing one side:
+        // when it is the group, the group runs again (and sees what the sign-out committed) instead of failing every
+        // request in it.
+        Skip.IfNot(TestDatabase.IsPostgres, "SQLite runs one writer at a time: no deadlock between writers");
+        await using var server = await TestServer.StartAsync();
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var first = await CallRec.RequireTokenAsync(client, session, "id_call[]=1001&action=download");
+        var second = await CallRec.RequireTokenAsync(client, session, "id_call[]=1002&action=download");
+        var db = server.Services.GetRequiredService<Database>();
+        await using var signOut = await db.OpenAsync();
+        await using var holder = await db.OpenAsync();
+        var (firstHash, sessionHash) = await signOut.QuerySingleAsync<(string, string)>("SELECT hash, session_hash FROM tokens WHERE couple_ids = '1001'");
+        var secondHash = await signOut.QuerySingleAsync<string>("SELECT hash FROM tokens WHERE couple_ids = '1002'");
+        async Task WaitForLockWaitsAsync()
+        {
+            var waited = Stopwatch.StartNew();
+            while (await signOut.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()") == 0)
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "no group waited for a lock");
+                await Task.Delay(20);
+            }
+        }
+
+        // A group is held on the first token's row, so what comes next queues up for one group together.
+        await holder.ExecuteAsync("BEGIN; SELECT 1 FROM tokens WHERE hash = @firstHash FOR UPDATE", new { firstHash });
+        var redeemFirst = client.SendAsync(CallRec.Send(session, first));
+        await WaitForLockWaitsAsync();
+
+        // The sign-out's side, slow to give up (its deadlock check comes long after the group's): the session first.
+        await signOut.ExecuteAsync("BEGIN; SET LOCAL deadlock_timeout = '30s'; SELECT 1 FROM sessions WHERE id_hash = @sessionHash FOR UPDATE", new { sessionHash });
+        var redeemSecond = client.SendAsync(CallRec.Send(session, second));
+        var issue = CallRec.TokenAsync(client, session, "id_call[]=1003&action=download");
+        await Task.Delay(1000);
+        await holder.ExecuteAsync("COMMIT");
+        using (var redeemed = await redeemFirst)
+        {
+            Assert.Equal(HttpStatusCode.OK, redeemed.StatusCode);
+        }
+
+        // The next group has locked the second token and waits for the session; the sign-out now asks for that token.
+        await WaitForLockWaitsAsync();
+        await signOut.ExecuteAsync("UPDATE tokens SET revoked = 1 WHERE hash = @secondHash", new { secondHash });
+        await signOut.ExecuteAsync("COMMIT");
+
+        using (var revoked = await redeemSecond)
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, revoked.StatusCode); // revoked by the committed side, not a failed group
+        }
+
+        var (status, token, _) = await issue;
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.NotNull(token);
+    }
+
     [Fact]
     public async Task GroupCommit_RecordChainedMeanwhileByANodeWhoseClockIsAhead_TheGroupRunsAgainAndTheChainHolds()
     {

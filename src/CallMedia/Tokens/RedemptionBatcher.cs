@@ -167,16 +167,20 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     /// Commits a group, running it again where that is safe: nothing of a run that failed before its COMMIT was sent
     /// committed. Again without the chain when a record it meant to chain was chained meanwhile (by a chainer whose
     /// clock is ahead); again on a new connection, once, when the connection kept from an earlier group died under
-    /// this run (the database was restarted meanwhile: the connection is no longer open after the failure). Any other
-    /// failure — a timeout, a deadlock, a connection opened for this run — and any failure in the commit itself (whose
-    /// outcome is unknown: a second run could redeem, open or close twice) fails the group's requests.
+    /// this run (the database was restarted meanwhile: the connection is no longer open after the failure); again, up
+    /// to <see cref="DeadlockRuns"/> times in all, when PostgreSQL chose this run to end a deadlock (with a sign-out or
+    /// a user's change, which lock a session and then its tokens: a group locks tokens, then sessions). Any other
+    /// failure — a timeout, a connection opened for this run — and any failure in the commit itself (whose outcome is
+    /// unknown: a second run could redeem, open or close twice) fails the group's requests.
     /// </summary>
     private async Task CommitGroupAsync(List<Work> ordered)
     {
         var chain = true;
         var reconnected = false;
+        var runs = 0;
         while (true)
         {
+            runs++;
             try
             {
                 await CommitAsync(ordered, chain);
@@ -188,6 +192,12 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
                 LogChainedGroupFailed(_logger, ex.Message);
                 chain = false;
             }
+            catch (Npgsql.PostgresException ex) when (!_committing && ex.SqlState == Npgsql.PostgresErrorCodes.DeadlockDetected && runs < DeadlockRuns)
+            {
+                // Rolled back whole; the other transaction goes on. The next run sees what it committed.
+                await DropOwnConnectionAsync();
+                LogGroupDeadlocked(_logger, ordered.Count, runs);
+            }
             catch (Exception ex) when (!_committing && !reconnected && _runOnKept && _own is { State: not ConnectionState.Open })
             {
                 await DropOwnConnectionAsync();
@@ -196,6 +206,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>How many times a group runs at most when each run is ended by a deadlock.</summary>
+    private const int DeadlockRuns = 3;
 
     /// <summary>Whether the run under way has sent its COMMIT: from then on its outcome is unknown if it fails.</summary>
     private bool _committing;
@@ -599,6 +612,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
     /// <summary>A record a group meant to chain was chained by someone else: the group's transaction must not commit.</summary>
     private sealed class ChainMovedException(string message) : Exception(message);
+
+    [LoggerMessage(EventId = 64, Level = LogLevel.Information, Message = "A group of {Count} delivery writes was chosen by the database to end a deadlock (run {Run}); it runs again")]
+    private static partial void LogGroupDeadlocked(ILogger logger, int count, int run);
 
     [LoggerMessage(EventId = 63, Level = LogLevel.Information, Message = "The group commit's database connection broke before its commit (the database restarted?); the group runs again on a new one: {Reason}")]
     private static partial void LogGroupReconnected(ILogger logger, string reason);
