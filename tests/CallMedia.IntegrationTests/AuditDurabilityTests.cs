@@ -218,8 +218,8 @@ public sealed class AuditDurabilityTests
             return read;
         }
 
-        var won = await batcher.RedeemAsync(hash, CallMedia.Auth.Secrets.HashSession(session), now, now + 60_000, _ => null, Read);
-        var lost = await batcher.RedeemAsync(hash, CallMedia.Auth.Secrets.HashSession(session), now, now + 60_000, _ => null, Read);
+        var won = await batcher.RedeemAsync(hash, CallMedia.Auth.Secrets.HashSession(session), now, now + 60_000, null, Read);
+        var lost = await batcher.RedeemAsync(hash, CallMedia.Auth.Secrets.HashSession(session), now, now + 60_000, null, Read);
 
         Assert.NotNull(won);
         Assert.Null(lost);

@@ -71,7 +71,7 @@ public static class SendCallFileEndpoints
             caller.Session,
             isHead,
             hasRange,
-            g => Record("redeem", string.Join(',', g.CoupleIds), null, AuditLog.Started),
+            Record("redeem", null, null, AuditLog.Started),
             g => read = calls.CouplesWithFilesRead(g.CoupleIds),
             ct);
         var grant = await AdmitAsync();

@@ -76,15 +76,15 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
     /// <summary>
     /// Redeems one token (hash, session, at <paramref name="now"/>) in the next group transaction; when it wins,
-    /// <paramref name="record"/> turns its row into the audit record inserted in the same transaction, and
-    /// <paramref name="alsoRead"/> (optional) names reads that travel in the same pipeline as that record (on
-    /// PostgreSQL: what the request reads next, without a round trip of its own). Completes after the commit: the row,
-    /// the record's seq and the record as written (for <see cref="CompleteAsync"/>), or null when the token was not
-    /// redeemable.
+    /// <paramref name="record"/> (optional), with the token's couple ids as stored, is the audit record inserted in the
+    /// same transaction — on PostgreSQL by the redeeming statement itself — and <paramref name="alsoRead"/> (optional)
+    /// names reads that travel in the group's next pipeline (on PostgreSQL: what the request reads next, without a
+    /// round trip of its own). Completes after the commit: the row, the record's seq and the record as written (for
+    /// <see cref="CompleteAsync"/>), or null when the token was not redeemable.
     /// </summary>
     public Task<(GrantRow Row, long? AuditSeq, AuditEntry? Record)?> RedeemAsync(
-        string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record, Func<GrantRow, PipelinedRead?>? alsoRead = null) =>
-        Enqueue(new Redemption(hash, session, now, leaseUntil, record, alsoRead));
+        string hash, string session, long now, long leaseUntil, AuditEntry? record, Func<GrantRow, PipelinedRead?>? alsoRead = null) =>
+        Enqueue(new Redemption(hash, session, now, leaseUntil, record, alsoRead, _db.Kind == DbKind.Postgres));
 
     /// <summary>
     /// Writes the open audit record of a transfer about to start that redeems nothing (a range or HEAD request within
@@ -338,8 +338,8 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     /// One group's writes in two pipelines (one round trip each on PostgreSQL) and the COMMIT. The first decides, in
     /// lock order: the redemptions' UPDATEs (tokens, by hash), the token issues' window counts (sessions, by lock
     /// key), then the media version and (<paramref name="chain"/>, when the group writes records it can chain) the
-    /// audit chain. The second writes what was decided: the winners' audit INSERTs with the reads their requests asked
-    /// for, the records of transfers that redeem nothing, the transfers' closings (audit rows, by seq). The issued
+    /// audit chain; on PostgreSQL a redemption's statement inserts its open record too. The second writes what was
+    /// decided: the winners' audit INSERTs (SQLite) with the reads their requests asked for, the records of transfers that redeem nothing, the transfers' closings (audit rows, by seq). The issued
     /// tokens' rows and records follow when there are any. A group costs the same few round trips however many
     /// requests it serves.
     /// </summary>
@@ -360,7 +360,7 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         var taking = chain && (issues.Count > 0 || completions.Any(c => c.Chainable(youngSince))) ? InlineChain.Take(_db) : null;
 
         var decide = new List<Step>(redemptions.Count + issues.Count + 3);
-        decide.AddRange(redemptions.Select(r => new Step(r.Statement, async reader => r.Won(await ReadGrantAsync(reader)))));
+        decide.AddRange(redemptions.Select(r => new Step(r.Statement, reader => r.WonAsync(reader))));
         decide.AddRange(issues.Select(i => new Step(i.Count, async reader => i.Counted(await reader.ReadAsync()))));
 
         // When any redemption asked for reads of couples and files, the media version: reads of couples whose copies
@@ -382,9 +382,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         var write = new List<Step>();
         foreach (var won in redemptions)
         {
-            if (won.Entry is { } entry)
+            if (won is { Entry: { } entry, Recorded: false })
             {
-                write.Add(new Step(AuditLog.InsertStatement(entry, open: true), async reader => won.Recorded(await StatementPipeline.FirstLongAsync(reader) ?? throw new InvalidOperationException("the audit INSERT returned no seq"))));
+                write.Add(new Step(AuditLog.InsertStatement(entry, open: true), async reader => won.Record(await StatementPipeline.FirstLongAsync(reader) ?? throw new InvalidOperationException("the audit INSERT returned no seq"))));
             }
 
             if (won.Read is { } read && !(mediaVersion is { } version && read.KnownAt(version)))
@@ -416,18 +416,6 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
     private static Task RunAsync(DbConnection connection, DbTransaction tx, List<Step> steps) =>
         StatementPipeline.RunAsync(connection, tx, steps.ConvertAll(s => s.Statement), (i, reader) => steps[i].Read(reader));
-
-    private static async Task<GrantRow?> ReadGrantAsync(DbDataReader reader) =>
-        await reader.ReadAsync()
-            ? new GrantRow
-            {
-                UserId = reader.GetInt64(0),
-                CoupleIds = reader.GetString(1),
-                MediaType = reader.GetInt64(2),
-                Action = reader.GetString(3),
-                Options = await reader.IsDBNullAsync(4) ? null : reader.GetString(4),
-            }
-            : null;
 
     /// <summary>Lets the queued writes finish, then stops the loop.</summary>
     public async ValueTask DisposeAsync()
@@ -480,7 +468,8 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         public override void Fail(Exception ex) => Done.TrySetException(ex);
     }
 
-    private sealed class Redemption(string hash, string session, long now, long leaseUntil, Func<GrantRow, AuditEntry?> record, Func<GrantRow, PipelinedRead?>? alsoRead)
+    private sealed class Redemption(
+        string hash, string session, long now, long leaseUntil, AuditEntry? record, Func<GrantRow, PipelinedRead?>? alsoRead, bool recordsItself)
         : Work<(GrantRow Row, long? AuditSeq, AuditEntry? Record)?>
     {
         protected override int Rank => 0;
@@ -489,20 +478,52 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
         private string Hash => hash;
 
-        /// <summary>The one statement that decides who redeems: at most one request, on any node, sees its row.</summary>
-        public Statement Statement => new(
+        private const string Redeem =
             """
             UPDATE tokens SET redeemed_at = @now, lease_until = @leaseUntil
             WHERE hash = @hash AND session_hash = @session AND revoked = 0 AND redeemed_at IS NULL AND expires_at > @now
             RETURNING user_id, couple_ids, media_type, action, options
-            """,
-            ("now", now),
-            ("leaseUntil", leaseUntil),
-            ("hash", hash),
-            ("session", session));
+            """;
 
-        /// <summary>The audit record of a won redemption, to be inserted in the same transaction.</summary>
+        /// <summary>
+        /// PostgreSQL: the redemption and its open record in one statement (one statement less per redemption for the
+        /// server to bind and run); the record's couple ids are the token's, as stored.
+        /// </summary>
+        private const string RedeemAndRecord =
+            """
+            WITH won AS (
+            UPDATE tokens SET redeemed_at = @now, lease_until = @leaseUntil
+            WHERE hash = @hash AND session_hash = @session AND revoked = 0 AND redeemed_at IS NULL AND expires_at > @now
+            RETURNING user_id, couple_ids, media_type, action, options),
+            recorded AS (
+            INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, reason, prev_hash, hash, in_progress, chain_seq)
+            SELECT @at, @User, @Client, @Action, won.couple_ids, @Bytes, @Outcome, @Reason, '', '', 1, NULL FROM won
+            RETURNING seq)
+            SELECT won.user_id, won.couple_ids, won.media_type, won.action, won.options, recorded.seq FROM won, recorded
+            """;
+
+        /// <summary>The one statement that decides who redeems: at most one request, on any node, sees its row.</summary>
+        public Statement Statement => record is not null && recordsItself
+            ? new(
+                RedeemAndRecord,
+                ("now", now),
+                ("leaseUntil", leaseUntil),
+                ("hash", hash),
+                ("session", session),
+                ("at", record.At.ToUnixTimeMilliseconds()),
+                ("User", record.User),
+                ("Client", record.Client),
+                ("Action", record.Action),
+                ("Bytes", record.Bytes),
+                ("Outcome", record.Outcome),
+                ("Reason", record.Reason))
+            : new(Redeem, ("now", now), ("leaseUntil", leaseUntil), ("hash", hash), ("session", session));
+
+        /// <summary>The audit record of a won redemption, as written in the same transaction.</summary>
         public AuditEntry? Entry { get; private set; }
+
+        /// <summary>Whether <see cref="Entry"/> was inserted by the redeeming statement itself.</summary>
+        public bool Recorded { get; private set; }
 
         /// <summary>The reads to run in the audit INSERTs' pipeline, for a won redemption that asked for them.</summary>
         public PipelinedRead? Read { get; private set; }
@@ -513,22 +534,34 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         public override void Reset()
         {
             base.Reset();
+            Entry = null;
+            Recorded = false;
             Read = null;
         }
 
-        public void Won(GrantRow? row)
+        /// <summary>Reads what <see cref="Statement"/> returned: the token's row when this request won it (and the record's seq).</summary>
+        public async Task WonAsync(DbDataReader reader)
         {
-            Entry = null;
-            if (row is not null)
+            if (!await reader.ReadAsync())
             {
-                Result = (row, null, null);
-                Entry = record(row);
-                Read = alsoRead?.Invoke(row);
+                return;
             }
+
+            var row = new GrantRow
+            {
+                UserId = reader.GetInt64(0),
+                CoupleIds = reader.GetString(1),
+                MediaType = reader.GetInt64(2),
+                Action = reader.GetString(3),
+                Options = await reader.IsDBNullAsync(4) ? null : reader.GetString(4),
+            };
+            Entry = record is null ? null : record with { CoupleIds = row.CoupleIds };
+            Recorded = Entry is not null && recordsItself;
+            Result = (row, Recorded ? reader.GetInt64(5) : null, Recorded ? Entry : null);
+            Read = alsoRead?.Invoke(row);
         }
 
-        public void Recorded(long seq) => Result = (Result!.Value.Row, seq, Entry);
-
+        public void Record(long seq) => Result = (Result!.Value.Row, seq, Entry);
     }
 
     private sealed class Issue(string lockKey, Statement count, Func<bool, (IReadOnlyList<Statement> Rows, AuditEntry Record)> rows) : Work<bool>

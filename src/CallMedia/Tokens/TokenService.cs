@@ -87,7 +87,7 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
     /// <summary>
     /// Admits a request carrying <paramref name="token"/>: the first GET or POST redeems it; later requests of the
     /// same session with a Range header pass while the lease runs; HEAD never redeems. Null means 403. A redemption
-    /// writes its audit record (<paramref name="redemptionRecord"/>, open until the transfer ends) in the redeeming
+    /// writes its audit record (<paramref name="redemptionRecord"/>, with the token's couple ids; open until the transfer ends) in the redeeming
     /// transaction, so no token is ever redeemed without its record, whatever happens to this process afterwards.
     /// <paramref name="alsoRead"/> (optional) names reads to run in the redeeming transaction's pipeline
     /// (<see cref="RedemptionBatcher.RedeemAsync"/>); they run only for a redemption that wins.
@@ -97,7 +97,7 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
         SessionInfo session,
         bool isHead,
         bool hasRange,
-        Func<TokenGrant, AuditEntry>? redemptionRecord = null,
+        AuditEntry? redemptionRecord = null,
         Func<TokenGrant, PipelinedRead?>? alsoRead = null,
         CancellationToken ct = default)
     {
@@ -127,7 +127,7 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
             session.IdHash,
             now,
             now + lease,
-            row => redemptionRecord?.Invoke(Grant(row, firstUse: true)),
+            redemptionRecord,
             alsoRead is null ? null : row => alsoRead(Grant(row, firstUse: true)));
         if (redeemed is { } won)
         {
