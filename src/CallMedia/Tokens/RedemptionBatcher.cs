@@ -525,7 +525,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         /// <summary>Whether <see cref="Entry"/> was inserted by the redeeming statement itself.</summary>
         public bool Recorded { get; private set; }
 
-        /// <summary>The reads to run in the audit INSERTs' pipeline, for a won redemption that asked for them.</summary>
+        /// <summary>
+        /// The reads to run in the group's second pipeline (the one that writes), for a won redemption that asked for them.
+        /// </summary>
         public PipelinedRead? Read { get; private set; }
 
         /// <summary>Whether a win asks for reads.</summary>
