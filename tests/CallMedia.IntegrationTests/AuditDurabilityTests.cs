@@ -436,6 +436,8 @@ public sealed class AuditDurabilityTests
         await signOut.ExecuteAsync("BEGIN; SET LOCAL deadlock_timeout = '30s'; SELECT 1 FROM sessions WHERE id_hash = @sessionHash FOR UPDATE", new { sessionHash });
         var redeemSecond = client.SendAsync(CallRec.Send(session, second));
         var issue = CallRec.TokenAsync(client, session, "id_call[]=1003&action=download");
+        // Time for both to reach the writer's queue: nothing outside the process shows a queued write (both only read
+        // before they queue, and reads wait for no lock), and a test-only counter would cost every request an update.
         await Task.Delay(1000);
         await holder.ExecuteAsync("COMMIT");
         using (var redeemed = await redeemFirst)
