@@ -118,6 +118,18 @@ public sealed class ApiCallsTests(ServerFixture fixture) : IClassFixture<ServerF
     }
 
     [Fact]
+    public async Task Calls_LongParameterGivenTwice_Answers400WithItsNameCutShort()
+    {
+        using var api = await SignedInAsync();
+        var name = new string('k', 3000);
+        var response = await api.GetAsync($"/api/v1/calls?{name}=1&{name}=2");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        Assert.Equal(new string('k', 40) + "… is given more than once.", response.Detail);
+        Assert.True(response.Body.Length < 1000, response.Body);
+    }
+
+    [Fact]
     public async Task Calls_TamperedCursor_Answers400()
     {
         using var api = await SignedInAsync();

@@ -63,7 +63,8 @@ public static partial class ApiGuards
         {
             if (values.Count > 1)
             {
-                return ValueTask.FromResult<object?>(ApiProblems.BadRequest($"{name} is given more than once.", name));
+                var named = ApiInput.Clip(name);
+                return ValueTask.FromResult<object?>(ApiProblems.BadRequest($"{named} is given more than once.", named));
             }
         }
 
