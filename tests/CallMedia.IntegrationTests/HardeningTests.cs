@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -109,8 +110,20 @@ public sealed class HardeningTests
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            // The console logger writes from a queue of its own: a kill can lose its last lines (the request's own among
+            // them), so the server is asked to stop and writes them out as it shuts down; killed only if it does not.
+            await Tool.RequireAsync("kill", "-TERM", process.Id.ToString(CultureInfo.InvariantCulture));
+            using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await process.WaitForExitAsync(stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+
             Directory.Delete(data, recursive: true);
         }
 
