@@ -25,7 +25,7 @@ public sealed class StoredFileResult(IMediaStorage storage, StoredObject stored,
 
         if (await SegmentedStreamResult.HeadersAsync(httpContext, stored.Length, contentType, lastModified, etag) is { } part)
         {
-            await AuditedTransfer.SendFileAsync(httpContext, file!, part.From, part.Count);
+            await AuditedTransfer.SendFileAsync(httpContext, file!.Handle, part.From, part.Count);
         }
     }
 }

@@ -35,8 +35,9 @@ public interface IMediaStorage
     /// <summary>
     /// Opens, to send it, the plain local file a <see cref="Stat"/> looked at (one with an identity): that very file,
     /// still where it may be read from; null when it is not (replaced, moved, gone) or the object is no such file.
+    /// The file may be shared with other deliveries of it: read its handle, dispose the <see cref="OpenFile"/>.
     /// </summary>
-    SafeFileHandle? OpenLooked(StoredObject stored);
+    OpenFile? OpenLooked(StoredObject stored);
 
     /// <summary>A seekable stream of the plaintext, its length the plaintext's; reads are asynchronous or synchronous.</summary>
     Stream OpenRead(string path);

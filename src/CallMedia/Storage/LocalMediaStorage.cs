@@ -11,7 +11,7 @@ namespace CallMedia.Storage;
 /// encrypted when <c>Storage:Encryption=on</c>. Every object is written to a temp file in the private
 /// <see cref="MediaRoot.TempDir"/> and renamed into place, so no reader sees half an object.
 /// </summary>
-public sealed class LocalMediaStorage : IMediaStorage
+public sealed class LocalMediaStorage : IMediaStorage, IDisposable
 {
     /// <summary>Beside the media, the ids (never the keys) of the master keys its encrypted files use.</summary>
     public const string KeysInUseFile = ".encryption-keys";
@@ -28,6 +28,9 @@ public sealed class LocalMediaStorage : IMediaStorage
     /// (encrypting one writes a new file in its place), so a delivery does not open it to look again.
     /// </summary>
     private readonly ConcurrentDictionary<string, FileIdentity> _plain = new(StringComparer.Ordinal);
+
+    /// <summary>Plain files kept open for the next delivery of the same file (Linux: where identities are exact).</summary>
+    private readonly OpenFiles _open = new();
     private readonly StorageOptions _options;
     private readonly Lock _gate = new();
     private DateTime _keysStamp;
@@ -138,16 +141,35 @@ public sealed class LocalMediaStorage : IMediaStorage
     /// then), and one linked in from an allowed folder only while it really is inside one (a folder on its path moved
     /// out and linked back leads to the same file from elsewhere); null when it is not, or cannot be opened.
     /// </summary>
-    public SafeFileHandle? OpenLooked(StoredObject stored)
+    public OpenFile? OpenLooked(StoredObject stored)
     {
-        if (stored is not { PlainPath: { } full, Identity: { } identity } || FileIdentity.OpenRead(full) is not { } handle)
+        if (stored is not { PlainPath: { } full, Identity: { } identity })
         {
             return null;
         }
 
-        if (FileIdentity.Of(handle) == identity && (!_media.IsLinked(full) || IsLinkedInside(handle, full)))
+        // A file kept open since an earlier delivery is that very file while its path leads to this identity; a
+        // linked one is still checked on every delivery for where it really is now.
+        var linked = _media.IsLinked(full);
+        if (FileIdentity.IsSupported && _open.Take(full, identity) is { } kept)
         {
-            return handle;
+            if (!linked || IsLinkedInside(kept.Handle, full))
+            {
+                return kept;
+            }
+
+            kept.Dispose();
+            return null;
+        }
+
+        if (FileIdentity.OpenRead(full) is not { } handle)
+        {
+            return null;
+        }
+
+        if (FileIdentity.Of(handle) == identity && (!linked || IsLinkedInside(handle, full)))
+        {
+            return FileIdentity.IsSupported ? _open.Keep(full, identity, handle) : OpenFile.Alone(handle);
         }
 
         handle.Dispose();
@@ -278,6 +300,7 @@ public sealed class LocalMediaStorage : IMediaStorage
                 var hash = await MediaCopier.HashAsync(tempFile, ct);
                 Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
                 File.Move(tempFile, destination, overwrite: true);
+                _open.Forget(destination);
                 return hash;
             }
 
@@ -303,7 +326,14 @@ public sealed class LocalMediaStorage : IMediaStorage
 
     public bool Exists(string path) => File.Exists(_media.Resolve(path));
 
-    public void Delete(string path) => File.Delete(_media.Resolve(path));
+    public void Delete(string path)
+    {
+        var full = _media.Resolve(path);
+        File.Delete(full);
+        _open.Forget(full);
+    }
+
+    public void Dispose() => _open.Dispose();
 
     /// <summary>The master key id of an encrypted object; null for a plain one.</summary>
     public string? KeyIdOf(string path) => ReadHeader(_media.Resolve(path))?.KeyId;
@@ -355,6 +385,7 @@ public sealed class LocalMediaStorage : IMediaStorage
             }
 
             File.Move(temp, full, overwrite: true);
+            _open.Forget(full);
             return true;
         }
         finally
@@ -388,6 +419,7 @@ public sealed class LocalMediaStorage : IMediaStorage
             }
 
             File.Move(temp, destination, overwrite: true);
+            _open.Forget(destination);
             return result;
         }
         finally

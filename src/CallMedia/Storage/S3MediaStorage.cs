@@ -52,7 +52,7 @@ public sealed class S3MediaStorage(MediaBucket bucket, MediaRoot media, LocalMed
     public string? PlainLocalPath(string path) => KeyOf(path) is null ? linked.PlainLocalPath(path) : null;
 
     /// <summary>Objects in the bucket have no identity; a local file not migrated yet is the local storage's.</summary>
-    public SafeFileHandle? OpenLooked(StoredObject stored) => linked.OpenLooked(stored);
+    public OpenFile? OpenLooked(StoredObject stored) => linked.OpenLooked(stored);
 
     public Stream OpenRead(string path)
     {
