@@ -1,4 +1,5 @@
 using CallMedia.Storage;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Win32.SafeHandles;
 
 namespace CallMedia.UnitTests;
@@ -51,7 +52,7 @@ public sealed class OpenFilesTests : IDisposable
         var first = DeliveredOnce(storage, "day/call.mp3");
         if (rewritten)
         {
-            File.WriteAllBytes(path, Enumerable.Repeat((byte)3, 3000).ToArray());
+            File.WriteAllBytes(path, Enumerable.Repeat((byte)3, 3001).ToArray()); // another length: file times may be coarser than two writes apart
         }
 
         using var again = storage.OpenLooked(storage.Stat("day/call.mp3")!)!;
@@ -81,6 +82,27 @@ public sealed class OpenFilesTests : IDisposable
         reading.Dispose();
         Assert.True(old.IsClosed);
         Assert.Throws<ObjectDisposedException>(() => reading.Handle);
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AKeptFile_DeletedOrReplacedAfterItWasLookedAt_IsNotSent(bool replaced)
+    {
+        Skip.IfNot(FileIdentity.IsSupported, "descriptors are kept only where identities are exact (Linux)");
+        var path = Write("call.mp3", 1);
+        using var storage = Storage();
+        var kept = DeliveredOnce(storage, "call.mp3");
+        var looked = storage.Stat("call.mp3")!;
+
+        File.Delete(path); // by another program: the storage is not told
+        if (replaced)
+        {
+            Write("call.mp3", 2);
+        }
+
+        Assert.Null(storage.OpenLooked(looked));
+        Assert.False(kept.IsClosed); // still kept under what it was: the next look finds another identity, or none
     }
 
     [SkippableFact]
@@ -122,6 +144,31 @@ public sealed class OpenFilesTests : IDisposable
         }
 
         Assert.True(read.IsClosed);
+    }
+
+    [Fact]
+    public void TheSweep_ClosesAFileNoDeliveryTookForItsIdleTime_AndNothingIsKeptOnceDisposed()
+    {
+        var path = Write("call.mp3", 1);
+        var identity = FileIdentity.OfPath(path)!.Value;
+        var clock = new FakeTimeProvider();
+        var files = new OpenFiles(clock);
+        var handle = FileIdentity.OpenRead(path)!;
+        files.Keep(path, identity, handle).Dispose();
+
+        clock.Advance(OpenFiles.IdleTime / 2);
+        files.Take(path, identity)!.Dispose(); // taken again: idle from now
+        clock.Advance(OpenFiles.IdleTime / 2);
+        Assert.False(handle.IsClosed);
+        clock.Advance(OpenFiles.IdleTime);
+        Assert.True(handle.IsClosed);
+        Assert.Equal(0, files.Count);
+
+        files.Dispose();
+        var late = FileIdentity.OpenRead(path)!;
+        files.Keep(path, identity, late).Dispose();
+        Assert.True(late.IsClosed);
+        Assert.Equal(0, files.Count);
     }
 
     [Fact]

@@ -148,18 +148,25 @@ public sealed class LocalMediaStorage : IMediaStorage, IDisposable
             return null;
         }
 
-        // A file kept open since an earlier delivery is that very file while its path leads to this identity; a
-        // linked one is still checked on every delivery for where it really is now.
+        // A file kept open since an earlier delivery is that very file, opened and checked then; it is sent while it
+        // still has the identity looked at (not written, replaced or deleted since: each moves its change time) and, a
+        // linked one, while it really is inside an allowed folder now.
         var linked = _media.IsLinked(full);
         if (FileIdentity.IsSupported && _open.Take(full, identity) is { } kept)
         {
-            if (!linked || IsLinkedInside(kept.Handle, full))
+            var sendable = false;
+            try
             {
-                return kept;
+                sendable = FileIdentity.Of(kept.Handle) == identity && (!linked || IsLinkedInside(kept.Handle, full));
+                return sendable ? kept : null;
             }
-
-            kept.Dispose();
-            return null;
+            finally
+            {
+                if (!sendable)
+                {
+                    kept.Dispose();
+                }
+            }
         }
 
         if (FileIdentity.OpenRead(full) is not { } handle)
@@ -281,7 +288,9 @@ public sealed class LocalMediaStorage : IMediaStorage, IDisposable
         var destination = _media.Resolve(path);
         if (!EncryptsNewObjects)
         {
-            return await MediaCopier.CopyAsync(sourceFile, destination, _media.NewTempPath("part"), ct);
+            var copied = await MediaCopier.CopyAsync(sourceFile, destination, _media.NewTempPath("part"), ct);
+            _open.Forget(destination);
+            return copied;
         }
 
         await using var source = new FileStream(sourceFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);

@@ -8,9 +8,10 @@ namespace CallMedia.Storage;
 /// file known by its identity reads it through the descriptor an earlier delivery of that very file opened and
 /// checked, instead of opening, looking at and closing it again. A descriptor is found only under the path it was
 /// opened by and the identity its file had then, and the caller asks with what that path leads to now (one
-/// <c>statx</c> of it), so a file written, replaced, renamed or deleted since is opened afresh. Descriptors idle for
-/// <see cref="IdleTime"/> are closed, and the storage forgets a file it deletes or replaces at once: a file deleted
-/// by another program keeps its disk space at most that long after its last delivery.
+/// <c>statx</c> of it), so a file written, replaced, renamed or deleted since is opened afresh. A descriptor no
+/// delivery took for <see cref="IdleTime"/> is closed at the next sweep (every half of that), once no delivery reads
+/// it; the storage forgets a file it deletes or replaces at once. So a file deleted by another program keeps its disk
+/// space at most 15 s after its last delivery began, or until a delivery still reading it ends.
 /// </summary>
 public sealed class OpenFiles : IDisposable
 {
@@ -22,16 +23,15 @@ public sealed class OpenFiles : IDisposable
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly TimeProvider _clock;
-    private readonly ITimer _sweep;
+    private readonly Lock _gate = new();
+    private ITimer? _sweep;
+    private int _count;
+    private bool _disposed;
 
-    public OpenFiles(TimeProvider? clock = null)
-    {
-        _clock = clock ?? TimeProvider.System;
-        _sweep = _clock.CreateTimer(_ => CloseIdle(IdleTime), null, IdleTime, IdleTime);
-    }
+    public OpenFiles(TimeProvider? clock = null) => _clock = clock ?? TimeProvider.System;
 
     /// <summary>How many descriptors are kept now.</summary>
-    public int Count => _entries.Count;
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>The file <paramref name="path"/> led to when it had <paramref name="identity"/>, if it is kept open; null when not.</summary>
     public OpenFile? Take(string path, FileIdentity identity) =>
@@ -46,7 +46,7 @@ public sealed class OpenFiles : IDisposable
     public OpenFile Keep(string path, FileIdentity identity, SafeFileHandle handle)
     {
         var entry = new Entry(handle, identity, _clock.GetTimestamp());
-        if (_entries.Count >= Capacity)
+        if (Count >= Capacity || !Sweeping())
         {
             return new OpenFile(entry);
         }
@@ -64,6 +64,7 @@ public sealed class OpenFiles : IDisposable
             }
             else if (_entries.TryAdd(path, entry))
             {
+                Interlocked.Increment(ref _count);
                 break;
             }
         }
@@ -76,7 +77,7 @@ public sealed class OpenFiles : IDisposable
     {
         if (_entries.TryRemove(path, out var entry))
         {
-            entry.Release();
+            Removed(entry);
         }
     }
 
@@ -88,15 +89,52 @@ public sealed class OpenFiles : IDisposable
         {
             if (_clock.GetElapsedTime(entry.LastUsed, now) >= idle && _entries.TryRemove(new KeyValuePair<string, Entry>(path, entry)))
             {
-                entry.Release();
+                Removed(entry);
             }
         }
     }
 
     public void Dispose()
     {
-        _sweep.Dispose();
+        lock (_gate)
+        {
+            _disposed = true;
+            _sweep?.Dispose();
+        }
+
         CloseIdle(TimeSpan.Zero);
+    }
+
+    private void Removed(Entry entry)
+    {
+        Interlocked.Decrement(ref _count);
+        entry.Release();
+    }
+
+    /// <summary>
+    /// Starts the sweep with the first file kept (a storage that never delivers, such as a command's, runs none);
+    /// false once disposed, when nothing is kept any more. The sweep's timer carries no request's context.
+    /// </summary>
+    private bool Sweeping()
+    {
+        if (Volatile.Read(ref _sweep) is not null)
+        {
+            return !Volatile.Read(ref _disposed);
+        }
+
+        lock (_gate)
+        {
+            if (_sweep is null && !_disposed)
+            {
+                using (ExecutionContext.SuppressFlow())
+                {
+                    var every = IdleTime / 2;
+                    Volatile.Write(ref _sweep, _clock.CreateTimer(_ => CloseIdle(IdleTime), null, every, every));
+                }
+            }
+
+            return !_disposed;
+        }
     }
 
     /// <summary>
