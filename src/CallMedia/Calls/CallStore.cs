@@ -182,7 +182,8 @@ public sealed class CallStore(Database db)
         private readonly List<MediaFile> _files = [];
         private long? _version;
 
-        public override IReadOnlyList<Statement> Statements { get; } =
+        /// <summary>Made when they are to run: a group commit usually finds every couple among the copies and runs none.</summary>
+        public override IReadOnlyList<Statement> Statements => field ??=
         [
             db.SelectByIds(CoupleColumns, "couples", "id", ids),
             db.SelectByIds(FileColumns, "media_files", "couple_id", ids),
