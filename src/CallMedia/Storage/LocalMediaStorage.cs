@@ -157,7 +157,7 @@ public sealed class LocalMediaStorage : IMediaStorage, IDisposable
             var sendable = false;
             try
             {
-                sendable = FileIdentity.Of(kept.Handle) == identity && (!linked || IsLinkedInside(kept.Handle, full));
+                sendable = IsTheLooked(kept.Handle);
                 return sendable ? kept : null;
             }
             finally
@@ -174,13 +174,15 @@ public sealed class LocalMediaStorage : IMediaStorage, IDisposable
             return null;
         }
 
-        if (FileIdentity.Of(handle) == identity && (!linked || IsLinkedInside(handle, full)))
+        if (IsTheLooked(handle))
         {
             return FileIdentity.IsSupported ? _open.Keep(full, identity, handle) : OpenFile.Alone(handle);
         }
 
         handle.Dispose();
         return null;
+
+        bool IsTheLooked(SafeFileHandle open) => FileIdentity.Of(open) == identity && (!linked || IsLinkedInside(open, full));
     }
 
     /// <summary>Where the file opened really is, or where its path leads when that cannot be told: inside an allowed folder?</summary>

@@ -4,7 +4,6 @@ using System.Net;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using Microsoft.Win32.SafeHandles;
 
 namespace CallMedia.Storage;
 
