@@ -163,6 +163,26 @@ public sealed class FileIdentityTests : IDisposable
     }
 
     [Fact]
+    public void RealPathOfAnOpenFile_FollowsTheFileWhenItsFolderMoves()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var (folder, linked) = LinkedInADayFolder();
+        using var handle = File.OpenHandle(linked);
+        Assert.Equal(RealPath.Of(linked), FileIdentity.RealPathOf(handle));
+
+        var moved = Path.Combine(_outside, "day");
+        Directory.Move(folder, moved);
+        var expected = Path.Combine(RealPath.Of(moved)!, "call.mp3");
+        Assert.Equal(expected, FileIdentity.RealPathOf(handle));
+        Span<char> into = stackalloc char[FileIdentity.PathMax];
+        Assert.Equal(expected, new string(into[..FileIdentity.RealPathOf(handle, into)]));
+    }
+
+    [Fact]
     public void LookedFile_ReplacedBeforeItIsOpened_IsNotSent()
     {
         var linked = Path.Combine(_allowed, "call.mp3");

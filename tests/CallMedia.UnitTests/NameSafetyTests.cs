@@ -105,6 +105,11 @@ public sealed class NameSafetyTests
             Assert.Null(RealPath.Native(Path.Combine(inside, "loop")));
             Assert.True(RealPath.IsUnder(Path.Combine(inside, "x"), inside));
             Assert.False(RealPath.IsUnder(inside + "-sibling", inside));
+            Assert.True(RealPath.IsUnder(inside, inside));
+            Assert.True(RealPath.IsUnder(Path.Combine(inside, "x"), inside + Path.DirectorySeparatorChar));
+            Assert.False(RealPath.IsUnder(inside, inside + Path.DirectorySeparatorChar + "x"));
+            Assert.False(RealPath.IsUnder(inside.AsSpan(0, inside.Length - 1), inside));
+            Assert.True(RealPath.IsUnder(inside, Path.GetPathRoot(inside)!));
         }
         finally
         {

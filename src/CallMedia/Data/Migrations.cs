@@ -225,6 +225,16 @@ public static class Migrations
             DROP INDEX IF EXISTS ix_audit_unchained;
             """),
         (MediaVersion.Version, MediaVersion.Sql),
+
+        // A record waits for its place in the chain with no entry in the chain's index: every transfer's record is
+        // written open (unchained) and chained as it closes, and an index of every row wrote an entry for the open one
+        // and moved it when it was chained (two index writes per transfer instead of one). Every query by chain_seq
+        // asks for chained rows (chain_seq IS NOT NULL, or a comparison with it). Built under a new name before the
+        // old one goes, so uniqueness holds throughout; only the audit table is locked.
+        (16, """
+            CREATE UNIQUE INDEX ux_audit_chained ON audit(chain_seq) WHERE chain_seq IS NOT NULL;
+            DROP INDEX IF EXISTS ux_audit_chain_seq;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -244,7 +244,9 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
         /// </summary>
         public async Task SendAsync(Func<Memory<byte>, CancellationToken, ValueTask<int>> read, long remaining, CancellationToken cancellationToken)
         {
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted);
+            // Linked only when the caller has a token of its own (none on the delivery path: no source to register with).
+            using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted) : null;
+            var stop = linked?.Token ?? context.RequestAborted;
             await FlushAsync();
             var writer = inner.Writer;
             while (remaining > 0)
@@ -255,7 +257,7 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
                 }
 
                 var want = (int)Math.Min(FileSegment, remaining);
-                var n = await read(writer.GetMemory(want)[..want], stop.Token);
+                var n = await read(writer.GetMemory(want)[..want], stop);
                 if (n == 0)
                 {
                     throw new IOException($"the file ended {remaining} bytes early");
@@ -264,7 +266,7 @@ public sealed class AuditedTransfer(IResult inner, Func<long, bool, Task> record
                 writer.Advance(n);
                 Add(n);
                 remaining -= n;
-                await FlushPipeAsync(stop.Token);
+                await FlushPipeAsync(stop);
             }
         }
 

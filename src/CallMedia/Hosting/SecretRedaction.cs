@@ -33,30 +33,52 @@ public static class SecretRedaction
             return null;
         }
 
-        var parts = query[1..].Split('&');
-        var changed = false;
-        for (var i = 0; i < parts.Length; i++)
+        // Every request passes here: the parameters are walked in place, and a new query is built only when one is secret.
+        System.Text.StringBuilder? redacted = null;
+        var copied = 0;
+        for (var position = 1; position <= query.Length;)
         {
-            var eq = parts[i].IndexOf('=', StringComparison.Ordinal);
-            var rawKey = eq < 0 ? parts[i] : parts[i][..eq];
-            string key;
-            try
+            var end = query.IndexOf('&', position);
+            end = end < 0 ? query.Length : end;
+            var eq = query.AsSpan(position, end - position).IndexOf('=');
+            if (eq >= 0 && IsSecret(query.AsSpan(position, eq)))
             {
-                key = Uri.UnescapeDataString(rawKey.Replace('+', ' ')).Trim();
-            }
-            catch (UriFormatException)
-            {
-                key = rawKey;
+                redacted ??= new System.Text.StringBuilder(query.Length);
+                redacted.Append(query, copied, position + eq + 1 - copied).Append("***");
+                copied = end;
             }
 
-            if (eq >= 0 && SecretParameters.Any(s => key.Contains(s, StringComparison.OrdinalIgnoreCase)))
+            position = end + 1;
+        }
+
+        return redacted?.Append(query, copied, query.Length - copied).ToString();
+    }
+
+    /// <summary>Whether a parameter's name (as written: percent-encoded, + for a space) names a secret.</summary>
+    private static bool IsSecret(ReadOnlySpan<char> rawKey)
+    {
+        var key = rawKey.ContainsAny('%', '+') ? Unescape(rawKey.ToString()) : rawKey.Trim();
+        foreach (var secret in SecretParameters)
+        {
+            if (key.Contains(secret, StringComparison.OrdinalIgnoreCase))
             {
-                parts[i] = rawKey + "=***";
-                changed = true;
+                return true;
             }
         }
 
-        return changed ? "?" + string.Join('&', parts) : null;
+        return false;
+
+        static ReadOnlySpan<char> Unescape(string rawKey)
+        {
+            try
+            {
+                return Uri.UnescapeDataString(rawKey.Replace('+', ' ')).Trim();
+            }
+            catch (UriFormatException)
+            {
+                return rawKey;
+            }
+        }
     }
 
     private static IServer Resolve(IServiceProvider sp, ServiceDescriptor d) =>

@@ -97,24 +97,39 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
     /// <summary>Where an open file really is (Linux: its link in <c>/proc/self/fd</c>); null when that cannot be told.</summary>
     public static string? RealPathOf(SafeFileHandle handle)
     {
-        if (!OperatingSystem.IsLinux())
+        Span<char> path = stackalloc char[PathMax];
+        return RealPathOf(handle, path) is var length and >= 0 ? new string(path[..length]) : null;
+    }
+
+    /// <summary>
+    /// <see cref="RealPathOf(SafeFileHandle)"/> into <paramref name="into"/> (<see cref="PathMax"/> characters hold any
+    /// path): its length, or -1 when it cannot be told. One <c>readlinkat(2)</c> in <c>/proc/self/fd</c>, kept open,
+    /// and nothing allocated: it runs on every delivery of a linked file.
+    /// </summary>
+    public static int RealPathOf(SafeFileHandle handle, Span<char> into)
+    {
+        if (!OperatingSystem.IsLinux() || ProcessFds.Value < 0)
         {
-            return null;
+            return -1;
         }
 
         var added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            return new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
+            Span<byte> name = stackalloc byte[16];
+            if (!((int)handle.DangerousGetHandle()).TryFormat(name[..^1], out var written, provider: System.Globalization.CultureInfo.InvariantCulture))
+            {
+                return -1;
+            }
+
+            name[written] = 0;
+            Span<byte> target = stackalloc byte[PathMax];
+            var length = (int)ReadLinkAt(ProcessFds.Value, name, target, target.Length);
+            // A target as long as the buffer may have been cut short; it is not a path this service can be given.
+            return length <= 0 || length >= target.Length || !System.Text.Unicode.Utf8.ToUtf16(target[..length], into, out _, out var chars, replaceInvalidSequences: false).Equals(System.Buffers.OperationStatus.Done)
+                ? -1
+                : chars;
         }
         finally
         {
@@ -124,6 +139,12 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
             }
         }
     }
+
+    /// <summary>The longest path <c>readlink</c> can give (Linux's <c>PATH_MAX</c>).</summary>
+    public const int PathMax = 4096;
+
+    // O_RDONLY | O_DIRECTORY | O_CLOEXEC: this process's open files, a folder kept open for the life of the process.
+    private static readonly Lazy<int> ProcessFds = new(() => Open("/proc/self/fd", 0x10000 | 0x80000));
 
     private static FileIdentity FromInfo(long length, DateTime modifiedUtc) =>
         new(0, 0, length, (modifiedUtc - DateTime.UnixEpoch).Ticks * 100, 0);
@@ -163,6 +184,9 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
 
     [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int directory, string path, int flags, uint mask, Span<byte> buffer);
+
+    [LibraryImport("libc", EntryPoint = "readlinkat")]
+    private static partial nint ReadLinkAt(int directory, ReadOnlySpan<byte> name, Span<byte> buffer, nint size);
 
     [LibraryImport("libc", EntryPoint = "open64", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);

@@ -186,8 +186,12 @@ public sealed class LocalMediaStorage : IMediaStorage, IDisposable
     }
 
     /// <summary>Where the file opened really is, or where its path leads when that cannot be told: inside an allowed folder?</summary>
-    private bool IsLinkedInside(SafeFileHandle handle, string full) =>
-        (FileIdentity.RealPathOf(handle) ?? RealPath.Of(full)) is { } real && _media.IsLinkedInside(real);
+    private bool IsLinkedInside(SafeFileHandle handle, string full)
+    {
+        Span<char> real = stackalloc char[FileIdentity.PathMax];
+        var length = FileIdentity.RealPathOf(handle, real);
+        return length >= 0 ? _media.IsLinkedInside(real[..length]) : RealPath.Of(full) is { } path && _media.IsLinkedInside(path);
+    }
 
     /// <summary>
     /// A file's first bytes (its encryption header, if any) and identity, from one open; null when it is gone. For a

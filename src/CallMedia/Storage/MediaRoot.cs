@@ -76,8 +76,23 @@ public sealed class MediaRoot
     public bool IsLinked(string located) => !located.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>Whether a linked file's real path (every link followed) is inside an allowed link folder and not in the data folder.</summary>
-    public bool IsLinkedInside(string realPath) =>
-        !RealPath.IsUnder(realPath, _realDataFolder) && _realLinkRoots.Any(r => RealPath.IsUnder(realPath, r));
+    public bool IsLinkedInside(ReadOnlySpan<char> realPath)
+    {
+        if (RealPath.IsUnder(realPath, _realDataFolder))
+        {
+            return false;
+        }
+
+        foreach (var root in _realLinkRoots)
+        {
+            if (RealPath.IsUnder(realPath, root))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public static InvalidDataException Outside() => new("media path is outside the media root and the allowed link folders");
 

@@ -93,11 +93,11 @@ public static partial class RealPath
     }
 
     /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> itself or lies inside it; both already resolved.</summary>
-    public static bool IsUnder(string path, string folder)
-    {
-        var prefix = folder.EndsWith(Path.DirectorySeparatorChar) ? folder : folder + Path.DirectorySeparatorChar;
-        return path.StartsWith(prefix, StringComparison.Ordinal) || path == folder;
-    }
+    public static bool IsUnder(ReadOnlySpan<char> path, string folder) =>
+        path.SequenceEqual(folder)
+        || (folder.EndsWith(Path.DirectorySeparatorChar)
+            ? path.StartsWith(folder, StringComparison.Ordinal)
+            : path.Length > folder.Length && path[folder.Length] == Path.DirectorySeparatorChar && path.StartsWith(folder, StringComparison.Ordinal));
 
     private static string[] Parts(string path) => path.Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
 }
