@@ -6,6 +6,8 @@
 # builds in turns (A B, B A, ...). Prints each round's redemptions/s and CPU ms per redemption of each build, then the
 # median of the per-round ratios of CPU per redemption (B / A; below 1: B costs less).
 # Usage: bash bench/pair.sh <published folder A> <published folder B> [rounds (6)] [seconds (3)] [work-dir]
+# PAIR_ENV_A / PAIR_ENV_B="NAME=value ..." put variables in that build's environment (the same build twice, with and
+# without a runtime setting, measures the setting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${3:-6} secs=${4:-3} base=${5:-/tmp/callmedia-pair}
@@ -15,6 +17,8 @@ trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 declare -A P U S I W
 for side in A B; do
   [[ $side == A ]] && cm=$1/callmedia || cm=$2/callmedia
+  [[ $side == A ]] && settings=${PAIR_ENV_A:-PAIR=A} || settings=${PAIR_ENV_B:-PAIR=B}
+  read -r -a serve_env <<<"$settings"
   work=$base/$side
   mkdir -p "$work"
   serve_one_call 3

@@ -9,6 +9,28 @@ namespace CallMedia.UnitTests;
 
 public sealed class SmallPiecesTests
 {
+    [Theory]
+    [InlineData("1_p-0.mp3")]
+    [InlineData("a!#$&+-.^_`|~b.mp4")]
+    [InlineData("has space.mp3")]
+    [InlineData("\u00fc.mp3")]
+    [InlineData("quote\".mp3")]
+    [InlineData("semi;colon.mp3")]
+    [InlineData("per%cent.mp3")]
+    [InlineData("star*.mp3")]
+    [InlineData("apos'.mp3")]
+    [InlineData("(paren),comma.mp3")]
+    [InlineData("")]
+    public void Disposition_IsWhatTheFrameworkWrites(string name)
+    {
+        foreach (var kind in (string[])["attachment", "inline"])
+        {
+            var framework = new Microsoft.Net.Http.Headers.ContentDispositionHeaderValue(kind);
+            framework.SetHttpFileName(name);
+            Assert.Equal(framework.ToString(), SendCallFileEndpoints.Disposition(kind, name));
+        }
+    }
+
     [Fact]
     public void ChainHash_TextMovedAcrossTheFieldSeparator_ChangesTheHash()
     {

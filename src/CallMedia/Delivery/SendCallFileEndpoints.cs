@@ -248,10 +248,21 @@ public static class SendCallFileEndpoints
     /// <summary>RFC 6266: a plain ASCII <c>filename</c> for old clients and <c>filename*</c> in UTF-8 for the rest.</summary>
     public static string Disposition(string kind, string fileName)
     {
+        // A name of letters, digits and the few marks both forms take as they are (most names: "<id>_<sid>.mp3") is
+        // written the same in each: what the framework would write, without its encoders.
+        if (fileName.Length > 0 && !fileName.AsSpan().ContainsAnyExcept(PlainNameCharacters))
+        {
+            return string.Concat(kind, "; filename=", fileName, "; filename*=UTF-8''", fileName);
+        }
+
         var value = new ContentDispositionHeaderValue(kind);
         value.SetHttpFileName(fileName);
         return value.ToString();
     }
+
+    /// <summary>Characters that are both an HTTP token's (a bare <c>filename</c>) and RFC 5987's attr-char (<c>filename*</c> unencoded).</summary>
+    private static readonly System.Buffers.SearchValues<char> PlainNameCharacters =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~");
 
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset t) => new(t.Ticks - (t.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
 

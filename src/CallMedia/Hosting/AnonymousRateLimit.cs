@@ -21,15 +21,14 @@ public static class AnonymousRateLimit
 
         services.AddRateLimiter(o =>
         {
+            // Only anonymous requests reach the limiter (UseAnonymousRateLimit).
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                IsAnonymous(context)
-                    ? RateLimitPartition.GetFixedWindowLimiter(context.ClientAddress(), _ => new FixedWindowRateLimiterOptions
-                    {
-                        PermitLimit = perMinute,
-                        Window = TimeSpan.FromMinutes(1),
-                        QueueLimit = 0,
-                    })
-                    : RateLimitPartition.GetNoLimiter(""));
+                RateLimitPartition.GetFixedWindowLimiter(context.ClientAddress(), _ => new FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = perMinute,
+                    Window = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
+                }));
             o.OnRejected = (rejected, ct) =>
             {
                 var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)) : 60;
@@ -44,8 +43,12 @@ public static class AnonymousRateLimit
         return services;
     }
 
-    /// <summary>After <c>UseSessionIdPathParameter</c>, which finds the session a request carries.</summary>
-    public static IApplicationBuilder UseAnonymousRateLimit(this IApplicationBuilder app) => app.UseRateLimiter();
+    /// <summary>
+    /// After <c>UseSessionIdPathParameter</c>, which finds the session a request carries. A request with a session (every
+    /// delivery) does not enter the limiter at all: no lease taken and returned, under the limiter's lock, for nothing.
+    /// </summary>
+    public static IApplicationBuilder UseAnonymousRateLimit(this IApplicationBuilder app) =>
+        app.UseWhen(IsAnonymous, branch => branch.UseRateLimiter());
 
     private static bool IsStaticAsset(HttpRequest request) =>
         (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) && request.Path.StartsWithSegments("/assets", StringComparison.Ordinal);
