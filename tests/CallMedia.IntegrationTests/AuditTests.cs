@@ -182,6 +182,36 @@ public sealed class AuditTests
     }
 
     [Fact]
+    public async Task ChainIndex_HoldsChainedRecordsOnly_StaysUnique_AndFindsTheChainHead()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        var token = await CallRec.RequireTokenAsync(client, session, "id_call[]=1001");
+        (await client.SendAsync(CallRec.Send(session, token))).Dispose();
+        await server.FlushAuditAsync();
+
+        var db = server.Services.GetRequiredService<Database>();
+        await using var connection = await db.OpenAsync();
+        var definition = db.Kind == DbKind.Sqlite
+            ? await connection.ExecuteScalarAsync<string>("SELECT sql FROM sqlite_master WHERE name = 'ux_audit_chained'")
+            : await connection.ExecuteScalarAsync<string>("SELECT indexdef FROM pg_indexes WHERE indexname = 'ux_audit_chained'");
+        Assert.Contains("UNIQUE", definition, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("chain_seq IS NOT NULL", definition, StringComparison.OrdinalIgnoreCase);
+        if (db.Kind == DbKind.Sqlite)
+        {
+            var rows = await connection.QueryAsync("EXPLAIN QUERY PLAN SELECT chain_seq, hash FROM audit WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1");
+            var plan = string.Join(' ', rows.Select(r => (string)r.detail));
+            Assert.Contains("ux_audit_chained", plan, StringComparison.Ordinal);
+        }
+
+        var chained = (await connection.QueryAsync<long>("SELECT chain_seq FROM audit WHERE chain_seq IS NOT NULL ORDER BY chain_seq")).ToList();
+        Assert.True(chained.Count >= 3);
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() =>
+            connection.ExecuteAsync("UPDATE audit SET chain_seq = @taken WHERE chain_seq = @other", new { taken = chained[0], other = chained[1] }));
+    }
+
+    [Fact]
     public async Task AuditExport_WritesCsvOfTheRequestedPeriod()
     {
         await using var server = await TestServer.StartAsync();
