@@ -108,8 +108,9 @@ public sealed class Database : IDisposable
         // WAL (set by the migrations) with synchronous=NORMAL commits without an fsync per transaction and lets
         // readers (delivery) run while a writer (import, audit) holds the lock. The database file is read through a
         // memory map (its first 256 MiB): a page the writer or a reader needs is no system call away (one read a
-        // delivery less; docs/benchmarks.md, fourteenth round). The price: a disk that fails under a mapped page
-        // stops the process (a signal) instead of failing the request; the log and the media files are not mapped.
+        // delivery less; docs/benchmarks.md, fourteenth round). The price: a read that fails under a mapped page (a
+        // failing disk, the file cut short by another program) stops the process (a signal) instead of failing the
+        // request (docs/architecture.md, Data). The write-ahead log and the media files are read as before.
         if (connection.Handle is { } handle && !Prepared.TryGetValue(handle, out _))
         {
             await connection.ExecuteAsync("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA mmap_size=268435456;");

@@ -229,11 +229,14 @@ public static class Migrations
         // A record waits for its place in the chain with no entry in the chain's index: every transfer's record is
         // written open (unchained) and chained as it closes, and an index of every row wrote an entry for the open one
         // and moved it when it was chained (two index writes per transfer instead of one). Every query by chain_seq
-        // asks for chained rows (chain_seq IS NOT NULL, or a comparison with it). Built under a new name before the
-        // old one goes, so uniqueness holds throughout; only the audit table is locked.
+        // asks for chained rows (chain_seq IS NOT NULL, or a comparison with it). The old index goes first: on
+        // PostgreSQL that takes the audit table whole at once, so a node of the previous version writing records waits
+        // for the migration instead of holding a read of the table the new index's build would have to wait out
+        // (uniqueness still holds: nobody else writes the table before the transaction ends). Only the audit table is
+        // locked, for one pass over it (docs/deployment.md).
         (16, """
-            CREATE UNIQUE INDEX ux_audit_chained ON audit(chain_seq) WHERE chain_seq IS NOT NULL;
             DROP INDEX IF EXISTS ux_audit_chain_seq;
+            CREATE UNIQUE INDEX ux_audit_chained ON audit(chain_seq) WHERE chain_seq IS NOT NULL;
             """),
     ];
 

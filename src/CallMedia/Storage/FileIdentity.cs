@@ -108,7 +108,7 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
     /// </summary>
     public static int RealPathOf(SafeFileHandle handle, Span<char> into)
     {
-        if (!OperatingSystem.IsLinux() || ProcessFds.Value < 0)
+        if (!OperatingSystem.IsLinux() || ProcessFds() is not (>= 0 and var fds))
         {
             return -1;
         }
@@ -125,9 +125,9 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
 
             name[written] = 0;
             Span<byte> target = stackalloc byte[PathMax];
-            var length = (int)ReadLinkAt(ProcessFds.Value, name, target, target.Length);
+            var length = (int)ReadLinkAt(fds, name, target, target.Length);
             // A target as long as the buffer may have been cut short; it is not a path this service can be given.
-            return length <= 0 || length >= target.Length || !System.Text.Unicode.Utf8.ToUtf16(target[..length], into, out _, out var chars, replaceInvalidSequences: false).Equals(System.Buffers.OperationStatus.Done)
+            return length <= 0 || length >= target.Length || !System.Text.Unicode.Utf8.ToUtf16(target[..length], into, out _, out var chars, replaceInvalidSequences: true).Equals(System.Buffers.OperationStatus.Done)
                 ? -1
                 : chars;
         }
@@ -143,8 +143,31 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
     /// <summary>The longest path <c>readlink</c> can give (Linux's <c>PATH_MAX</c>).</summary>
     public const int PathMax = 4096;
 
-    // O_RDONLY | O_DIRECTORY | O_CLOEXEC: this process's open files, a folder kept open for the life of the process.
-    private static readonly Lazy<int> ProcessFds = new(() => Open("/proc/self/fd", 0x10000 | 0x80000));
+    private static int _processFds = -1;
+
+    /// <summary>
+    /// This process's open files (<c>/proc/self/fd</c>), a folder kept open for the life of the process once opened;
+    /// -1 while it cannot be (tried again next time: a moment out of descriptors does not turn the check off for good).
+    /// O_RDONLY | O_CLOEXEC, the same on every architecture (O_DIRECTORY is not, and readlinkat needs no more).
+    /// </summary>
+    private static int ProcessFds()
+    {
+        var fds = Volatile.Read(ref _processFds);
+        if (fds >= 0)
+        {
+            return fds;
+        }
+
+        fds = Open("/proc/self/fd", 0x80000);
+        if (fds >= 0 && Interlocked.CompareExchange(ref _processFds, fds, -1) != -1)
+        {
+            // Another thread opened it first: this duplicate is ours alone, and nothing more can be done if closing it fails.
+            _ = Close(fds);
+            return Volatile.Read(ref _processFds);
+        }
+
+        return fds;
+    }
 
     private static FileIdentity FromInfo(long length, DateTime modifiedUtc) =>
         new(0, 0, length, (modifiedUtc - DateTime.UnixEpoch).Ticks * 100, 0);
@@ -184,6 +207,9 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
 
     [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int directory, string path, int flags, uint mask, Span<byte> buffer);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "readlinkat")]
     private static partial nint ReadLinkAt(int directory, ReadOnlySpan<byte> name, Span<byte> buffer, nint size);
