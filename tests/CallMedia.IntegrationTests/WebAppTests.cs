@@ -451,12 +451,14 @@ public sealed class WebAppTests(WebBrowser web) : IClassFixture<WebBrowser>
         await WebBrowser.SignInAsync(page, "demo", TestServer.DemoPassword);
         try
         {
-            await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+            // Where the browser goes is the point (home, not the foreign return): the navigation committing says so; the
+            // home page's own loading is waited for by the click below.
+            await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/", new() { WaitUntil = WaitUntilState.Commit });
         }
         catch (TimeoutException)
         {
             var shown = await page.Locator("#sign-in-error").CountAsync() > 0 ? await page.Locator("#sign-in-error").TextContentAsync() : "(no sign-in form)";
-            Assert.Fail($"the right password did not lead home; the page says: {shown}; problems: {string.Join("; ", problems)}");
+            Assert.Fail($"the right password did not lead home; the page ({page.Url}) says: {shown}; problems: {string.Join("; ", problems)}");
         }
 
         Assert.Equal(Server.BaseAddress.Authority, new Uri(page.Url).Authority);
