@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -34,7 +35,7 @@ public static class SecretRedaction
         }
 
         // Every request passes here: the parameters are walked in place, and a new query is built only when one is secret.
-        System.Text.StringBuilder? redacted = null;
+        StringBuilder? redacted = null;
         var copied = 0;
         for (var position = 1; position <= query.Length;)
         {
@@ -43,7 +44,7 @@ public static class SecretRedaction
             var eq = query.AsSpan(position, end - position).IndexOf('=');
             if (eq >= 0 && IsSecret(query.AsSpan(position, eq)))
             {
-                redacted ??= new System.Text.StringBuilder(query.Length);
+                redacted ??= new StringBuilder(query.Length);
                 redacted.Append(query, copied, position + eq + 1 - copied).Append("***");
                 copied = end;
             }

@@ -127,9 +127,13 @@ public readonly partial record struct FileIdentity(ulong Device, ulong Inode, lo
             Span<byte> target = stackalloc byte[PathMax];
             var length = (int)ReadLinkAt(fds, name, target, target.Length);
             // A target as long as the buffer may have been cut short; it is not a path this service can be given.
-            return length <= 0 || length >= target.Length || !System.Text.Unicode.Utf8.ToUtf16(target[..length], into, out _, out var chars, replaceInvalidSequences: true).Equals(System.Buffers.OperationStatus.Done)
-                ? -1
-                : chars;
+            if (length <= 0 || length >= target.Length)
+            {
+                return -1;
+            }
+
+            // Invalid UTF-8 decodes to replacement characters, as the framework's own link reading does.
+            return System.Text.Unicode.Utf8.ToUtf16(target[..length], into, out _, out var chars) == System.Buffers.OperationStatus.Done ? chars : -1;
         }
         finally
         {
