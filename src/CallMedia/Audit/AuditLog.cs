@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -122,36 +123,113 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
         "UPDATE audit SET bytes = @Bytes, outcome = @Outcome, in_progress = 0 WHERE seq = @seq AND chain_seq IS NULL RETURNING seq";
 
     /// <summary>
-    /// The record's hash. A reason, when there is one, is appended as a further field; records without one hash
-    /// exactly as they did before the reason existed, so chains written earlier still verify.
+    /// The record's hash: SHA-256, in upper-case hex, of its fields as UTF-8 text, each after a separator (U+001F)
+    /// but the first: the previous hash, the time, user, client, action, couple ids, bytes, outcome, and the reason
+    /// when there is one. Records without a reason hash exactly as they did before the reason existed, so chains
+    /// written earlier still verify. A field's separator (U+001F) and escape (U+001E) characters are escaped, so text
+    /// cannot be moved from one field into the next (a reason's end into the outcome) under the same hash; fields
+    /// without either, which is every field ever written by CallMedia's own inputs, hash as before. Written in pooled
+    /// buffers: every transfer's record is hashed as its transfer ends.
     /// </summary>
     public static string ChainHash(string prev, long at, string? user, string? client, string action, string? coupleIds, long? bytes, string outcome, string? reason = null)
     {
-        var canonical = string.Join(
-            '\u001f',
-            prev,
-            at.ToString(CultureInfo.InvariantCulture),
-            Field(user ?? ""),
-            Field(client ?? ""),
-            Field(action),
-            Field(coupleIds ?? ""),
-            bytes?.ToString(CultureInfo.InvariantCulture) ?? "",
-            Field(outcome));
-        if (reason is not null)
+        // Each text field at most doubles when escaped; each number takes at most 20 characters; 8 separators.
+        var longest = prev.Length + 40 + 8 + (2 * ((user?.Length ?? 0) + (client?.Length ?? 0) + action.Length + (coupleIds?.Length ?? 0) + outcome.Length + (reason?.Length ?? 0)));
+        var chars = ArrayPool<char>.Shared.Rent(longest);
+        byte[]? utf8 = null;
+        try
         {
-            canonical += "\u001f" + Field(reason);
-        }
+            var text = new CanonicalText(chars);
+            text.Add(prev);
+            text.Add(at);
+            text.AddField(user);
+            text.AddField(client);
+            text.AddField(action);
+            text.AddField(coupleIds);
+            text.Add(bytes);
+            text.AddField(outcome);
+            if (reason is not null)
+            {
+                text.AddField(reason);
+            }
 
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+            var canonical = chars.AsSpan(0, text.Length);
+            utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(canonical.Length));
+            var length = Encoding.UTF8.GetBytes(canonical, utf8);
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(utf8.AsSpan(0, length), hash);
+            return Convert.ToHexString(hash);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+            if (utf8 is not null)
+            {
+                ArrayPool<byte>.Shared.Return(utf8);
+            }
+        }
     }
 
-    /// <summary>
-    /// A field as it goes into the hash: the separator (U+001F) and the escape (U+001E) inside a field are escaped, so
-    /// text cannot be moved from one field into the next (a reason's end into the outcome) under the same hash.
-    /// Fields without either character, which is every field ever written by CallMedia's own inputs, hash as before.
-    /// </summary>
-    private static string Field(string value) =>
-        value.AsSpan().IndexOfAny('\u001e', '\u001f') < 0 ? value : value.Replace("\u001e", "\u001e\u001e", StringComparison.Ordinal).Replace("\u001f", "\u001e\u001f", StringComparison.Ordinal);
+    /// <summary>The text a record's hash is taken of, written field by field into a buffer long enough for all of it.</summary>
+    private struct CanonicalText(char[] buffer)
+    {
+        private const char Separator = '\u001f';
+        private const char Escape = '\u001e';
+
+        private bool _started;
+
+        public int Length { get; private set; }
+
+        /// <summary>A field written as it is (the previous hash).</summary>
+        public void Add(string value)
+        {
+            Separate();
+            Write(value);
+        }
+
+        /// <summary>A number in invariant digits; nothing for null.</summary>
+        public void Add(long? value)
+        {
+            Separate();
+            if (value is { } number)
+            {
+                number.TryFormat(buffer.AsSpan(Length), out var written, provider: CultureInfo.InvariantCulture);
+                Length += written;
+            }
+        }
+
+        /// <summary>A text field (nothing for null), its separator and escape characters escaped.</summary>
+        public void AddField(string? value)
+        {
+            Separate();
+            var rest = (value ?? "").AsSpan();
+            for (var special = rest.IndexOfAny(Escape, Separator); special >= 0; special = rest.IndexOfAny(Escape, Separator))
+            {
+                Write(rest[..special]);
+                buffer[Length++] = Escape;
+                buffer[Length++] = rest[special];
+                rest = rest[(special + 1)..];
+            }
+
+            Write(rest);
+        }
+
+        private void Separate()
+        {
+            if (_started)
+            {
+                buffer[Length++] = Separator;
+            }
+
+            _started = true;
+        }
+
+        private void Write(ReadOnlySpan<char> value)
+        {
+            value.CopyTo(buffer.AsSpan(Length));
+            Length += value.Length;
+        }
+    }
 
     /// <summary>Chains every record that is ready now (tests, the CLI); returns how many were chained.</summary>
     public Task<int> FlushAsync(CancellationToken ct = default) => ChainAsync(ct);

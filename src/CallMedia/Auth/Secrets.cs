@@ -28,5 +28,23 @@ public static class Secrets
 
     public static string HashToken(string token) => Hash(token);
 
-    private static string Hash(string value) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
+    /// <summary>SHA-256 of the UTF-8 text as upper-case hex. A secret of the usual length is encoded on the stack.</summary>
+    private static string Hash(string value)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        if (value.Length <= StackLength)
+        {
+            Span<byte> utf8 = stackalloc byte[StackLength * 3];
+            SHA256.HashData(utf8[..Encoding.UTF8.GetBytes(value, utf8)], hash);
+        }
+        else
+        {
+            SHA256.HashData(Encoding.UTF8.GetBytes(value), hash);
+        }
+
+        return Convert.ToHexString(hash);
+    }
+
+    /// <summary>The longest secret hashed without a buffer on the heap (a session id is 32 characters, a token 20).</summary>
+    private const int StackLength = 64;
 }

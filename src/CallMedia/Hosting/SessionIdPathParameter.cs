@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using System.Text;
 
 namespace CallMedia.Hosting;
 
@@ -9,23 +9,65 @@ namespace CallMedia.Hosting;
 /// already strips the path where it hands the request over (<see cref="SecretRedaction"/>), before anything logs it;
 /// the middleware covers a host built without that.
 /// </summary>
-public static partial class SessionIdPathParameter
+public static class SessionIdPathParameter
 {
     private const string ItemKey = "callmedia.path-session";
 
-    [GeneratedRegex(";jsessionid=([^;/]*)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex PathParameter();
+    /// <summary>The parameter's name as it starts in a path, matched in any case of its ASCII letters.</summary>
+    private const string Marker = ";jsessionid=";
 
-    /// <summary>The path without any <c>;jsessionid=</c> parameter, and the first one's value (null when there is none).</summary>
+    /// <summary>
+    /// The path without any <c>;jsessionid=</c> parameter (its name in any case of its ASCII letters; its value runs
+    /// to the next <c>;</c> or <c>/</c>), and the first one's value (null when there is none). Runs for every request
+    /// before anything else: a scan of the path, copied only when it holds the parameter.
+    /// </summary>
     public static (string Path, string? Session) Strip(string path)
     {
-        if (!path.Contains(';', StringComparison.Ordinal))
+        var at = MarkerAt(path, 0);
+        if (at < 0)
         {
             return (path, null);
         }
 
-        var match = PathParameter().Match(path);
-        return match.Success ? (PathParameter().Replace(path, ""), match.Groups[1].Value) : (path, null);
+        var end = ValueEnd(path, at);
+        var session = path[(at + Marker.Length)..end];
+        var next = MarkerAt(path, end);
+        if (next < 0)
+        {
+            return (string.Concat(path.AsSpan(0, at), path.AsSpan(end)), session);
+        }
+
+        var stripped = new StringBuilder(path.Length).Append(path, 0, at);
+        while (next >= 0)
+        {
+            stripped.Append(path, end, next - end);
+            end = ValueEnd(path, next);
+            next = MarkerAt(path, end);
+        }
+
+        return (stripped.Append(path, end, path.Length - end).ToString(), session);
+    }
+
+    /// <summary>Where the next parameter starts at or after <paramref name="start"/>, or -1.</summary>
+    private static int MarkerAt(string path, int start)
+    {
+        for (var at = path.IndexOf(';', start); at >= 0; at = path.IndexOf(';', at + 1))
+        {
+            if (path.Length - at >= Marker.Length && Ascii.EqualsIgnoreCase(path.AsSpan(at, Marker.Length), Marker))
+            {
+                return at;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Where the value of the parameter starting at <paramref name="at"/> ends: the next <c>;</c> or <c>/</c>, or the path's end.</summary>
+    private static int ValueEnd(string path, int at)
+    {
+        var value = at + Marker.Length;
+        var length = path.AsSpan(value).IndexOfAny(';', '/');
+        return length < 0 ? path.Length : value + length;
     }
 
     public static IApplicationBuilder UseSessionIdPathParameter(this IApplicationBuilder app) =>
