@@ -28,39 +28,41 @@ public static class BrowserGuards
         var allowed = app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Settings>>().Value.AllowedOrigins
             .Select(o => o.TrimEnd('/'))
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
-        return app.Use(async (context, next) =>
+        // Not async: a request let through runs on in the next layer's task, with no state machine of this layer's own.
+        return app.Use((context, next) =>
         {
             var response = context.Response;
             response.Headers.XContentTypeOptions = "nosniff";
-            response.OnStarting(() =>
+            response.OnStarting(RefuseFraming, response);
+            return IsStateChanging(context.Request) && IsCrossSite(context.Request, allowed) ? RefuseAsync(context) : next(context);
+        });
+    }
+
+    /// <summary>An HTML page may not be framed by another site; a page that sends its own policy (the web app's) keeps it.</summary>
+    private static Task RefuseFraming(object state)
+    {
+        var response = (HttpResponse)state;
+        if (response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            var policy = response.Headers.ContentSecurityPolicy.ToString();
+            if (!policy.Contains("frame-ancestors", StringComparison.Ordinal))
             {
-                if (response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true)
-                {
-                    // A page that sends its own policy (the web app's) keeps it, with framing refused as well.
-                    var policy = response.Headers.ContentSecurityPolicy.ToString();
-                    if (!policy.Contains("frame-ancestors", StringComparison.Ordinal))
-                    {
-                        response.Headers.ContentSecurityPolicy = policy.Length == 0 ? "frame-ancestors 'none'" : policy + "; frame-ancestors 'none'";
-                    }
-
-                    response.Headers.XFrameOptions = "DENY";
-                }
-
-                return Task.CompletedTask;
-            });
-
-            if (IsStateChanging(context.Request) && IsCrossSite(context.Request, allowed))
-            {
-                // Each API answers in its own language: problem details for the JSON API, the XML framing elsewhere.
-                var refusal = context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
-                    ? Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "Requests from another site are refused.")
-                    : CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.CrossSite, "Requests from another site are refused.");
-                await refusal.ExecuteAsync(context);
-                return;
+                response.Headers.ContentSecurityPolicy = policy.Length == 0 ? "frame-ancestors 'none'" : policy + "; frame-ancestors 'none'";
             }
 
-            await next(context);
-        });
+            response.Headers.XFrameOptions = "DENY";
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A state-changing request from another site, refused, each API in its own language: problem details for the JSON API, the XML framing elsewhere.</summary>
+    private static Task RefuseAsync(HttpContext context)
+    {
+        var refusal = context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+            ? Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "Requests from another site are refused.")
+            : CallRecResults.Error(StatusCodes.Status403Forbidden, ErrorNumbers.CrossSite, "Requests from another site are refused.");
+        return refusal.ExecuteAsync(context);
     }
 
     private static bool IsStateChanging(HttpRequest request) =>
