@@ -57,6 +57,8 @@ public sealed class HardeningTests
 
         var lines = LogSink.Shared.Lines.Skip(before).ToList();
         Assert.Contains(lines, l => l.Contains("Request starting", StringComparison.Ordinal) && l.Contains("sendcallfile", StringComparison.Ordinal));
+        // CallMedia's own line per request, written when its category is on (and skipped as a whole when it is off).
+        Assert.Contains(lines, l => l.Contains("GET /callrec/sendcallfile.zip answered 200", StringComparison.Ordinal));
         AssertNoSecret(lines);
     }
 
@@ -129,6 +131,8 @@ public sealed class HardeningTests
 
         var lines = output.ToString().Split('\n');
         Assert.Contains(lines, l => l.Contains("Request starting", StringComparison.Ordinal) && l.Contains("sendcallfile", StringComparison.Ordinal));
+        // CallMedia's own line per request, written when its category is on (and skipped as a whole when it is off).
+        Assert.Contains(lines, l => l.Contains("GET /callrec/sendcallfile.zip answered 200", StringComparison.Ordinal));
         AssertNoSecret(lines);
     }
 
