@@ -4,7 +4,7 @@
 # call (bench/lib.sh serve_one_call) in a folder of its own; tokens are minted for both first (bench/issue.lua), then
 # redeemed (bench/redeem-minted.lua, a 40,521-byte file, wrk -t2 -c32) in <rounds> rounds of <seconds> each, the two
 # builds in turns (A B, B A, ...). Prints each round's redemptions/s and CPU ms per redemption of each build, then the
-# median of the per-round ratios of CPU per redemption (B / A; below 1: B costs less).
+# median of the per-round ratios of CPU per redemption (B / A; below 1: B costs less) and each build's median p99 latency.
 # Usage: bash bench/pair.sh <published folder A> <published folder B> [rounds (6)] [seconds (3)] [work-dir]
 # PAIR_ENV_A / PAIR_ENV_B="NAME=value ..." put variables in that build's environment (the same build twice, with and
 # without a runtime setting, measures the setting).
@@ -35,6 +35,7 @@ done
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 ratios=()
+declare -A p99s=([A]="" [B]="")
 for r in $(seq 0 $((rounds - 1))); do
   (( r % 2 == 0 )) && order="A B" || order="B A"
   declare -A C
@@ -44,13 +45,16 @@ for r in $(seq 0 $((rounds - 1))); do
     out=$(wrk -t2 -c32 -d"${secs}s" -s bench/redeem-minted.lua "${U[$side]}" -- "${S[$side]}" "${I[$side]}" "${W[$side]}/r$r" 2 40521 | grep '^redeemed')
     c1=$(cpu "${P[$side]}")
     C[$side]=$(echo "$out" | awk -v c=$((c1 - c0)) -v hz="$hz" '{printf "%.4f", c*1000/hz/$2}')
-    line+=$(echo "$out" | awk -v s="$side" -v c="${C[$side]}" '{printf " %s %.0f/s %.3f ms", s, $2/$8, c}')
+    line+=$(echo "$out" | awk -v s="$side" -v c="${C[$side]}" '{printf " %s %.0f/s %.3f ms p99 %.1f ms", s, $2/$8, c, $10}')
+    p99s[$side]+=" $(echo "$out" | awk '{print $10}')"
   done
   ratios+=("$(python3 -c "print(${C[B]}/${C[A]})")")
   echo "$line"
 done
-python3 - "${ratios[@]}" <<'PY'
+python3 - "${p99s[A]}" "${p99s[B]}" "${ratios[@]}" <<'PY'
 import statistics, sys
-r = sorted(map(float, sys.argv[1:]))
+a, b = (sorted(map(float, x.split())) for x in sys.argv[1:3])
+r = sorted(map(float, sys.argv[3:]))
 print(f"CPU per redemption B / A: median {statistics.median(r):.3f} (rounds: {' '.join(f'{x:.3f}' for x in r)})")
+print(f"p99 latency, median of the rounds: A {statistics.median(a):.2f} ms, B {statistics.median(b):.2f} ms")
 PY
