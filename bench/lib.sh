@@ -1,4 +1,4 @@
-# Helpers the benchmarks share (bench/s3.sh, bench/crypt.sh, bench/profile.sh, bench/pg-statements.sh): sourced
+# Helpers the benchmarks share (bench/run.sh, bench/s3.sh, bench/crypt.sh, bench/profile.sh, bench/pg-statements.sh): sourced
 # after $CM or $cm (the callmedia binary) and $work (the work folder) are set; servers sign in as the user "bench"
 # with the password "bench-password".
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -14,6 +14,18 @@ start_server() { # data-dir label extra-options... → "pid base session"
   local base="http://127.0.0.1:$port/callrec"
   local session; session=$(curl -s -d 'loginname=bench&password=bench-password' "$base/loginservlet" | sed -n 's/.*sessionid="\([0-9A-F]*\)".*/\1/p')
   echo "$pid $base $session"
+}
+# CPU milliseconds so far of the runtime's background compiler (its threads named ".NET Tiered Com") in process $1: it
+# promotes hot methods to optimised code only once nothing new was compiled for 100 ms, so a run that starts while it
+# is still busy measures a node warming up (docs/benchmarks.md, fifteenth round). A thread that ended takes its time
+# with it: compare two readings only as "did it run in between".
+compiler_ms() {
+  local t ms=0 hz; hz=$(getconf CLK_TCK)
+  for t in /proc/"$1"/task/*; do
+    [[ $(cat "$t/comm" 2>/dev/null) == ".NET Tiered Com" ]] || continue
+    ms=$(( ms + $(awk -v hz="$hz" '{print int(($14 + $15) * 1000 / hz)}' "$t/stat" 2>/dev/null || echo 0) ))
+  done
+  echo "$ms"
 }
 token() { curl -s "$1/downloadtoken;jsessionid=$2?$3" | sed -n 's/.*<reply>\(.*\)<\/reply>.*/\1/p'; }
 speed() { # base session query ext → MB/s of one download with a fresh token

@@ -27,9 +27,9 @@ for p in nginx-light wrk curl; do
   dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
 done
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# The shared helpers (free_port, ratio, compiler_ms); token and speed are defined again below, for this script's servers.
+. bench/lib.sh
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 load() { echo "[load $(cut -d' ' -f1-3 /proc/loadavg)]"; }
 # CPU seconds (user + system) used so far by the given processes and their threads: on this shared machine the
 # requests/s move with everyone else's load, the CPU each request costs much less.
@@ -192,12 +192,12 @@ mint_and_redeem() { # base url, session, couple, node pid → sets issue_rps/_p9
   issue_cpu=$(per_k "$c0" "$(cpu_of "$pid")" "$(echo "$out" | awk '{print $2}')")
   # Warm the redemption path with the warm-up's own tokens, then redeem the minted ones.
   wrk -t2 -c32 -d"${warm}s" -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/warm" 2 40521 >/dev/null
-  local p0; p0=$(${cpu_probe:-echo} 0)
-  c0=$(cpu_of "$pid")
+  local p0 j0; p0=$(${cpu_probe:-echo} 0)
+  c0=$(cpu_of "$pid"); j0=$(compiler_ms "$pid")
   out=$(wrk -t2 -c32 -d8s --latency -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/tokens" 2 40521 | grep '^redeemed')
   redeem_cpu=$(per_k "$c0" "$(cpu_of "$pid")" "$(echo "$out" | awk '{print $2 + $4}')")
   db_cpu=$(python3 -c "print($(${cpu_probe:-echo} 0) - $p0)")
-  echo "  $out"
+  echo "  $out; the runtime's background compiler ran $(( $(compiler_ms "$pid") - j0 )) CPU ms meanwhile (still warming up if far above 0)"
   [[ $(echo "$out" | awk '{print $4}') == 0 ]] || echo "  (tokens ran out before the end: the redemption rate is a lower bound)"
   redeem_rps=$(echo "$out" | awk '{printf "%.0f", $2/$8}'); redeem_p99=$(echo "$out" | awk '{print $10}')
 }
