@@ -23,7 +23,8 @@ compiler_ms() {
   local t ms=0 hz; hz=$(getconf CLK_TCK)
   for t in /proc/"$1"/task/*; do
     [[ $(cat "$t/comm" 2>/dev/null) == ".NET Tiered Com" ]] || continue
-    ms=$(( ms + $(awk -v hz="$hz" '{print int(($14 + $15) * 1000 / hz)}' "$t/stat" 2>/dev/null || echo 0) ))
+    # The name holds spaces: the fields are counted after its closing parenthesis (utime, stime: the 12th and 13th).
+    ms=$(( ms + $(awk -v hz="$hz" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "$t/stat" 2>/dev/null || echo 0) ))
   done
   echo "$ms"
 }

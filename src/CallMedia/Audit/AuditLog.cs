@@ -133,8 +133,9 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     /// </summary>
     public static string ChainHash(string prev, long at, string? user, string? client, string action, string? coupleIds, long? bytes, string outcome, string? reason = null)
     {
-        // Each text field at most doubles when escaped; each number takes at most 20 characters; 8 separators.
-        var longest = prev.Length + 40 + 8 + (2 * ((user?.Length ?? 0) + (client?.Length ?? 0) + action.Length + (coupleIds?.Length ?? 0) + outcome.Length + (reason?.Length ?? 0)));
+        // Each text field at most doubles when escaped; each number takes at most 20 characters; 8 separators. A field
+        // read back as null (a row edited by hand) hashes as empty, as it always did, and then fails verification.
+        var longest = checked((prev?.Length ?? 0) + 40 + 8 + (2 * ((user?.Length ?? 0) + (client?.Length ?? 0) + (action?.Length ?? 0) + (coupleIds?.Length ?? 0) + (outcome?.Length ?? 0) + (reason?.Length ?? 0))));
         var chars = ArrayPool<char>.Shared.Rent(longest);
         byte[]? utf8 = null;
         try
@@ -180,8 +181,8 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
 
         public int Length { get; private set; }
 
-        /// <summary>A field written as it is (the previous hash).</summary>
-        public void Add(string value)
+        /// <summary>A field written as it is (the previous hash; null as empty).</summary>
+        public void Add(string? value)
         {
             Separate();
             Write(value);
@@ -193,7 +194,11 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
             Separate();
             if (value is { } number)
             {
-                number.TryFormat(buffer.AsSpan(Length), out var written, provider: CultureInfo.InvariantCulture);
+                if (!number.TryFormat(buffer.AsSpan(Length), out var written, provider: CultureInfo.InvariantCulture))
+                {
+                    throw new InvalidOperationException("the chain hash's text buffer is too short");
+                }
+
                 Length += written;
             }
         }
