@@ -60,6 +60,18 @@ public sealed class HardeningTests
         AssertNoSecret(lines);
     }
 
+    [Fact]
+    public async Task Send_WithoutSessionOnAHugePath_RedirectsToSignInWithoutEchoingThePath()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = ClientOn(server.BaseAddress);
+
+        using var response = await client.GetAsync("/callrec/sendcallfile.mp3" + new string(';', 20_000) + "?token=AbCdEfGhIjKlMnOpQrSt");
+
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        Assert.Equal("/callrec/", response.Headers.Location!.OriginalString);
+    }
+
     [Theory]
     [InlineData("Information", true)]
     [InlineData("Warning", false)]

@@ -50,8 +50,11 @@ public static class CallRecResults
     /// <summary>The answer to a request without a live session (API.md §4): 302 to the sign-in page.</summary>
     public static SignInRedirect SignInRedirect(HttpContext context)
     {
-        // The original path only: the query may hold a token, and nothing echoes a token back.
-        var target = "/callrec/?return=" + Uri.EscapeDataString(context.Request.PathBase + context.Request.Path);
+        // The original path only: the query may hold a token, and nothing echoes a token back. Only a path the sign-in
+        // page would come back to (SignInPage.IsLocalPath, at most 2,048 characters): a request's path of 80,000
+        // characters is not echoed three times over into a header.
+        var back = (context.Request.PathBase + context.Request.Path).ToString();
+        var target = SignInPage.IsLocalPath(back) ? "/callrec/?return=" + Uri.EscapeDataString(back) : "/callrec/";
         return new SignInRedirect(new CallRecError(StatusCodes.Status302Found, ErrorNumbers.SessionRequired, "Session missing or expired; sign in again.", target));
     }
 
