@@ -158,6 +158,59 @@ public sealed class StatementPipelineTests : IDisposable
         Assert.Equal(["a=1", "b=2", "c="], await RowsAsync());
     }
 
+    [Fact]
+    public async Task KeyOnlyWrites_GiveTheKeyTheirReturningWould_ThroughSqliteAndAsCommands()
+    {
+        const string Write = "INSERT INTO t (k, v) VALUES (@k, @v)";
+        const string Close = "UPDATE t SET v = @v WHERE id = @id AND v IS NULL";
+        Statement Insert(string k) => new(Write + " RETURNING id", ("k", k), ("v", null)) { KeyOnly = new KeyOnlyWrite(Write) };
+        Statement Update(object id, string v) => new(Close + " RETURNING id", ("v", v), ("id", id)) { KeyOnly = new KeyOnlyWrite(Close, "id") };
+
+        // Both ways: compiled through SQLite (the key taken from SQLite), then as commands (the RETURNING clause itself).
+        foreach (var kept in new[] { true, false })
+        {
+            if (kept)
+            {
+                StatementPipeline.KeepPrepared(_connection);
+            }
+            else
+            {
+                StatementPipeline.ForgetPrepared(_connection);
+            }
+
+            var prefix = kept ? "kept" : "command";
+            await using var tx = await _connection.BeginTransactionAsync();
+            Assert.Equal(kept, StatementPipeline.Native(_connection, tx, Insert("probe")) is { } native && Reset(native));
+            var first = await StatementPipeline.ScalarAsync(_connection, tx, Insert($"{prefix}-a"));
+            var second = await StatementPipeline.ScalarAsync(_connection, tx, Insert($"{prefix}-b"));
+            Assert.NotNull(first);
+            Assert.Equal(first + 1, second);
+
+            var keys = new List<long?>();
+            await StatementPipeline.RunAsync(
+                _connection,
+                tx,
+                [Update(first!.Value, "closed"), Update(first.Value, "again"), Update(999_999L, "none"), Insert($"{prefix}-c")],
+                async (_, reader) => keys.Add(await StatementPipeline.FirstLongAsync(reader)));
+
+            // Closed once; not again (no row changed: no row returned); no such row; the next row's key.
+            Assert.Equal([first, null, null, second + 1], keys);
+
+            // A key given as anything but a number runs as a command, with the same answer.
+            Assert.Null(StatementPipeline.Native(_connection, tx, Update((int)second!.Value, "x")));
+            Assert.Equal(second, await StatementPipeline.ScalarAsync(_connection, tx, Update((int)second.Value, "by-int")));
+            await tx.CommitAsync();
+        }
+
+        Assert.Equal(["kept-a=closed", "kept-b=by-int", "kept-c=", "command-a=closed", "command-b=by-int", "command-c="], await RowsAsync());
+
+        static bool Reset(SqliteStatement native)
+        {
+            native.Reset();
+            return true;
+        }
+    }
+
     private async Task<List<string>> RowsAsync()
     {
         var rows = new List<string>();

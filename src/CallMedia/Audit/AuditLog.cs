@@ -87,14 +87,21 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
             ("inProgress", open ? 1L : 0L),
             ("prev", link?.Prev ?? ""),
             ("hash", link?.Hash ?? ""),
-            ("chainSeq", link?.ChainSeq));
+            ("chainSeq", link?.ChainSeq))
+        {
+            KeyOnly = InsertKeyOnly,
+        };
 
-    private const string InsertSql =
+    private const string InsertWrite =
         """
         INSERT INTO audit (at, user_name, client, action, couple_ids, bytes, outcome, reason, prev_hash, hash, in_progress, chain_seq)
         VALUES (@at, @User, @Client, @Action, @CoupleIds, @Bytes, @Outcome, @Reason, @prev, @hash, @inProgress, @chainSeq)
-        RETURNING seq
         """;
+
+    private const string InsertSql = InsertWrite + "\nRETURNING seq";
+
+    /// <summary>seq is the table's rowid: on SQLite the INSERT runs without its RETURNING clause (one temporary table less per record).</summary>
+    private static readonly KeyOnlyWrite InsertKeyOnly = new(InsertWrite);
 
     /// <summary>
     /// Closes a transfer's open record with the bytes handed to the transport and the outcome. If the record was
@@ -117,10 +124,11 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     /// caller inserts <paramref name="final"/> as a closing record).
     /// </summary>
     public static Statement CloseStatement(long seq, AuditEntry final) =>
-        new(CloseSql, ("Bytes", final.Bytes), ("Outcome", final.Outcome), ("seq", seq));
+        new(CloseWrite + " RETURNING seq", ("Bytes", final.Bytes), ("Outcome", final.Outcome), ("seq", seq)) { KeyOnly = CloseKeyOnly };
 
-    private const string CloseSql =
-        "UPDATE audit SET bytes = @Bytes, outcome = @Outcome, in_progress = 0 WHERE seq = @seq AND chain_seq IS NULL RETURNING seq";
+    private const string CloseWrite = "UPDATE audit SET bytes = @Bytes, outcome = @Outcome, in_progress = 0 WHERE seq = @seq AND chain_seq IS NULL";
+
+    private static readonly KeyOnlyWrite CloseKeyOnly = new(CloseWrite, "seq");
 
     /// <summary>
     /// The record's hash: SHA-256, in upper-case hex, of its fields as UTF-8 text, each after a separator (U+001F)

@@ -69,18 +69,26 @@ public sealed class InlineChain
     {
         var (chainSeq, prev, hash) = Link(opened, final.Bytes, final.Outcome);
         return new Statement(
-            """
-            UPDATE audit SET bytes = @Bytes, outcome = @Outcome, in_progress = 0, chain_seq = @chainSeq, prev_hash = @prev, hash = @hash
-            WHERE seq = @seq AND chain_seq IS NULL
-            RETURNING seq
-            """,
+            CloseWrite + "\nRETURNING seq",
             ("Bytes", final.Bytes),
             ("Outcome", final.Outcome),
             ("chainSeq", chainSeq),
             ("prev", prev),
             ("hash", hash),
-            ("seq", seq));
+            ("seq", seq))
+        {
+            KeyOnly = CloseKeyOnly,
+        };
     }
+
+    private const string CloseWrite =
+        """
+        UPDATE audit SET bytes = @Bytes, outcome = @Outcome, in_progress = 0, chain_seq = @chainSeq, prev_hash = @prev, hash = @hash
+        WHERE seq = @seq AND chain_seq IS NULL
+        """;
+
+    /// <summary>On SQLite without its RETURNING clause: the seq it closed when it changed a row (<see cref="KeyOnlyWrite"/>).</summary>
+    private static readonly KeyOnlyWrite CloseKeyOnly = new(CloseWrite, "seq");
 
     /// <summary>The next place in the chain for a record stored as <paramref name="e"/> with these bytes and outcome.</summary>
     private (long ChainSeq, string Prev, string Hash) Link(AuditEntry e, long? bytes, string outcome)

@@ -24,22 +24,29 @@ internal sealed class SqliteStatement : DbDataReader
     private bool _running;
     private bool _freeAfterRun;
 
-    private SqliteStatement(sqlite3 db, sqlite3_stmt stmt, string[] names, int[] slots)
+    /// <summary>A <see cref="KeyOnlyWrite"/>: the position of its key parameter, -1 for the rowid of the row inserted; null otherwise.</summary>
+    private readonly int? _keyFrom;
+    private long _boundKey;
+    private long? _key;
+
+    private SqliteStatement(sqlite3 db, sqlite3_stmt stmt, string[] names, int[] slots, int? keyFrom)
     {
         _db = db;
         _stmt = stmt;
         _names = names;
         _slots = slots;
+        _keyFrom = keyFrom;
     }
 
     /// <summary>
-    /// Compiles <paramref name="statement"/>; null when it is more than one statement or its SQL names other
-    /// parameters than the statement gives (the command path then runs it, and reports what is missing).
+    /// Compiles <paramref name="statement"/> (its <see cref="Statement.KeyOnly"/> form when it has one); null when it is
+    /// more than one statement or its SQL names other parameters than the statement gives (the command path then runs
+    /// it, and reports what is missing).
     /// </summary>
     public static SqliteStatement? TryCompile(SqliteConnection connection, Statement statement)
     {
         var db = connection.Handle ?? throw new InvalidOperationException("the connection is not open");
-        var rc = raw.sqlite3_prepare_v2(db, statement.Sql, out var stmt, out string tail);
+        var rc = raw.sqlite3_prepare_v2(db, statement.KeyOnly?.Sql ?? statement.Sql, out var stmt, out string tail);
         if (rc != raw.SQLITE_OK)
         {
             stmt?.Dispose();
@@ -60,13 +67,14 @@ internal sealed class SqliteStatement : DbDataReader
             fits = slots[i] > 0 && Array.IndexOf(slots, slots[i]) == i;
         }
 
-        if (!fits)
+        int? keyFrom = statement.KeyOnly is { } keyOnly ? keyOnly.KeyParameter is { } key ? Array.IndexOf(names, key) : -1 : null;
+        if (!fits || keyFrom is < -1 || (keyFrom is not null && raw.sqlite3_column_count(stmt) != 0))
         {
             stmt.Dispose();
             return null;
         }
 
-        return new SqliteStatement(db, stmt, names, slots) { ReadOnly = raw.sqlite3_stmt_readonly(stmt) != 0 };
+        return new SqliteStatement(db, stmt, names, slots, keyFrom) { ReadOnly = raw.sqlite3_stmt_readonly(stmt) != 0 };
     }
 
     /// <summary>The connection handle it was compiled on: kept statements are good only while the connection still has it.</summary>
@@ -96,6 +104,16 @@ internal sealed class SqliteStatement : DbDataReader
             {
                 return false;
             }
+        }
+
+        if (_keyFrom is >= 0 and var at)
+        {
+            if (parameters[at].Value is not long key)
+            {
+                return false;
+            }
+
+            _boundKey = key;
         }
 
         for (var i = 0; i < parameters.Length; i++)
@@ -130,6 +148,12 @@ internal sealed class SqliteStatement : DbDataReader
         {
             Fail();
         }
+
+        if (_keyFrom is { } keyFrom)
+        {
+            // The one row its RETURNING would have given: the key of the row written, when it wrote exactly one.
+            _key = raw.sqlite3_changes(_db) != 1 ? null : keyFrom < 0 ? raw.sqlite3_last_insert_rowid(_db) : _boundKey;
+        }
     }
 
     /// <summary>Runs the bound statement to its end (a write whose result nobody reads).</summary>
@@ -144,6 +168,7 @@ internal sealed class SqliteStatement : DbDataReader
     /// <summary>Ready for the next run (called after every run, also a failed one).</summary>
     public void Reset()
     {
+        _key = null;
         raw.sqlite3_reset(_stmt);
         _rc = raw.SQLITE_DONE;
         _before = false;
@@ -156,6 +181,13 @@ internal sealed class SqliteStatement : DbDataReader
 
     public override bool Read()
     {
+        if (_keyFrom is not null)
+        {
+            var first = _before;
+            _before = false;
+            return first && _key is not null;
+        }
+
         if (_before)
         {
             _before = false;
@@ -208,11 +240,11 @@ internal sealed class SqliteStatement : DbDataReader
         _stmt.Dispose();
     }
 
-    public override int FieldCount => raw.sqlite3_column_count(_stmt);
+    public override int FieldCount => _keyFrom is null ? raw.sqlite3_column_count(_stmt) : 1;
 
     public override int RecordsAffected => raw.sqlite3_changes(_db);
 
-    public override bool HasRows => _rc == raw.SQLITE_ROW;
+    public override bool HasRows => _keyFrom is null ? _rc == raw.SQLITE_ROW : _key is not null;
 
     public override bool IsClosed => false;
 
@@ -224,10 +256,27 @@ internal sealed class SqliteStatement : DbDataReader
 
     public override bool NextResult() => false;
 
-    public override bool IsDBNull(int ordinal) => raw.sqlite3_column_type(_stmt, ordinal) == raw.SQLITE_NULL;
+    public override bool IsDBNull(int ordinal)
+    {
+        if (_keyFrom is not null)
+        {
+            _ = KeyAt(ordinal);
+            return false;
+        }
+
+        return raw.sqlite3_column_type(_stmt, ordinal) == raw.SQLITE_NULL;
+    }
 
     public override long GetInt64(int ordinal) =>
-        IsDBNull(ordinal) ? throw new InvalidCastException($"column {ordinal} is NULL") : raw.sqlite3_column_int64(_stmt, ordinal);
+        _keyFrom is not null ? KeyAt(ordinal)
+        : IsDBNull(ordinal) ? throw new InvalidCastException($"column {ordinal} is NULL") : raw.sqlite3_column_int64(_stmt, ordinal);
+
+    private static T KeyColumn<T>(int ordinal, T value) =>
+        ordinal == 0 ? value : throw new ArgumentOutOfRangeException(nameof(ordinal), $"a key-only write has one column (asked: {ordinal})");
+
+    /// <summary>The one column of a <see cref="KeyOnlyWrite"/>'s one row: the key of the row written.</summary>
+    private long KeyAt(int ordinal) =>
+        KeyColumn(ordinal, _key) ?? throw new InvalidOperationException("a key-only write that wrote no row has no key to read");
 
     public override int GetInt32(int ordinal) => checked((int)GetInt64(ordinal));
 
@@ -247,7 +296,7 @@ internal sealed class SqliteStatement : DbDataReader
     public override string GetString(int ordinal) =>
         IsDBNull(ordinal) ? throw new InvalidCastException($"column {ordinal} is NULL") : raw.sqlite3_column_text(_stmt, ordinal).utf8_to_string();
 
-    public override object GetValue(int ordinal) => raw.sqlite3_column_type(_stmt, ordinal) switch
+    public override object GetValue(int ordinal) => _keyFrom is not null ? KeyAt(ordinal) : raw.sqlite3_column_type(_stmt, ordinal) switch
     {
         raw.SQLITE_INTEGER => raw.sqlite3_column_int64(_stmt, ordinal),
         raw.SQLITE_FLOAT => raw.sqlite3_column_double(_stmt, ordinal),
@@ -267,7 +316,7 @@ internal sealed class SqliteStatement : DbDataReader
         return n;
     }
 
-    public override Type GetFieldType(int ordinal) => raw.sqlite3_column_type(_stmt, ordinal) switch
+    public override Type GetFieldType(int ordinal) => _keyFrom is not null ? KeyColumn(ordinal, typeof(long)) : raw.sqlite3_column_type(_stmt, ordinal) switch
     {
         raw.SQLITE_INTEGER => typeof(long),
         raw.SQLITE_FLOAT => typeof(double),
@@ -277,7 +326,7 @@ internal sealed class SqliteStatement : DbDataReader
 
     public override string GetDataTypeName(int ordinal) => raw.sqlite3_column_decltype(_stmt, ordinal).utf8_to_string() ?? "";
 
-    public override string GetName(int ordinal) => raw.sqlite3_column_name(_stmt, ordinal).utf8_to_string();
+    public override string GetName(int ordinal) => _keyFrom is not null ? KeyColumn(ordinal, "key") : raw.sqlite3_column_name(_stmt, ordinal).utf8_to_string();
 
     public override int GetOrdinal(string name)
     {

@@ -6,7 +6,22 @@ using SQLitePCL;
 namespace CallMedia.Data;
 
 /// <summary>One statement of a <see cref="StatementPipeline"/>: its SQL with <c>@name</c> placeholders and their values.</summary>
-public sealed record Statement(string Sql, params (string Name, object? Value)[] Parameters);
+public sealed record Statement(string Sql, params (string Name, object? Value)[] Parameters)
+{
+    /// <summary>
+    /// For a write whose <c>RETURNING</c> gives back only the key of the one row it writes: the same write without
+    /// that clause, run instead where SQLite's own interface runs it (<see cref="SqliteStatement"/>).
+    /// </summary>
+    public KeyOnlyWrite? KeyOnly { get; init; }
+}
+
+/// <summary>
+/// A write of one row without its <c>RETURNING</c> clause (SQLite keeps the rows a <c>RETURNING</c> clause returns in
+/// a temporary table of their own, created and dropped on every run), and where its key comes from instead: the rowid
+/// an INSERT gave its row (<paramref name="KeyParameter"/> null), or, for an UPDATE of the row that parameter names, that
+/// parameter's value when the UPDATE changed one row. No row when it wrote none, as the <c>RETURNING</c> would say.
+/// </summary>
+public sealed record KeyOnlyWrite(string Sql, string? KeyParameter = null);
 
 /// <summary>
 /// Reads that can ride in another transaction's pipeline (<see cref="StatementPipeline.RunAsync"/>): its statements,
@@ -268,11 +283,12 @@ public static class StatementPipeline
             return null;
         }
 
-        if (!kept.Native.TryGetValue(statement.Sql, out var native))
+        var sql = statement.KeyOnly?.Sql ?? statement.Sql;
+        if (!kept.Native.TryGetValue(sql, out var native))
         {
             kept.Room();
             native = SqliteStatement.TryCompile(sqlite, statement);
-            kept.Native[statement.Sql] = native;
+            kept.Native[sql] = native;
         }
         else if (native is not null && native.Handle != handle)
         {
