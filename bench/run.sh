@@ -2,7 +2,8 @@
 # Side-by-side benchmark: CallMedia vs nginx and vs a bare Kestrel app (bench/BareKestrel: the same stack serving the
 # same files with no checks at all), all over the same real, non-sparse files on this machine, in one run. Prints
 # each target of docs/benchmarks.md as a ratio against both references, with the load average beside it:
-#   (a) redemption of a token minted beforehand + a 40,521-byte file, requests/s and p99 (wrk -t2 -c32)
+#   (a) redemption of a token minted beforehand + a 40,521-byte file, requests/s and p99 (wrk -t2 -c32); each
+#       reference measured for 4 s right before and 4 s right after CallMedia's 8 s, the ratios against their mean
 #   (b) token issue, tokens/s (the tokens (a) then redeems)
 #   (c) MB/s of one 1 GiB file
 #   (d) MB/s of a zip of 1,000 files of 4 MiB vs one file of the same size; CallMedia's RSS before, after the
@@ -193,9 +194,11 @@ mint_and_redeem() { # base url, session, couple, node pid → sets issue_rps/_p9
   # Warm the redemption path with the warm-up's own tokens, then redeem the minted ones.
   wrk -t2 -c32 -d"${warm}s" -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/warm" 2 40521 >/dev/null
   local p0 j0; p0=$(${cpu_probe:-echo} 0)
+  ${around_redeem:-true} before
   c0=$(cpu_of "$pid"); j0=$(compiler_ms "$pid")
   out=$(wrk -t2 -c32 -d8s --latency -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/tokens" 2 40521 | grep '^redeemed')
   redeem_cpu=$(per_k "$c0" "$(cpu_of "$pid")" "$(echo "$out" | awk '{print $2 + $4}')")
+  ${around_redeem:-true} after
   db_cpu=$(python3 -c "print($(${cpu_probe:-echo} 0) - $p0)")
   echo "  $out; the runtime's background compiler ran $(( $(compiler_ms "$pid") - j0 )) CPU ms meanwhile (still warming up if far above 0)"
   [[ $(echo "$out" | awk '{print $4}') == 0 ]] || echo "  (tokens ran out before the end: the redemption rate is a lower bound)"
@@ -205,13 +208,31 @@ mint_and_redeem() { # base url, session, couple, node pid → sets issue_rps/_p9
 if has a || has b; then
   echo "== (b) token issue, then (a) redemption of those tokens + 40,521-byte file (wrk -t2 -c32) $(load)"
   nonsparse "$small"
-  mint_and_redeem "http://127.0.0.1:$cm_port" "$session" "$small_id" "$cm_pid"
+  ng_url="http://127.0.0.1:$ng_port/small/s00000.mp3" bare_url="http://127.0.0.1:$bare_port/file/small/s00000.mp3"
+  wrk -t2 -c32 -d"${warm}s" "$ng_url" >/dev/null
+  wrk -t2 -c32 -d"${warm}s" "$bare_url" >/dev/null
+  # This machine's speed drifts by more than most changes within minutes: each reference is measured 4 s right before
+  # and 4 s right after CallMedia's 8 s (nginx, bare | CallMedia | bare, nginx), and the ratios use the mean of the two,
+  # so a drift that is steady over those 24 s cancels out. Both halves are printed.
+  ref_runs=()
+  refs() {
+    local order=(ng bare)
+    [[ $1 == after ]] && order=(bare ng)
+    for r in "${order[@]}"; do
+      if [[ $r == ng ]]; then
+        ref_runs+=("ng $(wrk_rps "$ng_url" 4s "$ng_pid" $(pgrep -P "$ng_pid"))")
+      else
+        ref_runs+=("bare $(wrk_rps "$bare_url" 4s "$bare_pid")")
+      fi
+    done
+  }
+  around_redeem=refs mint_and_redeem "http://127.0.0.1:$cm_port" "$session" "$small_id" "$cm_pid"
   sqlite_redeem=$redeem_rps; sqlite_cpu=$redeem_cpu
-  wrk -t2 -c32 -d"${warm}s" "http://127.0.0.1:$ng_port/small/s00000.mp3" >/dev/null
-  read -r ng_rps ng_p99 ng_cpu <<<"$(wrk_rps "http://127.0.0.1:$ng_port/small/s00000.mp3" 8s "$ng_pid" $(pgrep -P "$ng_pid"))"
-  wrk -t2 -c32 -d"${warm}s" "http://127.0.0.1:$bare_port/file/small/s00000.mp3" >/dev/null
-  read -r bare_rps bare_p99 bare_cpu <<<"$(wrk_rps "http://127.0.0.1:$bare_port/file/small/s00000.mp3" 8s "$bare_pid")"
-  echo "callmedia: $redeem_rps redemptions/s, p99 ${redeem_p99} ms, $redeem_cpu CPU s per 1,000; nginx: $ng_rps req/s (p99 $ng_p99, $ng_cpu CPU s per 1,000); bare Kestrel: $bare_rps req/s (p99 $bare_p99, $bare_cpu CPU s per 1,000) $(load)"
+  mean_of() { printf '%s\n' "${ref_runs[@]}" | awk -v r="$1" -v f="$2" '$1 == r {s += $f; n++} END {printf (f == 4 ? "%.3f" : "%.0f"), s / n}'; }
+  halves() { printf '%s\n' "${ref_runs[@]}" | awk -v r="$1" -v f="${2:-2}" '$1 == r {printf "%s%s", (n++ ? " / " : ""), $f}'; }
+  read -r ng_rps ng_cpu bare_rps bare_cpu <<<"$(mean_of ng 2) $(mean_of ng 4) $(mean_of bare 2) $(mean_of bare 4)"
+  ng_p99=$(halves ng 3) bare_p99=$(halves bare 3)
+  echo "callmedia: $redeem_rps redemptions/s, p99 ${redeem_p99} ms, $redeem_cpu CPU s per 1,000; nginx: $ng_rps req/s (before / after: $(halves ng); p99 $ng_p99; $ng_cpu CPU s per 1,000); bare Kestrel: $bare_rps req/s (before / after: $(halves bare); p99 $bare_p99; $bare_cpu CPU s per 1,000) $(load)"
   echo "ratio (a): $(ratio "$redeem_rps" "$bare_rps") x bare Kestrel, $(ratio "$redeem_rps" "$ng_rps") x nginx (targets >= 0.7 and >= 0.3; p99 < 10 ms)"
   echo "ratio (a) by CPU per request: $(ratio "$bare_cpu" "$redeem_cpu") x bare Kestrel, $(ratio "$ng_cpu" "$redeem_cpu") x nginx"
   echo "(b) token issue: $issue_rps tokens/s, p99 ${issue_p99} ms, $issue_cpu CPU s per 1,000 (target >= 5,000/s); $(ratio "$issue_rps" "$bare_rps") x bare Kestrel, $(ratio "$issue_rps" "$ng_rps") x nginx; by CPU per request $(ratio "$bare_cpu" "$issue_cpu") x bare Kestrel"
