@@ -196,13 +196,24 @@ public sealed class StatementPipelineTests : IDisposable
             // Closed once; not again (no row changed: no row returned); no such row; the next row's key.
             Assert.Equal([first, null, null, second + 1], keys);
 
-            // A key given as anything but a number runs as a command, with the same answer.
+            // A key given as anything but a number or text runs as a command, with the same answer.
             Assert.Null(StatementPipeline.Native(_connection, tx, Update((int)second!.Value, "x")));
             Assert.Equal(second, await StatementPipeline.ScalarAsync(_connection, tx, Update((int)second.Value, "by-int")));
+
+            // A text key: the row named, when the write changed it.
+            const string Touch = "UPDATE t SET v = v || '+' WHERE k = @k";
+            Statement ByName(string k) => new(Touch + " RETURNING k", ("k", k)) { KeyOnly = new KeyOnlyWrite(Touch, "k") };
+            var names = new List<string?>();
+            await StatementPipeline.RunAsync(
+                _connection,
+                tx,
+                [ByName($"{prefix}-a"), ByName("nobody")],
+                async (_, reader) => names.Add(await reader.ReadAsync() ? reader.GetString(0) : null));
+            Assert.Equal([$"{prefix}-a", null], names);
             await tx.CommitAsync();
         }
 
-        Assert.Equal(["kept-a=closed", "kept-b=by-int", "kept-c=", "command-a=closed", "command-b=by-int", "command-c="], await RowsAsync());
+        Assert.Equal(["kept-a=closed+", "kept-b=by-int", "kept-c=", "command-a=closed+", "command-b=by-int", "command-c="], await RowsAsync());
 
         static bool Reset(SqliteStatement native)
         {

@@ -26,8 +26,8 @@ internal sealed class SqliteStatement : DbDataReader
 
     /// <summary>A <see cref="KeyOnlyWrite"/>: the position of its key parameter, -1 for the rowid of the row inserted; null otherwise.</summary>
     private readonly int? _keyFrom;
-    private long _boundKey;
-    private long? _key;
+    private object? _boundKey;
+    private object? _key;
 
     private SqliteStatement(sqlite3 db, sqlite3_stmt stmt, string[] names, int[] slots, int? keyFrom)
     {
@@ -108,12 +108,12 @@ internal sealed class SqliteStatement : DbDataReader
 
         if (_keyFrom is >= 0 and var at)
         {
-            if (parameters[at].Value is not long key)
+            if (parameters[at].Value is not (long or string))
             {
                 return false;
             }
 
-            _boundKey = key;
+            _boundKey = parameters[at].Value;
         }
 
         for (var i = 0; i < parameters.Length; i++)
@@ -268,14 +268,14 @@ internal sealed class SqliteStatement : DbDataReader
     }
 
     public override long GetInt64(int ordinal) =>
-        _keyFrom is not null ? KeyAt(ordinal)
+        _keyFrom is not null ? (long)KeyAt(ordinal)
         : IsDBNull(ordinal) ? throw new InvalidCastException($"column {ordinal} is NULL") : raw.sqlite3_column_int64(_stmt, ordinal);
 
     private static T KeyColumn<T>(int ordinal, T value) =>
         ordinal == 0 ? value : throw new ArgumentOutOfRangeException(nameof(ordinal), $"a key-only write has one column (asked: {ordinal})");
 
     /// <summary>The one column of a <see cref="KeyOnlyWrite"/>'s one row: the key of the row written.</summary>
-    private long KeyAt(int ordinal) =>
+    private object KeyAt(int ordinal) =>
         KeyColumn(ordinal, _key) ?? throw new InvalidOperationException("a key-only write that wrote no row has no key to read");
 
     public override int GetInt32(int ordinal) => checked((int)GetInt64(ordinal));
@@ -294,7 +294,8 @@ internal sealed class SqliteStatement : DbDataReader
     public override decimal GetDecimal(int ordinal) => (decimal)GetDouble(ordinal);
 
     public override string GetString(int ordinal) =>
-        IsDBNull(ordinal) ? throw new InvalidCastException($"column {ordinal} is NULL") : raw.sqlite3_column_text(_stmt, ordinal).utf8_to_string();
+        _keyFrom is not null ? (string)KeyAt(ordinal)
+        : IsDBNull(ordinal) ? throw new InvalidCastException($"column {ordinal} is NULL") : raw.sqlite3_column_text(_stmt, ordinal).utf8_to_string();
 
     public override object GetValue(int ordinal) => _keyFrom is not null ? KeyAt(ordinal) : raw.sqlite3_column_type(_stmt, ordinal) switch
     {
@@ -316,7 +317,7 @@ internal sealed class SqliteStatement : DbDataReader
         return n;
     }
 
-    public override Type GetFieldType(int ordinal) => _keyFrom is not null ? KeyColumn(ordinal, typeof(long)) : raw.sqlite3_column_type(_stmt, ordinal) switch
+    public override Type GetFieldType(int ordinal) => _keyFrom is not null ? KeyColumn(ordinal, _boundKey?.GetType() ?? typeof(long)) : raw.sqlite3_column_type(_stmt, ordinal) switch
     {
         raw.SQLITE_INTEGER => typeof(long),
         raw.SQLITE_FLOAT => typeof(double),

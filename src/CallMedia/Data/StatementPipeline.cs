@@ -18,8 +18,9 @@ public sealed record Statement(string Sql, params (string Name, object? Value)[]
 /// <summary>
 /// A write of one row without its <c>RETURNING</c> clause (SQLite keeps the rows a <c>RETURNING</c> clause returns in
 /// a temporary table of their own, created and dropped on every run), and where its key comes from instead: the rowid
-/// an INSERT gave its row (<paramref name="KeyParameter"/> null), or, for an UPDATE of the row that parameter names, that
-/// parameter's value when the UPDATE changed one row. No row when it wrote none, as the <c>RETURNING</c> would say.
+/// an INSERT gave its row (<paramref name="KeyParameter"/> null), or, for an UPDATE of the row that parameter names (a
+/// number or text), that parameter's value when the UPDATE changed one row. No row when it wrote none, as the
+/// <c>RETURNING</c> would say.
 /// </summary>
 public sealed record KeyOnlyWrite(string Sql, string? KeyParameter = null);
 

@@ -360,7 +360,7 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         var taking = chain && (issues.Count > 0 || completions.Any(c => c.Chainable(youngSince))) ? InlineChain.Take(_db) : null;
 
         var decide = new List<Step>(redemptions.Count + issues.Count + 3);
-        decide.AddRange(redemptions.Select(r => new Step(r.Statement, reader => r.WonAsync(reader))));
+        decide.AddRange(redemptions.SelectMany(r => r.Steps));
         decide.AddRange(issues.Select(i => new Step(i.Count, async reader => i.Counted(await reader.ReadAsync()))));
 
         // When any redemption asked for reads of couples and files, the media version: reads of couples whose copies
@@ -478,12 +478,23 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
 
         private string Hash => hash;
 
-        private const string Redeem =
+        private const string RedeemWrite =
             """
             UPDATE tokens SET redeemed_at = @now, lease_until = @leaseUntil
             WHERE hash = @hash AND session_hash = @session AND revoked = 0 AND redeemed_at IS NULL AND expires_at > @now
-            RETURNING user_id, couple_ids, media_type, action, options
             """;
+
+        private const string Redeem = RedeemWrite + "\nRETURNING user_id, couple_ids, media_type, action, options";
+
+        /// <summary>
+        /// SQLite: the redeeming UPDATE names the token it redeemed (no temporary table for a RETURNING clause's rows,
+        /// see <see cref="KeyOnlyWrite"/>), and the token's row is read back right after it, in the same transaction.
+        /// </summary>
+        private static readonly KeyOnlyWrite RedeemKeyOnly = new(RedeemWrite, "hash");
+
+        private const string ReadBack = "SELECT user_id, couple_ids, media_type, action, options FROM tokens WHERE hash = @hash";
+
+        private bool _won;
 
         /// <summary>
         /// PostgreSQL: the redemption and its open record in one statement (one statement less per redemption for the
@@ -502,8 +513,21 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
             SELECT won.user_id, won.couple_ids, won.media_type, won.action, won.options, recorded.seq FROM won, recorded
             """;
 
-        /// <summary>The one statement that decides who redeems: at most one request, on any node, sees its row.</summary>
-        public Statement Statement => record is not null && recordsItself
+        /// <summary>
+        /// The statements that decide who redeems and read what the token was issued for, with what to do with each
+        /// one's result: at most one request, on any node, wins a token's row. On PostgreSQL one statement that returns
+        /// the row (and inserts the record); on SQLite the UPDATE, then the row read back when it redeemed the token.
+        /// </summary>
+        public IEnumerable<Step> Steps => recordsItself
+            ? [new Step(Statement, WonAsync)]
+            :
+            [
+                new Step(new(RedeemWrite + "\nRETURNING hash", ("now", now), ("leaseUntil", leaseUntil), ("hash", hash), ("session", session)) { KeyOnly = RedeemKeyOnly }, async reader => _won = await reader.ReadAsync()),
+                new Step(new(ReadBack, ("hash", hash)), reader => _won ? WonAsync(reader) : Task.CompletedTask),
+            ];
+
+        /// <summary>The one statement that decides who redeems, on PostgreSQL.</summary>
+        private Statement Statement => record is not null && recordsItself
             ? new(
                 RedeemAndRecord,
                 ("now", now),
@@ -536,6 +560,7 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         public override void Reset()
         {
             base.Reset();
+            _won = false;
             Entry = null;
             Recorded = false;
             Read = null;
