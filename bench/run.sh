@@ -200,7 +200,10 @@ mint_and_redeem() { # base url, session, couple, node pid → sets issue_rps/_p9
   redeem_cpu=$(per_k "$c0" "$(cpu_of "$pid")" "$(echo "$out" | awk '{print $2 + $4}')")
   ${around_redeem:-true} after
   db_cpu=$(python3 -c "print($(${cpu_probe:-echo} 0) - $p0)")
-  echo "  $out; the runtime's background compiler ran $(( $(compiler_ms "$pid") - j0 )) CPU ms meanwhile (still warming up if far above 0)"
+  local jit=$(( $(compiler_ms "$pid") - j0 ))
+  # Below 0: a compiler thread ended in between and took its time with it; nothing can be said then.
+  (( jit >= 0 )) && jit="$jit CPU ms" || jit="an unknown amount (one of its threads ended meanwhile)"
+  echo "  $out; the runtime's background compiler ran $jit meanwhile (still warming up if far above 0)"
   [[ $(echo "$out" | awk '{print $4}') == 0 ]] || echo "  (tokens ran out before the end: the redemption rate is a lower bound)"
   redeem_rps=$(echo "$out" | awk '{printf "%.0f", $2/$8}'); redeem_p99=$(echo "$out" | awk '{print $10}')
 }
