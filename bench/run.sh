@@ -193,14 +193,14 @@ mint_and_redeem() { # base url, session, couple, node pid → sets issue_rps/_p9
   issue_cpu=$(per_k "$c0" "$(cpu_of "$pid")" "$(echo "$out" | awk '{print $2}')")
   # Warm the redemption path with the warm-up's own tokens, then redeem the minted ones.
   wrk -t2 -c32 -d"${warm}s" -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/warm" 2 40521 >/dev/null
-  local p0 j0; p0=$(${cpu_probe:-echo} 0)
   ${around_redeem:-true} before
+  local p0 j0 jit; p0=$(${cpu_probe:-echo} 0)
   c0=$(cpu_of "$pid"); j0=$(compiler_ms "$pid")
   out=$(wrk -t2 -c32 -d8s --latency -s bench/redeem-minted.lua "$url" -- "$sid" "$id" "$work/tokens" 2 40521 | grep '^redeemed')
   redeem_cpu=$(per_k "$c0" "$(cpu_of "$pid")" "$(echo "$out" | awk '{print $2 + $4}')")
-  ${around_redeem:-true} after
   db_cpu=$(python3 -c "print($(${cpu_probe:-echo} 0) - $p0)")
-  local jit=$(( $(compiler_ms "$pid") - j0 ))
+  jit=$(( $(compiler_ms "$pid") - j0 ))
+  ${around_redeem:-true} after
   # Below 0: a compiler thread ended in between and took its time with it; nothing can be said then.
   (( jit >= 0 )) && jit="$jit CPU ms" || jit="an unknown amount (one of its threads ended meanwhile)"
   echo "  $out; the runtime's background compiler ran $jit meanwhile (still warming up if far above 0)"

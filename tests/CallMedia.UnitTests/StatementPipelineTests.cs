@@ -163,10 +163,13 @@ public sealed class StatementPipelineTests : IDisposable
     {
         const string Write = "INSERT INTO t (k, v) VALUES (@k, @v)";
         const string Close = "UPDATE t SET v = @v WHERE id = @id AND v IS NULL";
-        Statement Insert(string k) => new(Write + " RETURNING id", ("k", k), ("v", null)) { KeyOnly = new KeyOnlyWrite(Write) };
+        const string Touch = "UPDATE t SET v = v WHERE k = @k";
+        Statement Insert(string k) => new(Write + " RETURNING id", ("k", k), ("v", null)) { KeyOnly = new KeyOnlyWrite(Write, Column: "id") };
         Statement Update(object id, string v) => new(Close + " RETURNING id", ("v", v), ("id", id)) { KeyOnly = new KeyOnlyWrite(Close, "id") };
+        Statement ByName(string k) => new(Touch + " RETURNING k", ("k", k)) { KeyOnly = new KeyOnlyWrite(Touch, "k") };
 
-        // Both ways: compiled through SQLite (the key taken from SQLite), then as commands (the RETURNING clause itself).
+        // The same writes compiled through SQLite (the key taken from SQLite), then each run on its own as a command
+        // (not kept: the RETURNING clause itself answers): the same keys, the same rows.
         foreach (var kept in new[] { true, false })
         {
             if (kept)
@@ -180,46 +183,50 @@ public sealed class StatementPipelineTests : IDisposable
 
             var prefix = kept ? "kept" : "command";
             await using var tx = await _connection.BeginTransactionAsync();
-            Assert.Equal(kept, StatementPipeline.Native(_connection, tx, Insert("probe")) is { } native && Reset(native));
+            var native = StatementPipeline.Native(_connection, tx, Insert("probe"));
+            Assert.Equal(kept, native is { KeyOnly: true, FieldCount: 1 });
+            native?.Reset();
+
             var first = await StatementPipeline.ScalarAsync(_connection, tx, Insert($"{prefix}-a"));
             var second = await StatementPipeline.ScalarAsync(_connection, tx, Insert($"{prefix}-b"));
             Assert.NotNull(first);
             Assert.Equal(first + 1, second);
 
-            var keys = new List<long?>();
-            await StatementPipeline.RunAsync(
-                _connection,
-                tx,
-                [Update(first!.Value, "closed"), Update(first.Value, "again"), Update(999_999L, "none"), Insert($"{prefix}-c")],
-                async (_, reader) => keys.Add(await StatementPipeline.FirstLongAsync(reader)));
-
             // Closed once; not again (no row changed: no row returned); no such row; the next row's key.
+            var keys = new List<long?>();
+            foreach (var statement in new[] { Update(first!.Value, "closed"), Update(first.Value, "again"), Update(999_999L, "none"), Insert($"{prefix}-c") })
+            {
+                keys.Add(await StatementPipeline.ScalarAsync(_connection, tx, statement));
+            }
+
             Assert.Equal([first, null, null, second + 1], keys);
 
-            // A key given as anything but a number or text runs as a command, with the same answer.
+            // A text key: the row named, when the write found it (a value written unchanged still counts, as RETURNING
+            // returns it); the column named as the RETURNING names it. (A pipeline compiles through SQLite within its
+            // call either way: this part is the key-only form in both rounds, held to what RETURNING would give.)
+            var names = new List<string?>();
+            foreach (var k in new[] { $"{prefix}-a", "nobody" })
+            {
+                await StatementPipeline.RunAsync(
+                    _connection,
+                    tx,
+                    [ByName(k)],
+                    async (_, reader) => names.Add(await reader.ReadAsync() ? $"{reader.GetName(0)}={reader.GetString(0)}" : null));
+            }
+
+            Assert.Equal([$"k={prefix}-a", null], names);
+
+            // A key given as anything but a number or text, or a key parameter the statement does not have: run as a
+            // command, with the same answer.
             Assert.Null(StatementPipeline.Native(_connection, tx, Update((int)second!.Value, "x")));
             Assert.Equal(second, await StatementPipeline.ScalarAsync(_connection, tx, Update((int)second.Value, "by-int")));
-
-            // A text key: the row named, when the write changed it.
-            const string Touch = "UPDATE t SET v = v || '+' WHERE k = @k";
-            Statement ByName(string k) => new(Touch + " RETURNING k", ("k", k)) { KeyOnly = new KeyOnlyWrite(Touch, "k") };
-            var names = new List<string?>();
-            await StatementPipeline.RunAsync(
-                _connection,
-                tx,
-                [ByName($"{prefix}-a"), ByName("nobody")],
-                async (_, reader) => names.Add(await reader.ReadAsync() ? reader.GetString(0) : null));
-            Assert.Equal([$"{prefix}-a", null], names);
+            var misnamed = new Statement(Close + " RETURNING id", ("v", "misnamed"), ("id", second + 1)) { KeyOnly = new KeyOnlyWrite(Close, "Id") };
+            Assert.Null(StatementPipeline.Native(_connection, tx, misnamed));
+            Assert.Equal(second + 1, await StatementPipeline.ScalarAsync(_connection, tx, misnamed));
             await tx.CommitAsync();
         }
 
-        Assert.Equal(["kept-a=closed+", "kept-b=by-int", "kept-c=", "command-a=closed+", "command-b=by-int", "command-c="], await RowsAsync());
-
-        static bool Reset(SqliteStatement native)
-        {
-            native.Reset();
-            return true;
-        }
+        Assert.Equal(["kept-a=closed", "kept-b=by-int", "kept-c=misnamed", "command-a=closed", "command-b=by-int", "command-c=misnamed"], await RowsAsync());
     }
 
     private async Task<List<string>> RowsAsync()

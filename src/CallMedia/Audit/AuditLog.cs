@@ -101,7 +101,7 @@ public sealed class AuditLog(Database db, TimeProvider clock, IOptions<AuditOpti
     private const string InsertSql = InsertWrite + "\nRETURNING seq";
 
     /// <summary>seq is the table's rowid: on SQLite the INSERT runs without its RETURNING clause (one temporary table less per record).</summary>
-    private static readonly KeyOnlyWrite InsertKeyOnly = new(InsertWrite);
+    private static readonly KeyOnlyWrite InsertKeyOnly = new(InsertWrite, Column: "seq");
 
     /// <summary>
     /// Closes a transfer's open record with the bytes handed to the transport and the outcome. If the record was

@@ -28,6 +28,10 @@ internal sealed class SqliteStatement : DbDataReader
     private readonly int? _keyFrom;
     private object? _boundKey;
     private object? _key;
+    private string _keyName = "";
+
+    /// <summary>Whether it runs a <see cref="KeyOnlyWrite"/>: the write without its RETURNING clause, the key taken from SQLite.</summary>
+    public bool KeyOnly => _keyFrom is not null;
 
     private SqliteStatement(sqlite3 db, sqlite3_stmt stmt, string[] names, int[] slots, int? keyFrom)
     {
@@ -67,14 +71,19 @@ internal sealed class SqliteStatement : DbDataReader
             fits = slots[i] > 0 && Array.IndexOf(slots, slots[i]) == i;
         }
 
-        int? keyFrom = statement.KeyOnly is { } keyOnly ? keyOnly.KeyParameter is { } key ? Array.IndexOf(names, key) : -1 : null;
+        // A key parameter the statement does not have, or key-only SQL that still returns columns: run as a command.
+        int? keyFrom = statement.KeyOnly is { } keyOnly ? keyOnly.KeyParameter is { } key ? Array.IndexOf(names, key) is var at and >= 0 ? at : -2 : -1 : null;
         if (!fits || keyFrom is < -1 || (keyFrom is not null && raw.sqlite3_column_count(stmt) != 0))
         {
             stmt.Dispose();
             return null;
         }
 
-        return new SqliteStatement(db, stmt, names, slots, keyFrom) { ReadOnly = raw.sqlite3_stmt_readonly(stmt) != 0 };
+        return new SqliteStatement(db, stmt, names, slots, keyFrom)
+        {
+            ReadOnly = raw.sqlite3_stmt_readonly(stmt) != 0,
+            _keyName = statement.KeyOnly?.Column ?? statement.KeyOnly?.KeyParameter ?? "rowid",
+        };
     }
 
     /// <summary>The connection handle it was compiled on: kept statements are good only while the connection still has it.</summary>
@@ -287,7 +296,8 @@ internal sealed class SqliteStatement : DbDataReader
     public override bool GetBoolean(int ordinal) => GetInt64(ordinal) != 0;
 
     public override double GetDouble(int ordinal) =>
-        IsDBNull(ordinal) ? throw new InvalidCastException($"column {ordinal} is NULL") : raw.sqlite3_column_double(_stmt, ordinal);
+        _keyFrom is not null ? (long)KeyAt(ordinal)
+        : IsDBNull(ordinal) ? throw new InvalidCastException($"column {ordinal} is NULL") : raw.sqlite3_column_double(_stmt, ordinal);
 
     public override float GetFloat(int ordinal) => (float)GetDouble(ordinal);
 
@@ -325,9 +335,10 @@ internal sealed class SqliteStatement : DbDataReader
         _ => typeof(string),
     };
 
-    public override string GetDataTypeName(int ordinal) => raw.sqlite3_column_decltype(_stmt, ordinal).utf8_to_string() ?? "";
+    public override string GetDataTypeName(int ordinal) =>
+        _keyFrom is not null ? KeyColumn(ordinal, _boundKey is string ? "TEXT" : "INTEGER") : raw.sqlite3_column_decltype(_stmt, ordinal).utf8_to_string() ?? "";
 
-    public override string GetName(int ordinal) => _keyFrom is not null ? KeyColumn(ordinal, "key") : raw.sqlite3_column_name(_stmt, ordinal).utf8_to_string();
+    public override string GetName(int ordinal) => _keyFrom is not null ? KeyColumn(ordinal, _keyName) : raw.sqlite3_column_name(_stmt, ordinal).utf8_to_string();
 
     public override int GetOrdinal(string name)
     {
@@ -344,6 +355,11 @@ internal sealed class SqliteStatement : DbDataReader
 
     public override long GetBytes(int ordinal, long dataOffset, byte[]? buffer, int bufferOffset, int length)
     {
+        if (_keyFrom is not null)
+        {
+            throw new InvalidCastException($"a key-only write's key is a number or text, not bytes (column {KeyColumn(ordinal, _keyName)})");
+        }
+
         var blob = raw.sqlite3_column_blob(_stmt, ordinal);
         if (buffer is null)
         {

@@ -20,9 +20,10 @@ public sealed record Statement(string Sql, params (string Name, object? Value)[]
 /// a temporary table of their own, created and dropped on every run), and where its key comes from instead: the rowid
 /// an INSERT gave its row (<paramref name="KeyParameter"/> null), or, for an UPDATE of the row that parameter names (a
 /// number or text), that parameter's value when the UPDATE changed one row. No row when it wrote none, as the
-/// <c>RETURNING</c> would say.
+/// <c>RETURNING</c> would say. <paramref name="Column"/>: the name the <c>RETURNING</c> clause gives the key (by default
+/// the key parameter's, or <c>rowid</c>).
 /// </summary>
-public sealed record KeyOnlyWrite(string Sql, string? KeyParameter = null);
+public sealed record KeyOnlyWrite(string Sql, string? KeyParameter = null, string? Column = null);
 
 /// <summary>
 /// Reads that can ride in another transaction's pipeline (<see cref="StatementPipeline.RunAsync"/>): its statements,
@@ -284,7 +285,8 @@ public static class StatementPipeline
             return null;
         }
 
-        var sql = statement.KeyOnly?.Sql ?? statement.Sql;
+        // Kept by the SQL it runs and, for a key-only write, where its key comes from: the same text may run both ways.
+        var sql = statement.KeyOnly is { } keyOnly ? string.Concat(keyOnly.Sql, "\0key:", keyOnly.KeyParameter) : statement.Sql;
         if (!kept.Native.TryGetValue(sql, out var native))
         {
             kept.Room();

@@ -359,7 +359,7 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         var youngSince = _clock.GetUtcNow() - (_audit.Value.ChainOpenAfter / 2);
         var taking = chain && (issues.Count > 0 || completions.Any(c => c.Chainable(youngSince))) ? InlineChain.Take(_db) : null;
 
-        var decide = new List<Step>(redemptions.Count + issues.Count + 3);
+        var decide = new List<Step>((2 * redemptions.Count) + issues.Count + 3);
         decide.AddRange(redemptions.SelectMany(r => r.Steps));
         decide.AddRange(issues.Select(i => new Step(i.Count, async reader => i.Counted(await reader.ReadAsync()))));
 
@@ -566,7 +566,7 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
             Read = null;
         }
 
-        /// <summary>Reads what <see cref="Statement"/> returned: the token's row when this request won it (and the record's seq).</summary>
+        /// <summary>Reads the token's row when this request won it (and, on PostgreSQL, the record's seq): what <see cref="Statement"/> returned, or the row read back after the key-only UPDATE (<see cref="Steps"/>).</summary>
         public async Task WonAsync(DbDataReader reader)
         {
             if (!await reader.ReadAsync())
