@@ -23,7 +23,11 @@ public sealed record Statement(string Sql, params (string Name, object? Value)[]
 /// <c>RETURNING</c> would say. <paramref name="Column"/>: the name the <c>RETURNING</c> clause gives the key (by default
 /// the key parameter's, or <c>rowid</c>).
 /// </summary>
-public sealed record KeyOnlyWrite(string Sql, string? KeyParameter = null, string? Column = null);
+public sealed record KeyOnlyWrite(string Sql, string? KeyParameter = null, string? Column = null)
+{
+    /// <summary>What a connection keeps it by: its SQL and where its key comes from (the same text may run both ways).</summary>
+    internal string KeptAs { get; } = string.Concat(Sql, "\0key:", KeyParameter);
+}
 
 /// <summary>
 /// Reads that can ride in another transaction's pipeline (<see cref="StatementPipeline.RunAsync"/>): its statements,
@@ -285,8 +289,7 @@ public static class StatementPipeline
             return null;
         }
 
-        // Kept by the SQL it runs and, for a key-only write, where its key comes from: the same text may run both ways.
-        var sql = statement.KeyOnly is { } keyOnly ? string.Concat(keyOnly.Sql, "\0key:", keyOnly.KeyParameter) : statement.Sql;
+        var sql = statement.KeyOnly?.KeptAs ?? statement.Sql;
         if (!kept.Native.TryGetValue(sql, out var native))
         {
             kept.Room();
