@@ -42,8 +42,10 @@ public static class ServeCommand
     }
 
     /// <summary>
-    /// Starts the host; when that fails (an address it cannot bind), stops the background services that had started
-    /// before the host is disposed, so none of them is left working on a database already closed.
+    /// Starts the host; when that fails (an address it cannot bind), stops it before it is disposed, so none of the
+    /// background services that had started is left working on a database already closed. Stopped through the host,
+    /// not service by service: the host then knows it is stopping and takes a background loop that ends cancelled for
+    /// what it is, where otherwise it reports it as a failure, with a stack trace, at the level this command prints.
     /// </summary>
     private static async Task StartAsync(WebApplication app, CancellationToken ct)
     {
@@ -54,16 +56,13 @@ public static class ServeCommand
         catch
         {
             using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            foreach (var service in app.Services.GetServices<IHostedService>().OfType<BackgroundService>().Reverse())
+            try
             {
-                try
-                {
-                    await service.StopAsync(bounded.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    // The start's own failure is the one to report.
-                }
+                await app.StopAsync(bounded.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or AggregateException or InvalidOperationException)
+            {
+                // The start's own failure is the one to report.
             }
 
             throw;
