@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using CallMedia.Auth;
 using CallMedia.Data;
+using CallMedia.Hosting;
 using CallMedia.IntegrationTests.Infrastructure;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
@@ -90,6 +91,23 @@ public sealed class HardeningTests
         var lines = LogSink.Shared.Lines.Where(l => l.Contains(path, StringComparison.Ordinal)).ToList();
         Assert.Contains(lines, l => l.Contains("Request starting", StringComparison.Ordinal));
         Assert.Equal(written, lines.Any(l => l.Contains($"GET {path} answered 404", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task RequestLog_AHugePath_WritesABoundedLine()
+    {
+        const string sink = "Logging:CallMedia.IntegrationTests.Infrastructure.LogSink:LogLevel:";
+        await using var server = await TestServer.StartAsync("Logging:LogLevel:CallMedia.Requests=Information", sink + "Default=Warning", sink + "CallMedia.Requests=Information");
+        using var client = server.CreateClient();
+        var probe = "/callrec/request-log-huge-" + Guid.NewGuid().ToString("N");
+
+        using var response = await client.GetAsync(probe + "/" + new string('x', 200_000));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var line = Assert.Single(LogSink.Shared.Lines, l => l.Contains(probe, StringComparison.Ordinal));
+        // The message and its Path value: each the path cut after RequestLog.PathShown characters.
+        Assert.Contains("characters more) answered 404", line, StringComparison.Ordinal);
+        Assert.True(line.Length < 3 * RequestLog.PathShown, $"a line of {line.Length} characters");
     }
 
     [Fact]

@@ -4,10 +4,15 @@ namespace CallMedia.Hosting;
 
 /// <summary>
 /// One log line per request: method, path (after <c>;jsessionid=</c> was taken off it), status and time. Never the
-/// query string or cookies, which carry tokens and session ids.
+/// query string or cookies, which carry tokens and session ids. A path is shown escaped (no line breaks of its own) and
+/// cut after <see cref="PathShown"/> characters: a request line may be 256 KiB long, and a client sending such lines
+/// must not write as much into the log.
 /// </summary>
 public static partial class RequestLog
 {
+    /// <summary>How much of a request's path its line shows at most.</summary>
+    public const int PathShown = 1_000;
+
     public static IApplicationBuilder UseRequestLog(this IApplicationBuilder app)
     {
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallMedia.Requests");
@@ -24,10 +29,17 @@ public static partial class RequestLog
         }
         finally
         {
-            LogRequest(logger, context.Request.Method, context.Request.Path, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.ClientAddress());
+            LogRequest(logger, context.Request.Method, Shown(context.Request.Path), context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.ClientAddress());
         }
     }
 
+    /// <summary>The path as the line shows it: escaped, and cut after <see cref="PathShown"/> characters.</summary>
+    public static string Shown(PathString path)
+    {
+        var escaped = path.ToUriComponent();
+        return escaped.Length <= PathShown ? escaped : $"{escaped.AsSpan(0, PathShown)}... ({escaped.Length - PathShown} characters more)";
+    }
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "{Method} {Path} answered {Status} in {Milliseconds:0.0} ms to {Client}")]
-    private static partial void LogRequest(ILogger logger, string method, PathString path, int status, double milliseconds, string client);
+    private static partial void LogRequest(ILogger logger, string method, string path, int status, double milliseconds, string client);
 }

@@ -1,0 +1,43 @@
+using CallMedia.Hosting;
+using Microsoft.AspNetCore.Http;
+
+namespace CallMedia.UnitTests;
+
+public sealed class RequestLogTests
+{
+    [Fact]
+    public void Shown_AShortPath_IsThePathEscaped()
+    {
+        Assert.Equal("/callrec/a%20b%0D%0Ac", RequestLog.Shown(new PathString("/callrec/a b\r\nc")));
+    }
+
+    [Fact]
+    public void Shown_APathOfExactlyTheLimit_IsWhole()
+    {
+        var path = "/" + new string('a', RequestLog.PathShown - 1);
+
+        Assert.Equal(path, RequestLog.Shown(new PathString(path)));
+    }
+
+    [Fact]
+    public void Shown_AHugePath_IsCutAndSaysHowMuchIsLeftOut()
+    {
+        var path = "/callrec/" + new string('x', 250_000);
+
+        var shown = RequestLog.Shown(new PathString(path));
+
+        Assert.StartsWith("/callrec/xxx", shown, StringComparison.Ordinal);
+        Assert.EndsWith($"... ({path.Length - RequestLog.PathShown} characters more)", shown, StringComparison.Ordinal);
+        Assert.True(shown.Length < RequestLog.PathShown + 40, $"{shown.Length} characters shown");
+    }
+
+    [Fact]
+    public void Shown_AHugePathOfEscapes_CountsTheEscapedCharacters()
+    {
+        // Each line break is shown as six characters (%0D%0A): the line stays bounded however the path is written.
+        var shown = RequestLog.Shown(new PathString("/" + string.Concat(Enumerable.Repeat("\r\n", 10_000))));
+
+        Assert.DoesNotContain('\n', shown);
+        Assert.EndsWith($"... ({1 + 60_000 - RequestLog.PathShown} characters more)", shown, StringComparison.Ordinal);
+    }
+}
