@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using CallMedia.Audit;
+using CallMedia.Auth;
 using CallMedia.Calls;
 using CallMedia.Data;
 using CallMedia.IntegrationTests.Infrastructure;
@@ -402,10 +403,11 @@ public sealed class AuditDurabilityTests
     [SkippableFact]
     public async Task GroupCommit_ChosenToEndADeadlockWithASignOut_RunsAgain_ItsRequestsAreAnsweredNotFailed()
     {
-        // A sign-out locks its session, then the session's tokens; a group that redeems one of those tokens and issues
-        // one for the same session locks them the other way round. PostgreSQL ends such a deadlock by failing one side:
-        // when it is the group, the group runs again (and sees what the sign-out committed) instead of failing every
-        // request in it.
+        // A writer that locks a session and then the session's tokens (another program writing the database: the
+        // product's own sign-outs lock in the group's order, the test below); a group that redeems one of those tokens
+        // and issues one for the same session locks them the other way round. PostgreSQL ends such a deadlock by failing
+        // one side: when it is the group, the group runs again (and sees what the other side committed) instead of
+        // failing every request in it.
         Skip.IfNot(TestDatabase.IsPostgres, "SQLite runs one writer at a time: no deadlock between writers");
         await using var server = await TestServer.StartAsync();
         using var client = server.CreateClient();
@@ -458,6 +460,50 @@ public sealed class AuditDurabilityTests
         var (status, token, _) = await issue;
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.NotNull(token);
+    }
+
+    [SkippableTheory]
+    [InlineData("sign-out")]
+    [InlineData("disable")]
+    [InlineData("password")]
+    public async Task EndingSessions_WhileAGroupHoldsOneOfTheirTokens_WaitsForItWithoutHoldingASessionTheGroupNeeds(string how)
+    {
+        // A group commit locks tokens (a redemption), then sessions (a token issue for the same session). Ending a
+        // session — a sign-out, or a user disabled or given a new password — takes the same order; in the other order
+        // the two would deadlock and PostgreSQL would fail one of them, perhaps the sign-out.
+        Skip.IfNot(TestDatabase.IsPostgres, "SQLite runs one writer at a time: no deadlock between writers");
+        await using var server = await TestServer.StartAsync();
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        await CallRec.RequireTokenAsync(client, session, "id_call[]=1001&action=download");
+        var db = server.Services.GetRequiredService<Database>();
+        await using var group = await db.OpenAsync();
+        await using var watcher = await db.OpenAsync();
+        var (hash, sessionHash) = await group.QuerySingleAsync<(string, string)>("SELECT hash, session_hash FROM tokens WHERE couple_ids = '1001'");
+        await group.ExecuteAsync("BEGIN; SELECT 1 FROM tokens WHERE hash = @hash FOR UPDATE", new { hash });
+
+        var ending = how switch
+        {
+            "sign-out" => server.Services.GetRequiredService<SessionService>().EndAsync(sessionHash),
+            "disable" => server.Services.GetRequiredService<UserStore>().SetDisabledAsync("demo", true),
+            _ => server.Services.GetRequiredService<UserStore>().SetPasswordAsync("demo", "another-password-1234"),
+        };
+        var waited = Stopwatch.StartNew();
+        while (await watcher.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()") == 0)
+        {
+            Assert.False(ending.IsCompleted, "ending the session did not wait for the token the group holds");
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "ending the session never waited for a lock");
+            await Task.Delay(20);
+        }
+
+        // The group's next step; with the session held by the other side this is a deadlock, which PostgreSQL ends by
+        // failing one side after a second.
+        await group.ExecuteAsync("SET LOCAL lock_timeout = '20s'; UPDATE sessions SET token_window_count = token_window_count WHERE id_hash = @sessionHash", new { sessionHash });
+        await group.ExecuteAsync("COMMIT");
+        await ending.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.NotNull(await watcher.ExecuteScalarAsync<long?>("SELECT ended_at FROM sessions WHERE id_hash = @sessionHash", new { sessionHash }));
+        Assert.Equal(1L, await watcher.ExecuteScalarAsync<long>("SELECT revoked FROM tokens WHERE hash = @hash", new { hash }));
     }
 
     [Fact]

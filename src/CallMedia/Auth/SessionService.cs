@@ -110,6 +110,8 @@ public sealed class SessionService(Database db, AuthCache cache, TimeProvider cl
             async connection =>
             {
                 await using var tx = await connection.BeginTransactionAsync(ct);
+                // The tokens first, as a group commit locks them (IGrantRevoker's lock order).
+                await grants.LockForSessionAsync(connection, tx, idHash);
                 await connection.ExecuteAsync("UPDATE sessions SET ended_at = @now WHERE id_hash = @idHash AND ended_at IS NULL", new { idHash, now }, tx);
                 await grants.RevokeForSessionAsync(connection, tx, idHash);
                 await tx.CommitAsync(ct);

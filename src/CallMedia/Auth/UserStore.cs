@@ -181,8 +181,15 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
 
     private async Task EndEverySessionAsync(DbConnection connection, DbTransaction tx, long id)
     {
+        // In a group commit's lock order (IGrantRevoker): the tokens, then the sessions by hash (as token issues lock them).
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        await connection.ExecuteAsync("UPDATE sessions SET ended_at = @now WHERE user_id = @id AND ended_at IS NULL", new { id, now }, tx);
+        await grants.LockForUserAsync(connection, tx, id);
+        await connection.ExecuteAsync(
+            db.Kind == DbKind.Postgres
+                ? "UPDATE sessions SET ended_at = @now WHERE id_hash IN (SELECT id_hash FROM sessions WHERE user_id = @id AND ended_at IS NULL ORDER BY id_hash FOR UPDATE)"
+                : "UPDATE sessions SET ended_at = @now WHERE user_id = @id AND ended_at IS NULL",
+            new { id, now },
+            tx);
         await grants.RevokeForUserAsync(connection, tx, id);
     }
 

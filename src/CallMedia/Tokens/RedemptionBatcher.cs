@@ -168,8 +168,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     /// committed. Again without the chain when a record it meant to chain was chained meanwhile (by a chainer whose
     /// clock is ahead); again on a new connection, once, when the connection kept from an earlier group died under
     /// this run (the database was restarted meanwhile: the connection is no longer open after the failure); again, up
-    /// to <see cref="DeadlockRuns"/> times in all, when PostgreSQL chose this run to end a deadlock (with a sign-out or
-    /// a user's change, which lock a session and then its tokens: a group locks tokens, then sessions). Any other
+    /// to <see cref="DeadlockRuns"/> times in all, when PostgreSQL chose this run to end a deadlock (with a writer that
+    /// locks a session and then its tokens: a group locks tokens, then sessions, and so do the product's own sign-outs
+    /// and users' changes, <see cref="Auth.IGrantRevoker"/>; another program writing the database may not). Any other
     /// failure — a timeout, a connection opened for this run — and any failure in the commit itself (whose outcome is
     /// unknown: a second run could redeem, open or close twice) fails the group's requests.
     /// </summary>
