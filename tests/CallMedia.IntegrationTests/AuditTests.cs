@@ -155,6 +155,16 @@ public sealed class AuditTests
         Assert.Contains("chain intact", output, StringComparison.Ordinal);
         var head = output[(output.IndexOf("head ", StringComparison.Ordinal) + 5)..].Split(' ')[0];
 
+        // The anchor in either case holds; a malformed one is a usage error (2), not a rewritten chain (1).
+        Assert.Equal(0, (await server.CliAsync("", "audit", "verify", "--anchor", head.ToLowerInvariant())).Exit);
+        var seqText = head.Split(':')[0];
+        foreach (var malformed in new[] { seqText + ":abc", seqText + ":" + new string('G', 64), seqText + ":" + new string('A', 65), "abc", seqText })
+        {
+            var (badExit, _, badError) = await server.CliAsync("", "audit", "verify", "--anchor", malformed);
+            Assert.True(badExit == 2, $"--anchor {malformed}: exit {badExit}, {badError}");
+            Assert.Contains("--anchor is <seq>:<hash>", badError, StringComparison.Ordinal);
+        }
+
         var db = server.Services.GetRequiredService<Database>();
         await using var connection = await db.OpenAsync();
         // In chain order, which is not seq order: the group commit chains the token records as it writes them, the

@@ -111,6 +111,30 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task Logs_AtInformation_HaveNoLinePerProblemAnswerNorOneAboutMissingControllers()
+    {
+        await using var server = await TestServer.StartAsync("Logging:LogLevel:Default=Information");
+        using var client = server.CreateClient();
+        var session = await CallRec.LoginAsync(client);
+        for (var i = 0; i < 3; i++)
+        {
+            using var bad = new HttpRequestMessage(HttpMethod.Get, "/api/v1/calls?limit=0");
+            bad.Headers.Add("Cookie", "JSESSIONID=" + session);
+            using var problem = await client.SendAsync(bad);
+            Assert.Equal(HttpStatusCode.BadRequest, problem.StatusCode);
+        }
+
+        using var described = await client.GetAsync("/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.OK, described.StatusCode);
+
+        // The request log's own line for each is there; the framework's "Setting HTTP status code 400" and its MVC
+        // warning-sounding note that this service has no controllers are not.
+        Assert.Equal(3, server.Log.Lines.Count(l => l.Contains("GET /api/v1/calls answered 400", StringComparison.Ordinal)));
+        Assert.DoesNotContain(server.Log.Lines, l => l.Contains("HttpResults", StringComparison.Ordinal) || l.Contains("Setting HTTP status code", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Log.Lines, l => l.Contains("No action descriptors", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Logs_ConsoleProviderAtTraceInARealServe_HoldNoSecret()
     {
         var data = await DemoTemplate.CopyAsync();
@@ -197,6 +221,7 @@ public sealed class HardeningTests
         {
             new HttpRequestMessage(HttpMethod.Post, "/callrec/loginservlet") { Content = new FormUrlEncodedContent([new("loginname", "demo"), new("password", "demo")]) },
             new HttpRequestMessage(HttpMethod.Get, "/callrec/downloadtoken?id_call[]=1001").WithSession(session),
+            new HttpRequestMessage(HttpMethod.Get, "/callrec/jobs/1").WithSession(session), // a finished job's answer issues a token
             new HttpRequestMessage(HttpMethod.Post, "/callrec/logout").WithSession(session),
         })
         {

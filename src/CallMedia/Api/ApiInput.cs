@@ -117,7 +117,15 @@ public static partial class ApiInput
         if (DateTime.TryParseExact(text, local, CultureInfo.InvariantCulture, DateTimeStyles.None, out var wall))
         {
             var z = zone ?? TimeZoneInfo.Utc;
-            return new DateTimeOffset(wall, z.GetUtcOffset(wall));
+            var offset = z.GetUtcOffset(wall);
+            var utcTicks = wall.Ticks - offset.Ticks;
+            if (utcTicks < DateTime.MinValue.Ticks || utcTicks > DateTime.MaxValue.Ticks)
+            {
+                // 0001-01-01T00:00 east of UTC, or 9999-12-31T23:59 west of it: before or after any instant there is.
+                throw new ApiInputException($"{name} must fall between 0001-01-01 and 9999-12-31 in UTC; '{Clip(text)}' in {z.Id} does not.", name);
+            }
+
+            return new DateTimeOffset(wall, offset);
         }
 
         throw new ApiInputException($"{name} must be an ISO 8601 time such as 2026-12-02T10:15:00Z; '{Clip(text)}' is not one.", name);

@@ -81,7 +81,12 @@ public static class CallsApi
         }
         catch (InvalidSearchException ex)
         {
-            // Every check but the cursor's was made above with the parameter's name; what is left is about the cursor or the combination.
+            // A parameter the search names, the cursor, or the combination (no one parameter to name).
+            if (ex.Parameter is { } parameter)
+            {
+                throw new ApiInputException(ex.Message + ".", parameter);
+            }
+
             var field = ex.Message.Contains("cursor", StringComparison.Ordinal) ? "cursor" : null;
             throw new ApiInputException(field is null ? ex.Message + "." : "cursor is not one this search handed out (pass the 'next' value unchanged, with the same filters).", field);
         }

@@ -41,6 +41,10 @@ public static class ServerHost
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Http.Result", LogLevel.Warning);
+        // The typed results' own lines ("Setting HTTP status code 400", one per problem answer of the JSON API).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Http.HttpResults", LogLevel.Warning);
+        // The API description asks MVC for controllers, which this service has none of by design ("No action descriptors found").
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Mvc.Infrastructure.DefaultActionDescriptorCollectionProvider", LogLevel.Warning);
         // A start that fails (a port in use, a malformed address) is said in one line by the command; the host's own
         // error is the same with a stack trace. Its critical lines (a background service that stopped the server) stay.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);

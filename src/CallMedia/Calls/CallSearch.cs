@@ -38,7 +38,11 @@ public sealed record CallSearchQuery(
 public sealed record CallSearchPage(IReadOnlyList<Couple> Items, string? NextCursor);
 
 /// <summary>A search the caller got wrong (a tampered or foreign cursor, a limit out of range ...): a 400, nothing ran.</summary>
-public sealed class InvalidSearchException(string message) : Exception(message);
+public sealed class InvalidSearchException(string message, string? parameter = null) : Exception(message)
+{
+    /// <summary>The one parameter that is wrong, when it is one alone (not a combination).</summary>
+    public string? Parameter { get; } = parameter;
+}
 
 /// <summary>
 /// Finds couples for a user, only ever within the user's scope, newest first (start, then id), a page at a time.
@@ -378,17 +382,17 @@ public sealed class CallSearch(Database db)
 
         if (query.Number is { } number && (number.TrimEnd('*').Length == 0 || number.TrimEnd('*').Contains('*', StringComparison.Ordinal) || number.Length - number.TrimEnd('*').Length > 1))
         {
-            throw new InvalidSearchException("number must not be empty; one trailing * makes it a prefix");
+            throw new InvalidSearchException("number must be a number, or the start of one followed by one * (a prefix); a * alone or inside it is not one", "number");
         }
 
         if (query.Name is { } name && NameFolding.Fold(name).Length == 0)
         {
-            throw new InvalidSearchException("name is empty");
+            throw new InvalidSearchException("name is empty", "name");
         }
 
         if (query.Sid is { Length: 0 })
         {
-            throw new InvalidSearchException("sid is empty");
+            throw new InvalidSearchException("sid is empty", "sid");
         }
     }
 

@@ -63,9 +63,11 @@ public static class AdminCommands
             if (p.GetValue(anchor) is { } text)
             {
                 var parts = text.Split(':');
+                // A hash is 64 hexadecimal digits (SHA-256): anything else is a mistyped argument, not a rewritten chain.
                 anchored = parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
-                    ? (seq, parts[1])
-                    : throw new UsageException("--anchor is <seq>:<hash>, as printed by an earlier verify");
+                    && parts[1].Length == AuditLog.Genesis.Length && parts[1].All(char.IsAsciiHexDigit)
+                    ? (seq, parts[1].ToUpperInvariant())
+                    : throw new UsageException("--anchor is <seq>:<hash> (64 hexadecimal digits), as printed by an earlier verify");
             }
 
             var report = await services.GetRequiredService<AuditChain>().VerifyAsync(anchored, ct);

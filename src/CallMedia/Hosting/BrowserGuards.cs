@@ -3,13 +3,14 @@ namespace CallMedia.Hosting;
 /// <summary>
 /// What browsers need to be told: every response carries <c>X-Content-Type-Options: nosniff</c>, HTML may not be
 /// framed (<c>Content-Security-Policy: frame-ancestors 'none'</c>, <c>X-Frame-Options: DENY</c>), and a state-changing
-/// request (sign-in, token issue, logout, any POST, PUT, PATCH or DELETE) that the browser marks as coming from another site
+/// request (sign-in, token issue, a prepare job's poll, logout, any POST, PUT, PATCH or DELETE) that the browser marks as coming from another site
 /// (<c>Sec-Fetch-Site: cross-site</c>, or an <c>Origin</c> that is neither this server nor one of
 /// <c>Hosting:AllowedOrigins</c>) is refused with 403. Players and scripts send neither header and are unaffected.
 /// </summary>
 public static class BrowserGuards
 {
-    private static readonly string[] StateChangingPaths = ["/callrec/loginservlet", "/callrec/downloadtoken", "/callrec/logout"];
+    /// <summary>GETs that change state: sign-in, token issue, sign-out, and a prepare job's poll (a finished job's answer issues a stream token).</summary>
+    private static readonly string[] StateChangingPaths = ["/callrec/loginservlet", "/callrec/downloadtoken", "/callrec/logout", "/callrec/jobs"];
 
     public sealed class Settings
     {

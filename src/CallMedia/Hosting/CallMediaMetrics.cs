@@ -19,7 +19,7 @@ public enum JobKind
 
 /// <summary>
 /// CallMedia's own instruments (meter <c>CallMedia</c>), exported on <c>/metrics</c> next to the HTTP request
-/// metrics. Features call these; each call is a few nanoseconds and never throws. Job gauges count this node's work.
+/// metrics, named there by the meter and the instrument (<c>tokens.issued</c> is <c>callmedia_tokens_issued</c>). Features call these; each call is a few nanoseconds and never throws. Job gauges count this node's work.
 /// </summary>
 public sealed class CallMediaMetrics
 {
@@ -36,13 +36,13 @@ public sealed class CallMediaMetrics
     public CallMediaMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(MeterName);
-        _tokensIssued = meter.CreateCounter<long>("callmedia.tokens.issued", description: "Tokens issued.");
-        _tokensRedeemed = meter.CreateCounter<long>("callmedia.tokens.redeemed", description: "Tokens redeemed (first use; range requests under the lease are not counted).");
-        _bytesSent = meter.CreateCounter<long>("callmedia.bytes.sent", description: "Response body bytes sent, by kind: file, zip, transcode.");
-        _jobsQueued = meter.CreateUpDownCounter<long>("callmedia.jobs.queued", description: "Transcodes and prepare jobs waiting on this node, by kind.");
-        _jobsRunning = meter.CreateUpDownCounter<long>("callmedia.jobs.running", description: "Transcodes and prepare jobs running on this node, by kind.");
-        _jobsFailed = meter.CreateCounter<long>("callmedia.jobs.failed", description: "Transcodes and prepare jobs that failed, by kind.");
-        _databaseErrors = meter.CreateCounter<long>("callmedia.database.errors", description: "Requests that failed on a database error.");
+        _tokensIssued = meter.CreateCounter<long>("tokens.issued", description: "Tokens issued.");
+        _tokensRedeemed = meter.CreateCounter<long>("tokens.redeemed", description: "Tokens redeemed (first use; range requests under the lease are not counted).");
+        _bytesSent = meter.CreateCounter<long>("bytes.sent", description: "Response body bytes sent, by kind: file, zip, transcode.");
+        _jobsQueued = meter.CreateUpDownCounter<long>("jobs.queued", description: "Transcodes and prepare jobs waiting on this node, by kind.");
+        _jobsRunning = meter.CreateUpDownCounter<long>("jobs.running", description: "Transcodes and prepare jobs running on this node, by kind.");
+        _jobsFailed = meter.CreateCounter<long>("jobs.failed", description: "Transcodes and prepare jobs that failed, by kind.");
+        _databaseErrors = meter.CreateCounter<long>("database.errors", description: "Requests that failed on a database error.");
     }
 
     public void TokenIssued() => _tokensIssued.Add(1);
