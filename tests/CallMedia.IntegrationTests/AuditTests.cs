@@ -29,6 +29,9 @@ public sealed class AuditTests
 
         (await client.SendAsync(CallRec.Send(session, token))).Dispose();
         await server.CliAsync("", "user", "grant", "auditee", "supervisor");
+        await server.CliAsync("", "user", "revoke", "auditee", "supervisor", "admin"); // held one of the two
+        await server.CliAsync("", "user", "scope", "auditee", "+420111, 2001");
+        await server.CliAsync("other-password-1234\n", "user", "add", "auditor2", "--role", "downloader", "--role", "supervisor");
         await server.FlushAuditAsync();
 
         var rows = await RowsAsync(server);
@@ -38,7 +41,11 @@ public sealed class AuditTests
         Assert.Contains(rows, r => r.Action == "redeem" && r.CoupleIds == "1003" && r.Bytes == size && r.Outcome == "200-complete");
         Assert.Contains(rows, r => r.Action == "range" && r.CoupleIds == "1003" && r.Bytes == 1000 && r.Outcome == "206-complete");
         Assert.Contains(rows, r => r.UserName == "auditee" && r.Action == "send" && r.Outcome == "bad-token");
-        Assert.Contains(rows, r => r.Action == "admin.user.grant:auditee" && r.Client == "cli");
+        // Each admin change says what it gave or took.
+        Assert.Contains(rows, r => r.Action == "admin.user.grant:auditee:supervisor" && r.Client == "cli");
+        Assert.Contains(rows, r => r.Action == "admin.user.revoke:auditee:supervisor" && r.Client == "cli");
+        Assert.Contains(rows, r => r.Action == "admin.user.scope:auditee:+420111,2001" && r.Client == "cli");
+        Assert.Contains(rows, r => r.Action == "admin.user.add:auditor2:downloader+supervisor:all" && r.Client == "cli");
         Assert.All(rows.Where(r => r.Client != "cli"), r => Assert.Equal("127.0.0.1", r.Client));
     }
 

@@ -21,8 +21,9 @@ public static class UserCommands
         {
             var parsedScope = ParseScope(p.GetValue(scope) ?? "all");
             var password = await ReadPasswordAsync(cli.Console, ct);
-            await Users(services).AddAsync(p.GetValue(name)!, password, p.GetValue(roles) ?? [], parsedScope, ct);
-            return await DoneAsync(cli, services, "add", p.GetValue(name)!);
+            var granted = p.GetValue(roles) ?? [];
+            await Users(services).AddAsync(p.GetValue(name)!, password, granted, parsedScope, ct);
+            return await DoneAsync(cli, services, "add", p.GetValue(name)!, $"{Listed(granted, '+')}:{Listed(parsedScope, ',')}");
         });
         user.Subcommands.Add(add);
 
@@ -37,7 +38,7 @@ public static class UserCommands
                 if (grant)
                 {
                     await Users(services).GrantAsync(name, roles, ct);
-                    return await DoneAsync(cli, services, verb, name);
+                    return await DoneAsync(cli, services, verb, name, Listed(roles, '+'));
                 }
 
                 var notHeld = await Users(services).RevokeAsync(name, roles, ct);
@@ -52,7 +53,7 @@ public static class UserCommands
                     await cli.Console.Out.WriteLineAsync($"user {name}: did not have {string.Join(", ", notHeld)}");
                 }
 
-                return await DoneAsync(cli, services, verb, name);
+                return await DoneAsync(cli, services, verb, name, Listed(roles.Except(notHeld, StringComparer.Ordinal).ToList(), '+'));
             });
             user.Subcommands.Add(command);
         }
@@ -62,8 +63,9 @@ public static class UserCommands
         var setScope = CliContext.Verb("scope", "set the numbers whose calls a user may see", scopeName, scopeValue);
         cli.WithServices(setScope, async (p, services, ct) =>
         {
-            await Users(services).SetScopeAsync(p.GetValue(scopeName)!, ParseScope(p.GetValue(scopeValue)!), ct);
-            return await DoneAsync(cli, services, "scope", p.GetValue(scopeName)!);
+            var parsed = ParseScope(p.GetValue(scopeValue)!);
+            await Users(services).SetScopeAsync(p.GetValue(scopeName)!, parsed, ct);
+            return await DoneAsync(cli, services, "scope", p.GetValue(scopeName)!, Listed(parsed, ','));
         });
         user.Subcommands.Add(setScope);
 
@@ -133,9 +135,14 @@ public static class UserCommands
 
     private static UserStore Users(IServiceProvider services) => services.GetRequiredService<UserStore>();
 
-    private static async Task<int> DoneAsync(CliContext cli, IServiceProvider services, string verb, string name)
+    /// <summary>
+    /// Audits the change as <c>admin.user.&lt;verb&gt;:&lt;name&gt;</c>, followed by what it set when it set something
+    /// (<c>:&lt;roles&gt;</c> for a grant or revoke — the ones it changed —, <c>:&lt;scope&gt;</c>, <c>:&lt;roles&gt;:&lt;scope&gt;</c> for an add), so
+    /// the audit says which rights changed hands, not only that something did.
+    /// </summary>
+    private static async Task<int> DoneAsync(CliContext cli, IServiceProvider services, string verb, string name, string? what = null)
     {
-        await CliApp.AuditAdminAsync(services, $"admin.user.{verb}:{name}");
+        await CliApp.AuditAdminAsync(services, what is null ? $"admin.user.{verb}:{name}" : $"admin.user.{verb}:{name}:{what}");
         await cli.Console.Out.WriteLineAsync($"user {name}: {verb} done");
         return 0;
     }
@@ -173,5 +180,21 @@ public static class UserCommands
 
         await console.Error.WriteLineAsync();
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Roles (joined by <c>+</c>, as <c>admin.role.*</c> joins rights) or a scope (by <c>,</c>: a number may start with
+    /// <c>+</c>) as the audit shows them; a scope of every number is <c>all</c>; a long list cut after 50 entries.
+    /// </summary>
+    private static string Listed(IReadOnlyCollection<string>? items, char separator)
+    {
+        const int Shown = 50;
+        if (items is null)
+        {
+            return "all";
+        }
+
+        var distinct = items.Distinct(StringComparer.Ordinal).ToList();
+        return distinct.Count <= Shown ? string.Join(separator, distinct) : $"{string.Join(separator, distinct.Take(Shown))}{separator}... ({distinct.Count - Shown} more)";
     }
 }
