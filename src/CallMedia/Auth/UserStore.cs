@@ -212,11 +212,35 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
         }).ToList();
     }
 
+    /// <summary>
+    /// A new user's name: 1 to 128 printable characters, none of them invisible — no control or format characters
+    /// (right-to-left overrides, zero-width spaces), no line or paragraph separators, no space at either end — so two
+    /// names that look the same in the audit or a list are the same name (up to letter case and lookalike letters).
+    /// </summary>
     public static void ValidateName(string name)
     {
-        if (string.IsNullOrWhiteSpace(name) || name.Length > 128 || name.Any(char.IsControl))
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 128 || name.Trim().Length != name.Length || !Visible(name))
         {
-            throw new AdminException("a user name is 1 to 128 printable characters");
+            throw new AdminException("a user name is 1 to 128 printable characters, with no space at either end and no invisible characters");
+        }
+
+        static bool Visible(string text)
+        {
+            var rest = text.AsSpan();
+            while (!rest.IsEmpty)
+            {
+                // A lone surrogate is no character at all.
+                if (System.Text.Rune.DecodeFromUtf16(rest, out var rune, out var used) != System.Buffers.OperationStatus.Done
+                    || System.Text.Rune.IsControl(rune)
+                    || System.Text.Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator)
+                {
+                    return false;
+                }
+
+                rest = rest[used..];
+            }
+
+            return true;
         }
     }
 
