@@ -20,7 +20,11 @@ public sealed class ApiSessionTests(ServerFixture fixture) : IClassFixture<Serve
         Assert.False(me.GetProperty("requireReason").GetBoolean());
         var expires = me.GetProperty("sessionExpiresAt").GetDateTimeOffset();
         Assert.InRange(expires - Server.Clock.GetUtcNow(), TimeSpan.FromMinutes(29), TimeSpan.FromMinutes(31));
-        Assert.Equal("demo", (await api.GetAsync("/api/v1/me")).Json.GetProperty("name").GetString());
+        var again = await api.GetAsync("/api/v1/me");
+        Assert.Equal("demo", again.Json.GetProperty("name").GetString());
+        Assert.True(again.Headers.CacheControl?.NoStore, "a user's own data is not kept by browsers or proxies");
+        Assert.True((await api.GetAsync("/api/v1/calls?limit=1")).Headers.CacheControl?.NoStore);
+        Assert.True((await api.GetAsync("/api/v1/calls?limit=0")).Headers.CacheControl?.NoStore); // a problem answer too
     }
 
     [Theory]

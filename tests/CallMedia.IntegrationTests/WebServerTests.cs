@@ -105,6 +105,8 @@ public sealed partial class WebServerTests(ServerFixture fixture) : IClassFixtur
         using var first = await SendPeaksAsync(client, session, 1003);
         var etag = first.Headers.ETag!;
         Assert.Equal("gzip", Assert.Single(first.Content.Headers.ContentEncoding));
+        // Its own caching (a browser keeps it and asks again with the ETag), not the API's no-store.
+        Assert.True(first.Headers.CacheControl is { Private: true, NoCache: true, NoStore: false }, first.Headers.CacheControl?.ToString());
         Assert.Single(Directory.GetFiles(Path.Combine(Server.DataDir, "media", ".cache", "peaks"), "*.json.gz"), f => f.Contains(etag.Tag.Trim('"'), StringComparison.Ordinal));
         using var revisit = await SendPeaksAsync(client, session, 1003, etag);
         Assert.Equal(HttpStatusCode.NotModified, revisit.StatusCode);

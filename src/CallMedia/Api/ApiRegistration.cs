@@ -55,11 +55,30 @@ public static class ApiRegistration
         return services;
     }
 
+    private static Task NotStoredUnlessSaid(object state)
+    {
+        var response = (HttpResponse)state;
+        if (response.Headers.CacheControl.Count == 0)
+        {
+            response.Headers.CacheControl = "no-store";
+        }
+
+        return Task.CompletedTask;
+    }
+
     public static void MapApi(this WebApplication app)
     {
         // Answers the framework gives without a body (415 from the content-type check, 405, 404 of an unknown
         // /api/v1 path) become problem details too.
-        app.UseWhen(c => c.Request.Path.StartsWithSegments(Prefix, StringComparison.Ordinal), branch => branch.UseStatusCodePages());
+        // And every answer is the caller's own (their calls, the audit, their session): not kept by a browser or a
+        // proxy, unless the endpoint says otherwise (the waveform's "private, no-cache").
+        app.UseWhen(c => c.Request.Path.StartsWithSegments(Prefix, StringComparison.Ordinal), branch => branch
+            .Use((context, next) =>
+            {
+                context.Response.OnStarting(NotStoredUnlessSaid, context.Response);
+                return next(context);
+            })
+            .UseStatusCodePages());
         var api = app.MapGroup(Prefix)
             .AddEndpointFilter(ApiGuards.ProblemsAsync)
             .AddEndpointFilter(ApiGuards.JsonBodyAsync)
