@@ -42,14 +42,21 @@ public sealed class WebTests
         Assert.Equal(expected, SignInPage.IsLocalPath(path));
 
     [Theory]
-    [InlineData("gzip, deflate, br", "br", true)]
-    [InlineData("gzip;q=0.8, br;q=0", "br", false)]
-    [InlineData("gzip;q=0.8, br;q=0", "gzip", true)]
-    [InlineData("GZIP", "gzip", true)]
-    [InlineData("identity", "gzip", false)]
-    [InlineData("", "gzip", false)]
-    public void Accepts_HonoursNamesAndQZero(string acceptEncoding, string coding, bool expected) =>
-        Assert.Equal(expected, WebAssets.Accepts(acceptEncoding, coding));
+    [InlineData("gzip, deflate, br", "br")]
+    [InlineData("gzip;q=0.8, br;q=0", "gzip")]
+    [InlineData("GZIP", "gzip")]
+    [InlineData("identity", null)]
+    [InlineData("", null)]
+    [InlineData("gzip;q=0.5, br;q=0.4", "gzip")] // the client's preference, not ours
+    [InlineData("br;q=0.5, gzip;q=0.5", "br")] // equal: the smaller body
+    [InlineData("br;q=NaN, gzip", "gzip")] // not a q: refused
+    [InlineData("br;q=2, gzip;q=0.1", "gzip")]
+    [InlineData("*", "br")]
+    [InlineData("*;q=0.5, br;q=0.1", "gzip")] // gzip through the wildcard
+    [InlineData("gzip;q=0.3, identity;q=0.9", null)]
+    [InlineData("br;q=0, gzip;q=0, identity;q=0", null)] // nothing acceptable: plain, rather than nothing
+    public void Choose_TheCodingTheClientPrefersMost(string acceptEncoding, string? expected) =>
+        Assert.Equal(expected, WebAssets.Choose(acceptEncoding));
 
     [Fact]
     public void WaveformKey_SameContentSameKey_AnyChangeAnotherKey()

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Frozen;
 using System.IO.Compression;
 using System.Security.Cryptography;
@@ -53,8 +54,8 @@ public sealed class WebAssets
             return;
         }
 
-        var accepted = context.Request.Headers.AcceptEncoding.ToString();
-        var (body, encoding) = Accepts(accepted, "br") ? (asset.Brotli, "br") : Accepts(accepted, "gzip") ? (asset.Gzip, "gzip") : (asset.Identity, null);
+        var encoding = Choose(context.Request.Headers.AcceptEncoding.ToString());
+        var body = encoding switch { "br" => asset.Brotli, "gzip" => asset.Gzip, _ => asset.Identity };
         if (encoding is not null)
         {
             response.Headers.ContentEncoding = encoding;
@@ -68,11 +69,62 @@ public sealed class WebAssets
         }
     }
 
-    /// <summary>Whether an Accept-Encoding value allows a coding (named, with a q other than 0).</summary>
-    internal static bool Accepts(string acceptEncoding, string coding) =>
-        acceptEncoding.Split(',').Select(p => p.Split(';')).Any(p =>
-            p[0].Trim().Equals(coding, StringComparison.OrdinalIgnoreCase)
-            && !p.Skip(1).Any(q => q.Replace(" ", "", StringComparison.Ordinal) is "q=0" or "q=0.0" or "q=0.00" or "q=0.000"));
+    /// <summary>
+    /// The coding to send for an Accept-Encoding value: the one of <c>br</c>, <c>gzip</c> and none (identity) the client
+    /// prefers most (RFC 9110 §12.5.3: its q, or the <c>*</c> entry's), br before gzip before none when they are equal;
+    /// null for none.
+    /// </summary>
+    internal static string? Choose(string acceptEncoding)
+    {
+        var (best, bestQuality) = ((string?)null, Quality(acceptEncoding, "identity"));
+        foreach (var coding in (string[])["gzip", "br"])
+        {
+            var quality = Quality(acceptEncoding, coding);
+            if (quality > 0 && quality >= bestQuality)
+            {
+                (best, bestQuality) = (coding, quality);
+            }
+        }
+
+        return best;
+    }
+
+    private const double IdentityUnlisted = 0.0001;
+
+    /// <summary>
+    /// How much an Accept-Encoding value wants a coding, 0 to 1: its own entry's q (1 without one), else the <c>*</c>
+    /// entry's, else 0 — for identity, not named, acceptable but after any coding named. A q that is not a number from
+    /// 0 to 1 counts as 0.
+    /// </summary>
+    internal static double Quality(string acceptEncoding, string coding)
+    {
+        double? own = null, any = null;
+        foreach (var entry in acceptEncoding.Split(','))
+        {
+            var parts = entry.Split(';');
+            var name = parts[0].Trim();
+            var quality = 1.0;
+            foreach (var parameter in parts.Skip(1).Select(p => p.Trim()))
+            {
+                if (parameter.StartsWith("q=", StringComparison.OrdinalIgnoreCase))
+                {
+                    // "NaN" and "Infinity" parse whatever the style: the range check refuses them.
+                    quality = double.TryParse(parameter.AsSpan(2), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var q) && q is >= 0 and <= 1 ? q : 0;
+                }
+            }
+
+            if (name.Equals(coding, StringComparison.OrdinalIgnoreCase))
+            {
+                own = Math.Max(own ?? 0, quality);
+            }
+            else if (name == "*")
+            {
+                any = quality;
+            }
+        }
+
+        return own ?? any ?? (coding == "identity" ? IdentityUnlisted : 0);
+    }
 
     private static byte[] Compress(byte[] bytes, Func<Stream, Stream> encoder)
     {
