@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Collections.Frozen;
+using System.Globalization;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Microsoft.Net.Http.Headers;
