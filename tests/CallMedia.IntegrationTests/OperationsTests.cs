@@ -98,11 +98,16 @@ public sealed class OperationsTests(ServerFixture fixture) : IClassFixture<Serve
 
         var text = await client.GetStringAsync("/metrics");
 
+        // The redemption taken ahead of routing is measured as a routed one: labelled with its route.
+        Assert.Matches("http_request_duration_seconds_count\\{code=\"200\",method=\"GET\",controller=\"\",action=\"\",endpoint=\"/callrec/sendcallfile.\\{ext\\}\"\\} 1", text);
+
         // Named by the meter and the instrument once (docs/deployment.md), counted from the process's start.
         Assert.Matches("(?m)^callmedia_tokens_issued 2$", text);
         Assert.Matches("(?m)^callmedia_tokens_redeemed 1$", text);
         Assert.Matches("(?m)^callmedia_bytes_sent\\{kind=\"file\"\\} [1-9]", text);
         Assert.DoesNotContain("callmedia_callmedia_", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE callmedia_tokens_issued counter", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE callmedia_jobs_running gauge", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -106,6 +106,7 @@ public static class ServerHost
         app.UseCallRecErrors();
         app.UseMediaStoreErrors();
         app.UseApiDocsPolicy();
+        app.UseSendCallFileRoute();
         app.UseRouting();
         app.UseCallRecStatusPages();
         var callrec = app.MapGroup("/callrec");

@@ -1,4 +1,4 @@
-using System.Diagnostics.Metrics;
+using Prometheus;
 
 namespace CallMedia.Hosting;
 
@@ -18,79 +18,88 @@ public enum JobKind
 }
 
 /// <summary>
-/// CallMedia's own instruments (meter <c>CallMedia</c>), exported on <c>/metrics</c> next to the HTTP request
-/// metrics, named there by the meter and the instrument (<c>tokens.issued</c> is <c>callmedia_tokens_issued</c>). Features call these; each call is a few nanoseconds and never throws. Job gauges count this node's work.
+/// CallMedia's own counters and gauges, exported on <c>/metrics</c> next to the HTTP request metrics as
+/// <c>callmedia_tokens_issued</c>, <c>callmedia_bytes_sent{kind}</c> ... (prometheus-net's own types: counters are
+/// counters, kept from the process's start whether or not anything scraped yet). Features call these; each call is an
+/// atomic add and never throws. Job gauges count this node's work. One set per process (the default registry), shared
+/// by every server a process hosts.
 /// </summary>
 public sealed class CallMediaMetrics
 {
-    public const string MeterName = "CallMedia";
+    private static readonly Counter TokensIssued = Metrics.CreateCounter("callmedia_tokens_issued", "Tokens issued.", Plain());
 
-    private readonly Counter<long> _tokensIssued;
-    private readonly Counter<long> _tokensRedeemed;
-    private readonly Counter<long> _bytesSent;
-    private readonly UpDownCounter<long> _jobsQueued;
-    private readonly UpDownCounter<long> _jobsRunning;
-    private readonly Counter<long> _jobsFailed;
-    private readonly Counter<long> _databaseErrors;
+    private static readonly Counter TokensRedeemed = Metrics.CreateCounter(
+        "callmedia_tokens_redeemed", "Tokens redeemed (first use; range requests under the lease are not counted).", Plain());
 
-    public CallMediaMetrics(IMeterFactory meters)
-    {
-        var meter = meters.Create(MeterName);
-        _tokensIssued = meter.CreateCounter<long>("tokens.issued", description: "Tokens issued.");
-        _tokensRedeemed = meter.CreateCounter<long>("tokens.redeemed", description: "Tokens redeemed (first use; range requests under the lease are not counted).");
-        _bytesSent = meter.CreateCounter<long>("bytes.sent", description: "Response body bytes sent, by kind: file, zip, transcode.");
-        _jobsQueued = meter.CreateUpDownCounter<long>("jobs.queued", description: "Transcodes and prepare jobs waiting on this node, by kind.");
-        _jobsRunning = meter.CreateUpDownCounter<long>("jobs.running", description: "Transcodes and prepare jobs running on this node, by kind.");
-        _jobsFailed = meter.CreateCounter<long>("jobs.failed", description: "Transcodes and prepare jobs that failed, by kind.");
-        _databaseErrors = meter.CreateCounter<long>("database.errors", description: "Requests that failed on a database error.");
-    }
+    private static readonly Counter BytesSentByKind = Metrics.CreateCounter(
+        "callmedia_bytes_sent", "Response body bytes sent, by kind: file, zip, transcode.", Plain("kind"));
 
-    public void TokenIssued() => _tokensIssued.Add(1);
+    private static readonly Gauge JobsQueued = Metrics.CreateGauge("callmedia_jobs_queued", "Transcodes and prepare jobs waiting on this node, by kind.", "kind");
+
+    private static readonly Gauge JobsRunning = Metrics.CreateGauge("callmedia_jobs_running", "Transcodes and prepare jobs running on this node, by kind.", "kind");
+
+    private static readonly Counter JobsFailed = Metrics.CreateCounter("callmedia_jobs_failed", "Transcodes and prepare jobs that failed, by kind.", Plain("kind"));
+
+    private static readonly Counter DatabaseErrors = Metrics.CreateCounter("callmedia_database_errors", "Requests that failed on a database error.", Plain());
+
+    // Every label value known at once (exported as 0 from the start), and no label lookup per call.
+    private static readonly Counter.Child[] Sent = [BytesSentByKind.WithLabels("file"), BytesSentByKind.WithLabels("zip"), BytesSentByKind.WithLabels("transcode")];
+    private static readonly Gauge.Child[] Queued = [JobsQueued.WithLabels("transcode"), JobsQueued.WithLabels("prepare")];
+    private static readonly Gauge.Child[] Running = [JobsRunning.WithLabels("transcode"), JobsRunning.WithLabels("prepare")];
+    private static readonly Counter.Child[] Failed = [JobsFailed.WithLabels("transcode"), JobsFailed.WithLabels("prepare")];
+
+    public void TokenIssued() => TokensIssued.Inc();
+
+    /// <summary>
+    /// A counter without exemplars: prometheus-net would otherwise make one from the request's trace on every count,
+    /// for the OpenMetrics format, which <c>/metrics</c> does not serve.
+    /// </summary>
+    private static CounterConfiguration Plain(params string[] labels) => new() { LabelNames = labels, ExemplarBehavior = ExemplarBehavior.NoExemplars() };
 
     /// <summary>A token was admitted: its redemption when first used, a range request under its lease otherwise (not counted).</summary>
     public void TokenAdmitted(bool firstUse)
     {
         if (firstUse)
         {
-            _tokensRedeemed.Add(1);
+            TokensRedeemed.Inc();
         }
     }
 
-    public void BytesSent(SentKind kind, long bytes) => _bytesSent.Add(bytes, Tag(kind));
+    public void BytesSent(SentKind kind, long bytes) => Sent[Index(kind)].Inc(bytes);
 
-    public void JobQueued(JobKind kind) => _jobsQueued.Add(1, Tag(kind));
+    public void JobQueued(JobKind kind) => Queued[Index(kind)].Inc();
 
     /// <summary>A job left the queue and started (call <see cref="JobQueued"/> first, or this only counts it running).</summary>
     public void JobStarted(JobKind kind, bool wasQueued = true)
     {
         if (wasQueued)
         {
-            _jobsQueued.Add(-1, Tag(kind));
+            Queued[Index(kind)].Dec();
         }
 
-        _jobsRunning.Add(1, Tag(kind));
+        Running[Index(kind)].Inc();
     }
 
     public void JobFinished(JobKind kind, bool failed)
     {
-        _jobsRunning.Add(-1, Tag(kind));
+        Running[Index(kind)].Dec();
         if (failed)
         {
-            _jobsFailed.Add(1, Tag(kind));
+            Failed[Index(kind)].Inc();
         }
     }
 
     /// <summary>A job failed (counted apart from <see cref="JobFinished"/>, where the runner learns of it).</summary>
-    public void JobFailed(JobKind kind) => _jobsFailed.Add(1, Tag(kind));
+    public void JobFailed(JobKind kind) => Failed[Index(kind)].Inc();
 
-    public void DatabaseError() => _databaseErrors.Add(1);
+    public void DatabaseError() => DatabaseErrors.Inc();
 
-    private static KeyValuePair<string, object?> Tag(SentKind kind) => new("kind", kind switch
+    private static int Index(SentKind kind) => kind switch
     {
-        SentKind.File => "file",
-        SentKind.Zip => "zip",
-        _ => "transcode",
-    });
+        SentKind.File => 0,
+        SentKind.Zip => 1,
+        _ => 2,
+    };
 
-    private static KeyValuePair<string, object?> Tag(JobKind kind) => new("kind", kind == JobKind.Transcode ? "transcode" : "prepare");
+    private static int Index(JobKind kind) => kind == JobKind.Transcode ? 0 : 1;
 }

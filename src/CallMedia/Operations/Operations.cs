@@ -35,7 +35,7 @@ public static class OperationsRegistration
     private const string Ready = "ready";
 
     private static readonly object MeterAdapterGate = new();
-    private static IDisposable? _meterAdapter;
+    private static bool _meterAdapterSuppressed;
 
     public static IServiceCollection AddOperations(this IServiceCollection services, IConfiguration configuration)
     {
@@ -65,14 +65,13 @@ public static class OperationsRegistration
 
         lock (MeterAdapterGate)
         {
-            // prometheus-net starts its own meter adapter at the first scrape, and what was counted before it listened
-            // was lost (the tokens issued after a restart until Prometheus first came by): this one listens from the
-            // start, the other is not started. Only CallMedia's own meter: HTTP metrics come from the middleware below,
-            // not from ASP.NET Core's meters too. One per process, for as long as the process runs.
-            if (_meterAdapter is null)
+            // No adapter for .NET meters: HTTP metrics come from the middleware below, not from ASP.NET Core's meters
+            // too, and CallMedia's own are prometheus-net counters (CallMediaMetrics). prometheus-net's adapter would
+            // start only at the first scrape, losing what was counted before it, and cost each count a lease.
+            if (!_meterAdapterSuppressed)
             {
                 Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressMeters = true });
-                _meterAdapter = MeterAdapter.StartListening(new MeterAdapterOptions { InstrumentFilterPredicate = i => i.Meter.Name == CallMediaMetrics.MeterName });
+                _meterAdapterSuppressed = true;
             }
         }
 
