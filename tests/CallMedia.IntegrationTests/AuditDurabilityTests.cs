@@ -422,7 +422,7 @@ public sealed class AuditDurabilityTests
         async Task WaitForLockWaitsAsync()
         {
             var waited = Stopwatch.StartNew();
-            while (await signOut.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()") == 0)
+            while (await signOut.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND datname = current_database()") == 0)
             {
                 Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "no group waited for a lock");
                 await Task.Delay(20);
@@ -489,7 +489,7 @@ public sealed class AuditDurabilityTests
             _ => server.Services.GetRequiredService<UserStore>().SetPasswordAsync("demo", "another-password-1234"),
         };
         var waited = Stopwatch.StartNew();
-        while (await watcher.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()") == 0)
+        while (await watcher.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND datname = current_database()") == 0)
         {
             Assert.False(ending.IsCompleted, "ending the session did not wait for the token the group holds");
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "ending the session never waited for a lock");
