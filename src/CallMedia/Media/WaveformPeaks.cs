@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using CallMedia.Calls;
+using CallMedia.Hosting;
 using CallMedia.Storage;
 
 namespace CallMedia.Media;
@@ -73,9 +74,7 @@ public sealed class WaveformPeaks(Ffmpeg ffmpeg, MediaRoot media, IMediaStorage 
             return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "The call's sound is missing from storage or cannot be decoded.");
         }
 
-        var accepts = context.Request.Headers.AcceptEncoding.ToString().Split(',')
-            .Any(c => c.Split(';')[0].Trim().Equals("gzip", StringComparison.OrdinalIgnoreCase) && !c.Replace(" ", "", StringComparison.Ordinal).EndsWith("q=0", StringComparison.Ordinal));
-        if (accepts)
+        if (AcceptEncoding.Quality(context.Request.Headers.AcceptEncoding.ToString(), "gzip") > 0)
         {
             response.Headers.ContentEncoding = "gzip";
             return Results.File(path, "application/json");

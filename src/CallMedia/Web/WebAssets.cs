@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
-using System.Globalization;
 using System.IO.Compression;
 using System.Security.Cryptography;
+using CallMedia.Hosting;
 using Microsoft.Net.Http.Headers;
 
 namespace CallMedia.Web;
@@ -69,62 +69,8 @@ public sealed class WebAssets
         }
     }
 
-    /// <summary>
-    /// The coding to send for an Accept-Encoding value: the one of <c>br</c>, <c>gzip</c> and none (identity) the client
-    /// prefers most (RFC 9110 §12.5.3: its q, or the <c>*</c> entry's), br before gzip before none when they are equal;
-    /// null for none.
-    /// </summary>
-    internal static string? Choose(string acceptEncoding)
-    {
-        var (best, bestQuality) = ((string?)null, Quality(acceptEncoding, "identity"));
-        foreach (var coding in (string[])["gzip", "br"])
-        {
-            var quality = Quality(acceptEncoding, coding);
-            if (quality > 0 && quality >= bestQuality)
-            {
-                (best, bestQuality) = (coding, quality);
-            }
-        }
-
-        return best;
-    }
-
-    private const double IdentityUnlisted = 0.0001;
-
-    /// <summary>
-    /// How much an Accept-Encoding value wants a coding, 0 to 1: its own entry's q (1 without one), else the <c>*</c>
-    /// entry's, else 0 — for identity, not named, acceptable but after any coding named. A q that is not a number from
-    /// 0 to 1 counts as 0.
-    /// </summary>
-    internal static double Quality(string acceptEncoding, string coding)
-    {
-        double? own = null, any = null;
-        foreach (var entry in acceptEncoding.Split(','))
-        {
-            var parts = entry.Split(';');
-            var name = parts[0].Trim();
-            var quality = 1.0;
-            foreach (var parameter in parts.Skip(1).Select(p => p.Trim()))
-            {
-                if (parameter.StartsWith("q=", StringComparison.OrdinalIgnoreCase))
-                {
-                    // "NaN" and "Infinity" parse whatever the style: the range check refuses them.
-                    quality = double.TryParse(parameter.AsSpan(2), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var q) && q is >= 0 and <= 1 ? q : 0;
-                }
-            }
-
-            if (name.Equals(coding, StringComparison.OrdinalIgnoreCase))
-            {
-                own = Math.Max(own ?? 0, quality);
-            }
-            else if (name == "*")
-            {
-                any = quality;
-            }
-        }
-
-        return own ?? any ?? (coding == "identity" ? IdentityUnlisted : 0);
-    }
+    /// <summary>The coding to send a file in: br or gzip, whichever the client prefers most (br when equal); null for none.</summary>
+    internal static string? Choose(string acceptEncoding) => AcceptEncoding.Choose(acceptEncoding, "br", "gzip");
 
     private static byte[] Compress(byte[] bytes, Func<Stream, Stream> encoder)
     {
