@@ -196,9 +196,10 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
 
     /// <summary>
     /// Closes a transfer's open audit record (the redemption's, or a range request's), written as <paramref name="opened"/>,
-    /// in the next group commit.
+    /// in the next group commit; <paramref name="onWriter"/> as in <see cref="RedemptionBatcher.CompleteAsync"/>.
     /// </summary>
-    public Task CompleteAsync(long auditSeq, AuditEntry? opened, AuditEntry final) => batcher.CompleteAsync(auditSeq, opened, final);
+    public Task CompleteAsync(long auditSeq, AuditEntry? opened, AuditEntry final, bool onWriter = false) =>
+        batcher.CompleteAsync(auditSeq, opened, final, onWriter);
 
     private static bool FixedTimeEquals(string a, string b) =>
         System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
