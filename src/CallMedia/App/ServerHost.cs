@@ -59,16 +59,6 @@ public static class ServerHost
             // is read (and decrypted) while the transport sends the last one, instead of after it.
             k.Limits.MaxResponseBufferSize = AuditedTransfer.ResponseBuffer;
         });
-        // A request runs on the thread that took its bytes off the socket instead of being handed from Kestrel's I/O
-        // queue to another thread of the pool (and its response is sent from the thread that writes it): two hops a
-        // request fewer, about 6 % of a redemption's CPU (docs/benchmarks.md, eighteenth round). Those threads are the
-        // pool's own (the runtime's socket completions are not inlined), so a request that blocks holds a pool
-        // thread, as it always did, never the socket engine. Hosting:InlineScheduling=false restores the default.
-        if (builder.Configuration.GetValue("Hosting:InlineScheduling", true))
-        {
-            builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
-        }
-
         builder.Services.Configure<FormOptions>(o =>
         {
             o.ValueCountLimit = 20_000;
