@@ -159,10 +159,9 @@ public static class SendCallFileEndpoints
         var action = grant.FirstUse ? "redeem" : hasRange ? "range" : "head";
         var coupleList = string.Join(',', grant.CoupleIds);
 
-        // Closes the redemption's open record, or writes the record of a request that redeemed nothing. A transfer's
-        // closing (onWriter) is not waited for: TransferRecords notes its outcome on the group commit's own thread.
-        Task Close(long? bytes, string outcome, bool onWriter = false) => grant.AuditSeq is { } seq
-            ? tokens.CompleteAsync(seq, grant.OpenRecord, Record(action, coupleList, bytes, outcome), onWriter)
+        // Closes the redemption's open record, or writes the record of a request that redeemed nothing.
+        Task Close(long? bytes, string outcome) => grant.AuditSeq is { } seq
+            ? tokens.CompleteAsync(seq, grant.OpenRecord, Record(action, coupleList, bytes, outcome))
             : audit.WriteAsync(Record(action, coupleList, bytes, outcome));
 
         var (verdict, couples, files) = await access.CheckWithFilesAsync(caller.User, TokenCriteria.RightFor(grant.Type, grant.Action), grant.CoupleIds, read, ct);
@@ -211,13 +210,13 @@ public static class SendCallFileEndpoints
         if (delivery is FileDelivery redirected && !isHead && context.RequestServices.GetService<S3MediaStorage>() is { } s3
             && await s3.PresignAsync(redirected.Path, redirected.ContentType, Disposition(redirected.Inline ? "inline" : "attachment", redirected.FileName), ct) is { } url)
         {
-            return new AuditedTransfer(Results.Redirect(url), (_, _) => Close(null, "302-redirect", onWriter: true));
+            return new AuditedTransfer(Results.Redirect(url), (_, _) => Close(null, "302-redirect"));
         }
 
         // Delivery:AccelRedirect (behind nginx): nginx sends the stored file; the record says so, without a count.
         if (delivery is FileDelivery offloaded && accel.InternalUri(offloaded) is { } internalUri)
         {
-            return new AuditedTransfer(AccelRedirect.Result(internalUri, offloaded, grant.AuditSeq), (_, _) => Close(null, "offloaded", onWriter: true));
+            return new AuditedTransfer(AccelRedirect.Result(internalUri, offloaded, grant.AuditSeq), (_, _) => Close(null, "offloaded"));
         }
 
         // The original product answers a POST like a GET, ranges included, and resuming clients rely on it; the
@@ -233,7 +232,7 @@ public static class SendCallFileEndpoints
             (bytes, completed) =>
             {
                 metrics.BytesSent(kind, bytes);
-                return Close(bytes, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}", onWriter: true);
+                return Close(bytes, $"{context.Response.StatusCode}-{(completed ? "complete" : "incomplete")}");
             });
     }
 

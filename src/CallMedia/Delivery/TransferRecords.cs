@@ -21,11 +21,7 @@ public sealed partial class TransferRecords(ILogger<TransferRecords> logger)
         return pending;
     }
 
-    /// <summary>
-    /// Runs the closing write of <paramref name="pending"/> without waiting for it; a failure is logged. What follows
-    /// the write runs on the thread that completes it (for a group commit's closing, its writer: a few instructions, no
-    /// work item of the thread pool per transfer).
-    /// </summary>
+    /// <summary>Runs the closing write of <paramref name="pending"/> without waiting for it; a failure is logged.</summary>
     public void Close(Pending pending, Func<Task> write)
     {
         pending.Settleable = true;

@@ -95,13 +95,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
     /// <summary>
     /// Closes a transfer's open audit record (<see cref="AuditLog.CompleteAsync(long, AuditEntry, CancellationToken)"/>)
     /// in the next group transaction. <paramref name="opened"/>, the record as it was written open, lets the group
-    /// chain it in the closing UPDATE; without it the chainer does, later. <paramref name="onWriter"/>: the returned
-    /// task completes on the writer loop's own thread, its continuations run there at once (for a caller that does not
-    /// wait for it and only notes the outcome, in a few instructions that never block: no work item of the thread pool
-    /// per transfer); otherwise they run on the thread pool, as for every other write.
+    /// chain it in the closing UPDATE; without it the chainer does, later.
     /// </summary>
-    public Task CompleteAsync(long seq, AuditEntry? opened, AuditEntry final, bool onWriter = false) =>
-        Enqueue(new Completion(seq, opened, final, onWriter));
+    public Task CompleteAsync(long seq, AuditEntry? opened, AuditEntry final) => Enqueue(new Completion(seq, opened, final));
 
     /// <summary>
     /// Issues a token in the next group transaction: <paramref name="count"/> (a statement that returns a row when the
@@ -460,9 +456,9 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         public abstract void Fail(Exception ex);
     }
 
-    private abstract class Work<T>(bool onWriter = false) : Work
+    private abstract class Work<T> : Work
     {
-        public TaskCompletionSource<T> Done { get; } = new(onWriter ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<T> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         protected T Result { get; set; } = default!;
 
@@ -630,7 +626,7 @@ public sealed partial class RedemptionBatcher : IAsyncDisposable
         public void Recorded(long? seq) => Result = seq ?? throw new InvalidOperationException("the audit INSERT returned no seq");
     }
 
-    private sealed class Completion(long seq, AuditEntry? opened, AuditEntry final, bool onWriter) : Work<long>(onWriter)
+    private sealed class Completion(long seq, AuditEntry? opened, AuditEntry final) : Work<long>
     {
         private bool _closed;
         private bool _chained;

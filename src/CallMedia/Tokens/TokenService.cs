@@ -196,10 +196,9 @@ public sealed class TokenService(Database db, SessionService sessions, Redemptio
 
     /// <summary>
     /// Closes a transfer's open audit record (the redemption's, or a range request's), written as <paramref name="opened"/>,
-    /// in the next group commit; <paramref name="onWriter"/> as in <see cref="RedemptionBatcher.CompleteAsync"/>.
+    /// in the next group commit.
     /// </summary>
-    public Task CompleteAsync(long auditSeq, AuditEntry? opened, AuditEntry final, bool onWriter = false) =>
-        batcher.CompleteAsync(auditSeq, opened, final, onWriter);
+    public Task CompleteAsync(long auditSeq, AuditEntry? opened, AuditEntry final) => batcher.CompleteAsync(auditSeq, opened, final);
 
     private static bool FixedTimeEquals(string a, string b) =>
         System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
