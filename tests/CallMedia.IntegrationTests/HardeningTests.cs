@@ -351,6 +351,28 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task OptionsAsterisk_ItsRequestLine_ShowsTheAsteriskAsItsTarget()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var socket = new TcpClient();
+        await socket.ConnectAsync("127.0.0.1", server.BaseAddress.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var status = answer.Split(' ')[1];
+
+        // The line is written as the request ends, which may be after the client has its answer.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!server.Log.Lines.Any(l => l.Contains("OPTIONS * answered " + status, StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Contains(server.Log.Lines, l => l.Contains("OPTIONS * answered " + status, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ChunkedBody_WithOverflowingChunkSize_Gets400WithoutStackTrace()
     {
         await using var server = await TestServer.StartAsync();

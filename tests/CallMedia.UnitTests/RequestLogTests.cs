@@ -11,6 +11,16 @@ public sealed class RequestLogTests
         Assert.Equal("/callrec/a%20b%0D%0Ac", RequestLog.Shown(new PathString("/callrec/a b\r\nc")));
     }
 
+    [Theory]
+    [InlineData("", "*", "*")]
+    [InlineData("", null, "(no path)")]
+    [InlineData("", "example.com:443", "(no path)")]
+    [InlineData("/callrec/a b", "/callrec/a%20b?token=SECRET", "/callrec/a%20b")]
+    public void Shown_WithTheRawTarget_IsThePathOrWhatStandsForIt(string path, string? raw, string expected)
+    {
+        Assert.Equal(expected, RequestLog.Shown(new PathString(path), raw));
+    }
+
     [Fact]
     public void Shown_APathOfExactlyTheLimit_IsWhole()
     {

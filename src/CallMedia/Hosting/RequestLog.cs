@@ -29,9 +29,18 @@ public static partial class RequestLog
         }
         finally
         {
-            LogRequest(logger, context.Request.Method, Shown(context.Request.Path), context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.ClientAddress());
+            var target = Shown(context.Request.Path, context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget);
+            LogRequest(logger, context.Request.Method, target, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.ClientAddress());
         }
     }
+
+    /// <summary>
+    /// What a request's line shows of its target: the path (<see cref="Shown(PathString)"/>), or, for a request without
+    /// one, <c>*</c> when that was its target (<c>OPTIONS *</c>, which asks about the server as a whole) and
+    /// <c>(no path)</c> otherwise; never a raw target, which may carry a query.
+    /// </summary>
+    public static string Shown(PathString path, string? rawTarget) =>
+        path.HasValue ? Shown(path) : rawTarget == "*" ? "*" : "(no path)";
 
     /// <summary>The path as the line shows it: escaped, and cut after <see cref="PathShown"/> characters.</summary>
     public static string Shown(PathString path)
