@@ -354,12 +354,7 @@ public sealed class HardeningTests
     public async Task OptionsAsterisk_ItsRequestLine_ShowsTheAsteriskAsItsTarget()
     {
         await using var server = await TestServer.StartAsync();
-        using var socket = new TcpClient();
-        await socket.ConnectAsync("127.0.0.1", server.BaseAddress.Port);
-        var stream = socket.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes("OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
-        using var reader = new StreamReader(stream, Encoding.ASCII);
-        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var answer = await RawAnswerAsync(server, "OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         var status = answer.Split(' ')[1];
 
         // The line is written as the request ends, which may be after the client has its answer.
@@ -372,18 +367,25 @@ public sealed class HardeningTests
         Assert.Contains(server.Log.Lines, l => l.Contains("OPTIONS * answered " + status, StringComparison.Ordinal));
     }
 
+    /// <summary>Sends <paramref name="request"/> as it is (a request that closes its connection) and reads the whole answer.</summary>
+    private static async Task<string> RawAnswerAsync(TestServer server, string request)
+    {
+        using var socket = new TcpClient();
+        await socket.ConnectAsync("127.0.0.1", server.BaseAddress.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        return await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     [Fact]
     public async Task ChunkedBody_WithOverflowingChunkSize_Gets400WithoutStackTrace()
     {
         await using var server = await TestServer.StartAsync();
-        using var socket = new TcpClient();
-        await socket.ConnectAsync("127.0.0.1", server.BaseAddress.Port);
-        var stream = socket.GetStream();
-        var request = "POST /callrec/loginservlet HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nFFFFFFFFFFFFFFFFFF\r\nloginname=demo\r\n0\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
-        using var reader = new StreamReader(stream, Encoding.ASCII);
-        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var answer = await RawAnswerAsync(
+            server,
+            "POST /callrec/loginservlet HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nFFFFFFFFFFFFFFFFFF\r\nloginname=demo\r\n0\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", answer, StringComparison.Ordinal);
