@@ -7,7 +7,8 @@
 # median of the per-round ratios of CPU per redemption (B / A; below 1: B costs less) with a 90 % interval for it (the
 # rounds resampled), and each build's median p99 latency. The same build on both sides gave medians of 1.018 (10
 # rounds of 3 s) and 1.008 (30 rounds of 1 s), rounds from 0.88 to 1.29 (docs/benchmarks.md, eighteenth round): a
-# change is told from the drift only when the interval leaves 1 out, and many short rounds narrow it most.
+# change is told from the drift only when its interval leaves 1 out and a run the other way round (A and B swapped)
+# agrees; many short rounds narrow the interval most.
 # Usage: bash bench/pair.sh <published folder A> <published folder B> [rounds (30)] [seconds (1)] [work-dir]
 # PAIR_ENV_A / PAIR_ENV_B="NAME=value ..." put variables in that build's environment (the same build twice, with and
 # without a runtime setting, measures the setting).
