@@ -120,6 +120,8 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     [Theory]
     [InlineData("user add dave --role nosuchrole", "unknown role")]
     [InlineData("user add demo --role listener", "already exists")]
+    [InlineData("user add DEMO --role listener", "user 'demo' already exists, and 'DEMO' differs from it only in letter case")]
+    [InlineData("user add Démo --role listener", "user 'demo' already exists, and 'Démo' differs from it only in letter case")]
     [InlineData("user grant nobody listener", "no user")]
     [InlineData("user frobnicate x", "unknown user command")]
     [InlineData("teleport", "unknown command")]

@@ -87,6 +87,15 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
             throw new AdminException($"user '{name}' already exists");
         }
 
+        // Two users whose names differ only in letter case, accents or spacing read as one in the audit and in lists:
+        // a new name must not fold to an existing one (the search's folding; users are few, compared here).
+        var folded = NameFolding.Fold(name);
+        var alike = (await connection.QueryAsync<string>("SELECT name FROM users", transaction: tx)).FirstOrDefault(n => NameFolding.Fold(n) == folded);
+        if (alike is not null)
+        {
+            throw new AdminException($"user '{alike}' already exists, and '{name}' differs from it only in letter case, accents or spacing");
+        }
+
         await EnsureRolesExistAsync(connection, tx, roles);
         var id = await connection.ExecuteScalarAsync<long>(
             "INSERT INTO users (name, password_hash, scope_all, disabled, created_at) VALUES (@name, @hash, @scopeAll, 0, @now) RETURNING id",
