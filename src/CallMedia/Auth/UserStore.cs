@@ -82,16 +82,16 @@ public sealed class UserStore(Database db, TimeProvider clock, IGrantRevoker gra
         ValidatePassword(password);
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE name = @name", new { name }, tx) > 0)
+        // Two users whose names differ only in letter case, accents or spacing read as one in the audit and in lists:
+        // a new name must not fold to an existing one (the search's folding; users are few, compared here).
+        var folded = NameFolding.Fold(name);
+        var existing = (await connection.QueryAsync<string>("SELECT name FROM users", transaction: tx)).ToList();
+        if (existing.Contains(name, StringComparer.Ordinal))
         {
             throw new AdminException($"user '{name}' already exists");
         }
 
-        // Two users whose names differ only in letter case, accents or spacing read as one in the audit and in lists:
-        // a new name must not fold to an existing one (the search's folding; users are few, compared here).
-        var folded = NameFolding.Fold(name);
-        var alike = (await connection.QueryAsync<string>("SELECT name FROM users", transaction: tx)).FirstOrDefault(n => NameFolding.Fold(n) == folded);
-        if (alike is not null)
+        if (existing.Find(n => NameFolding.Fold(n) == folded) is { } alike)
         {
             throw new AdminException($"user '{alike}' already exists, and '{name}' differs from it only in letter case, accents or spacing");
         }
